@@ -1,0 +1,1 @@
+"""PKIoverheid certificates: loading, OIN, chain, profile and validity checks, and a test PKI."""

@@ -1,0 +1,3 @@
+"""The pytest plugin ``dso``: options, settings, markers, report header."""
+
+from __future__ import annotations
