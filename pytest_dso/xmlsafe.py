@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -47,8 +48,8 @@ def parse_xml(data: bytes | str, *, what: str = "document") -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if isinstance(exc.lineno, int) else None
         raise UnsafeXmlError(f"the {what} is not well-formed XML: {exc.msg}", line) from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise UnsafeXmlError(
             f"the {what} contains a DOCTYPE declaration; DTDs and entities are refused "
             "(XXE and entity-expansion protection)"

@@ -1,0 +1,32 @@
+"""Extension points of pytest-dso. Implement them in a conftest.py or a plugin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_dso.settings import DsoSettings
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_dso_redact(text: str) -> str | None:
+    """Return ``text`` with site-specific secrets removed, or ``None`` to leave it as is.
+
+    Called for every text that goes into evidence, logs or JUnit XML, after the built-in
+    redaction (keys, passphrases, API keys, BSN).
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_dso_trigger_source(name: str, settings: DsoSettings) -> Any:
+    """Return a trigger source object for ``[triggers] source = name``, or ``None``.
+
+    Lets another package add a trigger source (for example its own ESB) without changing
+    pytest-dso.
+    """
+
+
+def pytest_dso_settings_resolved(settings: DsoSettings) -> None:
+    """Called once the settings are resolved, before collection."""

@@ -1,0 +1,285 @@
+"""Settings resolved once per run: command line, then environment, then dso.toml, then ini,
+then default. Each value remembers where it came from, for the report header."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from pytest_dso.dsofile import BevoegdGezagConfig, DsoFile, PartyConfig, load_dso_toml
+from pytest_dso.tenants import local_bevoegde_gezagen, local_leverancier, select
+
+ENVIRONMENTS = ("local", "pre", "prod")
+DEFAULT_CONFIG = Path("dso.toml")
+
+
+class SettingError(ValueError):
+    """A setting has a value that is not allowed."""
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting and every place it can come from."""
+
+    name: str
+    option: str
+    env: str
+    ini: str
+    toml: str | None
+    kind: str  # "choice", "text", "list", "flag", "path"
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        """The argparse destination for the command-line option."""
+        return "dso_" + self.name
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "env",
+        "--dso-env",
+        "DSO_ENV",
+        "dso_env",
+        "env",
+        "choice",
+        "local",
+        "DSO-LV environment to test: local (the embedded simulator), pre or prod. Default: local.",
+        ENVIRONMENTS,
+    ),
+    SettingSpec(
+        "config",
+        "--dso-config",
+        "DSO_CONFIG",
+        "dso_config",
+        None,
+        "path",
+        None,
+        "Path of the dso.toml to use. Default: ./dso.toml when it exists.",
+    ),
+    SettingSpec(
+        "ticket",
+        "--dso-ticket",
+        "DSO_TICKET",
+        "dso_ticket",
+        "ticket",
+        "text",
+        None,
+        "DSO-Beheer ticket number, used in the evidence and mail subjects. Default: none.",
+    ),
+    SettingSpec(
+        "tenants",
+        "--dso-tenant",
+        "DSO_TENANT",
+        "dso_tenants",
+        "tenants",
+        "list",
+        (),
+        "Limit the run to this bevoegd gezag (OIN or name); repeat for more. "
+        "DSO_TENANT takes a comma-separated list. Default: every configured one.",
+    ),
+    SettingSpec(
+        "allow_writes",
+        "--dso-allow-writes",
+        "DSO_ALLOW_WRITES",
+        "dso_allow_writes",
+        "allow_writes",
+        "flag",
+        False,
+        "Allow checks that change state on PRE (e.g. a test behandeldienstconfiguratie). "
+        "Default: off.",
+    ),
+    SettingSpec(
+        "allow_prod_writes",
+        "--dso-allow-prod-writes",
+        "DSO_ALLOW_PROD_WRITES",
+        "dso_allow_prod_writes",
+        "allow_prod_writes",
+        "flag",
+        False,
+        "Also allow state changes on PROD. Separate from --dso-allow-writes on purpose. "
+        "Default: off.",
+    ),
+    SettingSpec(
+        "verzoeknummer",
+        "--dso-verzoeknummer",
+        "DSO_VERZOEKNUMMER",
+        "dso_verzoeknummer",
+        None,
+        "text",
+        None,
+        "Verzoeknummer of a verzoek submitted by hand (manual trigger source). Default: none.",
+    ),
+    SettingSpec(
+        "output",
+        "--dso-output",
+        "DSO_OUTPUT",
+        "dso_output",
+        "output",
+        "path",
+        Path("reports"),
+        "Folder for results, evidence and the simulator store. Default: reports.",
+    ),
+)
+SPEC_BY_NAME: Mapping[str, SettingSpec] = MappingProxyType({s.name: s for s in SPECS})
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A resolved value and its source: ``option``, ``env DSO_X``, ``dso.toml``, ``ini`` or
+    ``default``."""
+
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class DsoSettings:
+    """The settings of one run. Frozen; built once in ``pytest_configure``."""
+
+    env: str = "local"
+    ticket: str | None = None
+    tenant_filter: tuple[str, ...] = ()
+    allow_writes: bool = False
+    allow_prod_writes: bool = False
+    verzoeknummer: str | None = None
+    output_dir: Path = Path("reports")
+    config_path: Path | None = None
+    file: DsoFile = field(default_factory=DsoFile)
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def writes_allowed(self) -> bool:
+        """Whether checks may change state in this environment."""
+        if self.env == "local":
+            return True
+        if self.env == "prod":
+            return self.allow_prod_writes
+        return self.allow_writes
+
+    def bevoegde_gezagen(self) -> tuple[BevoegdGezagConfig, ...]:
+        """The configured bevoegde gezagen; in local mode without any, the built-in set-up."""
+        configured = self.file.bevoegde_gezagen
+        if not configured and self.env == "local":
+            return local_bevoegde_gezagen()
+        return configured
+
+    def tenants(self) -> tuple[BevoegdGezagConfig, ...]:
+        """The bevoegde gezagen this run covers, after ``--dso-tenant``."""
+        return select(self.bevoegde_gezagen(), self.tenant_filter)
+
+    def leverancier(self) -> PartyConfig | None:
+        """The configured leverancier; in local mode without one, the built-in one."""
+        if self.file.leverancier is None and self.env == "local":
+            return local_leverancier()
+        return self.file.leverancier
+
+    def header_lines(self) -> list[str]:
+        """Lines for the pytest report header: each value with its source, never a secret."""
+        shown = {
+            "env": self.env,
+            "config": str(self.config_path) if self.config_path else "none (built-in local set-up)",
+            "ticket": self.ticket or "-",
+            "tenants": ", ".join(self.tenant_filter) or "all",
+            "allow_writes": "yes" if self.allow_writes else "no",
+            "allow_prod_writes": "yes" if self.allow_prod_writes else "no",
+            "output": str(self.output_dir),
+        }
+        if self.verzoeknummer:
+            shown["verzoeknummer"] = self.verzoeknummer
+        return [f"dso {k}: {v} (from {self.sources.get(k, 'default')})" for k, v in shown.items()]
+
+
+class _Config(Protocol):
+    def getoption(self, name: str) -> Any: ...
+    def getini(self, name: str) -> Any: ...
+
+
+def _convert(spec: SettingSpec, raw: Any, where: str) -> Any:
+    """Convert a raw string/list/bool from any source to the setting's type."""
+    if spec.kind == "flag":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise SettingError(
+            f"{spec.name} from {where}: {raw!r} is not a yes/no value; use one of: "
+            "1, true, yes, on, 0, false, no, off"
+        )
+    if spec.kind == "list":
+        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+        return tuple(str(i).strip() for i in items if str(i).strip())
+    if spec.kind == "path":
+        return Path(str(raw))
+    text = str(raw).strip()
+    if spec.kind == "choice" and text not in spec.choices:
+        raise SettingError(
+            f"{spec.name} from {where}: {text!r} is not allowed; choose one of: "
+            + ", ".join(spec.choices)
+        )
+    return text or None
+
+
+def _from_sources(
+    spec: SettingSpec,
+    config: _Config,
+    environ: Mapping[str, str],
+    toml_value: Callable[[str], Any],
+) -> Resolved:
+    cli = config.getoption(spec.dest)
+    if cli not in (None, [], ()):
+        return Resolved(_convert(spec, cli, f"option {spec.option}"), "option")
+    if spec.env in environ:
+        where = f"env {spec.env}"
+        return Resolved(
+            _convert(spec, environ[spec.env], f"environment variable {spec.env}"), where
+        )
+    if spec.toml is not None:
+        value = toml_value(spec.toml)
+        if value is not None:
+            return Resolved(value, "dso.toml")
+    ini = config.getini(spec.ini)
+    if ini not in (None, "", [], ()):
+        return Resolved(_convert(spec, ini, f"ini key {spec.ini}"), "ini")
+    return Resolved(spec.default, "default")
+
+
+def resolve_settings(config: _Config, environ: Mapping[str, str] | None = None) -> DsoSettings:
+    """Resolve every setting. Raises :class:`SettingError` or ``ConfigError`` with a clear
+    message; the plugin turns those into ``pytest.UsageError``."""
+    environ = os.environ if environ is None else environ
+    no_toml: Callable[[str], Any] = lambda _key: None  # noqa: E731
+    config_res = _from_sources(SPEC_BY_NAME["config"], config, environ, no_toml)
+    path: Path | None = config_res.value
+    source = config_res.source
+    if path is None and DEFAULT_CONFIG.is_file():
+        path, source = DEFAULT_CONFIG, "default: ./dso.toml exists"
+    file = load_dso_toml(path) if path is not None else DsoFile()
+    resolved: dict[str, Resolved] = {"config": Resolved(path, source)}
+    for spec in SPECS:
+        if spec.name != "config":
+            resolved[spec.name] = _from_sources(
+                spec, config, environ, lambda key: getattr(file, key, None)
+            )
+    return DsoSettings(
+        env=resolved["env"].value,
+        ticket=resolved["ticket"].value,
+        tenant_filter=tuple(resolved["tenants"].value),
+        allow_writes=bool(resolved["allow_writes"].value),
+        allow_prod_writes=bool(resolved["allow_prod_writes"].value),
+        verzoeknummer=resolved["verzoeknummer"].value,
+        output_dir=Path(resolved["output"].value),
+        config_path=path.resolve() if path is not None else None,
+        file=file,
+        sources=MappingProxyType({k: r.source for k, r in resolved.items()}),
+    )
