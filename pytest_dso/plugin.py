@@ -53,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["choices"] = spec.choices
         else:
             kwargs["metavar"] = _METAVARS.get(spec.name, spec.name.upper())
-        group.addoption(spec.option, **kwargs)  # type: ignore[arg-type]
+        group.addoption(spec.option, **kwargs)
         ini_help = f"{spec.help} (Also {spec.option} or {spec.env}.)"
         parser.addini(spec.ini, ini_help, type="args" if spec.kind == "list" else "string")
 
