@@ -59,6 +59,8 @@ class CertificateConfig:
     passphrase_file: Path | None = None
     expiry_warning_days: int = 30
     host: str | None = None
+    oin: str | None = None
+    accepted_root_fingerprints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,13 @@ def _oins(value: Any) -> tuple[str, ...]:
     return tuple(_oin(v) for v in _strs(value))
 
 
+def _fingerprints(value: Any) -> tuple[str, ...]:
+    cleaned = tuple(v.replace(":", "").strip().lower() for v in _strs(value))
+    if not all(re.fullmatch(r"[0-9a-f]{64}", v) for v in cleaned):
+        raise _Bad("a list of SHA-256 fingerprints (64 hex digits, colons allowed)")
+    return cleaned
+
+
 def _choice(*allowed: str) -> _Conv:
     def convert(value: Any) -> str:
         text = _str(value)
@@ -263,6 +272,8 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "passphrase_file": _PATH,
         "expiry_warning_days": _int,
         "host": _str,
+        "oin": _oin,
+        "accepted_root_fingerprints": _fingerprints,
     },
     "ebms": {
         "cpa": _PATH,

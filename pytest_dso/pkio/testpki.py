@@ -14,7 +14,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -46,13 +46,12 @@ def new_key(key_type: KeyType = "rsa3072") -> CertificateIssuerPrivateKeyTypes:
     return ec.generate_private_key(curve)
 
 
-def _hash(name: HashName) -> hashes.HashAlgorithm:
-    return {
-        "sha256": hashes.SHA256(),
-        "sha384": hashes.SHA384(),
-        "sha512": hashes.SHA512(),
-        "sha1": hashes.SHA1(),  # noqa: S303 - only to build deliberately bad test certificates
-    }[name]
+def _hash(name: HashName) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
+    if name == "sha384":
+        return hashes.SHA384()
+    if name == "sha512":
+        return hashes.SHA512()
+    return hashes.SHA256()
 
 
 def _now() -> dt.datetime:
@@ -96,7 +95,9 @@ class Issued:
         return Identity(self.certificate, self.key, tuple(chain), label)
 
 
-def _name(cn: str, organization: str, oin: str | None = None, org_id: str | None = None) -> x509.Name:
+def _name(
+    cn: str, organization: str, oin: str | None = None, org_id: str | None = None
+) -> x509.Name:
     attrs = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
@@ -169,10 +170,19 @@ class TestHierarchy:
 
 
 def build_hierarchy(
-    name: str = "pytest-dso", *, key_type: KeyType = "rsa3072", days: int = 3650
+    name: str = "pytest-dso",
+    *,
+    key_type: KeyType = "rsa3072",
+    days: int = 3650,
+    root_name: str | None = None,
 ) -> TestHierarchy:
-    """Build a fresh root → domain CA → TSP CA hierarchy with ``TEST`` in every name."""
-    root = _ca_certificate(f"TEST {name} Private Root CA - G1", new_key(key_type), None, 2, days)
+    """Build a fresh root → domain CA → TSP CA hierarchy with ``TEST`` in every name.
+
+    ``root_name`` overrides the root's CN: only for negative tests that need a root carrying a
+    real PKIoverheid name (such a root still has a fresh key, so its fingerprint differs).
+    """
+    root_cn = root_name or f"TEST {name} Private Root CA - G1"
+    root = _ca_certificate(root_cn, new_key(key_type), None, 2, days)
     domain = _ca_certificate(
         f"TEST {name} Private Services CA - G1", new_key(key_type), root, 1, days - 1
     )
@@ -192,7 +202,9 @@ def issue_leaf(issuer: Issued, spec: LeafSpec) -> Issued:
     usage = set(spec.key_usage)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(spec.common_name, spec.organization, spec.oin, spec.organization_identifier))
+        .subject_name(
+            _name(spec.common_name, spec.organization, spec.oin, spec.organization_identifier)
+        )
         .issuer_name(issuer.certificate.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -228,8 +240,62 @@ def issue_leaf(issuer: Issued, spec: LeafSpec) -> Issued:
     alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in spec.ip_addresses]
     if alt_names:
         builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-    cert = builder.sign(issuer.key, _hash(spec.hash_name))
+    if spec.hash_name == "sha1":
+        cert = _sign_sha1(builder, issuer.key)
+    else:
+        cert = builder.sign(issuer.key, _hash(spec.hash_name))
     return Issued(cert, key, (issuer.certificate, *issuer.issuers))
+
+
+# --- SHA-1 signed certificates, only to test that they are refused ---------------------------
+# ``cryptography`` no longer signs certificates with SHA-1, so the certificate is signed with
+# SHA-256 first; then the signature AlgorithmIdentifier is swapped and the TBS part re-signed.
+
+_ALG_IDS = {
+    "rsa": ("300d06092a864886f70d01010b0500", "300d06092a864886f70d0101050500"),
+    "ec": ("300a06082a8648ce3d040302", "300906072a8648ce3d0401"),
+}
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _der_wrap(tag: int, content: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(content)) + content
+
+
+def _der_content(data: bytes) -> bytes:
+    first = data[1]
+    if first < 0x80:
+        return data[2 : 2 + first]
+    size = first & 0x7F
+    length = int.from_bytes(data[2 : 2 + size], "big")
+    return data[2 + size : 2 + size + length]
+
+
+def _sign_sha1(
+    builder: x509.CertificateBuilder, issuer_key: CertificateIssuerPrivateKeyTypes
+) -> x509.Certificate:
+    draft = builder.sign(issuer_key, hashes.SHA256())
+    kind = "rsa" if isinstance(issuer_key, rsa.RSAPrivateKey) else "ec"
+    if kind == "ec" and not isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        raise ValueError("SHA-1 test certificates need an RSA or EC issuer key")
+    old, new = (bytes.fromhex(h) for h in _ALG_IDS[kind])
+    content = _der_content(draft.tbs_certificate_bytes)
+    if old not in content:
+        raise ValueError("unexpected signature algorithm in the draft certificate")
+    tbs = _der_wrap(0x30, content.replace(old, new, 1))
+    sha1 = hashes.SHA1()  # noqa: S303 - deliberately weak, for a negative test certificate
+    if isinstance(issuer_key, rsa.RSAPrivateKey):
+        signature = issuer_key.sign(tbs, padding.PKCS1v15(), sha1)
+    elif isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        signature = issuer_key.sign(tbs, ec.ECDSA(sha1))
+    der = _der_wrap(0x30, tbs + new + _der_wrap(0x03, b"\x00" + signature))
+    return x509.load_der_x509_certificate(der)
 
 
 @dataclass(frozen=True)
@@ -274,25 +340,40 @@ class TestPki:
         return next(p for p in self.parties if p.slug == slug)
 
 
+def party_spec(
+    party: Party,
+    *,
+    key_type: KeyType = "rsa3072",
+    days: int = 365,
+    extra_dns_names: Sequence[str] = (),
+) -> LeafSpec:
+    """The :class:`LeafSpec` of ``party`` in the standard test PKI."""
+    default_dns = party.dns_names == ("localhost",)
+    return LeafSpec(
+        common_name=f"{party.slug}.test.localhost" if default_dns else party.dns_names[0],
+        oin=party.oin,
+        organization=party.name if party.name.startswith("TEST") else f"TEST {party.name}",
+        dns_names=(*party.dns_names, f"{party.slug}.test.localhost", *extra_dns_names),
+        key_type=key_type,
+        days=days,
+    )
+
+
 def build_test_pki(
     parties: Sequence[Party] = STANDARD_PARTIES,
     *,
     key_type: KeyType = "rsa3072",
     days: int = 365,
     extra_dns_names: Sequence[str] = (),
+    hierarchy: TestHierarchy | None = None,
 ) -> TestPki:
-    """Build a hierarchy and issue a leaf for every party (SAN: localhost, 127.0.0.1, extras)."""
-    hierarchy = build_hierarchy(key_type=key_type)
+    """Build a hierarchy (or use ``hierarchy``) and issue a leaf for every party (SAN:
+    localhost, 127.0.0.1, ``<slug>.test.localhost``, extras). The CAs outlive the leaves."""
+    if hierarchy is None:
+        hierarchy = build_hierarchy(key_type=key_type, days=max(3650, days + 10))
     leaves = {
         p.slug: hierarchy.issue(
-            LeafSpec(
-                common_name=f"{p.slug}.test.localhost" if p.dns_names == ("localhost",) else p.dns_names[0],
-                oin=p.oin,
-                organization=p.name if p.name.startswith("TEST") else f"TEST {p.name}",
-                dns_names=(*p.dns_names, f"{p.slug}.test.localhost", *extra_dns_names),
-                key_type=key_type,
-                days=days,
-            )
+            party_spec(p, key_type=key_type, days=days, extra_dns_names=extra_dns_names)
         )
         for p in parties
     }

@@ -1,0 +1,251 @@
+"""``dso-certs``: generate a test PKI, load every output back, inspect with exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_dso.cli.certs import TEST_PASSPHRASE, main
+from pytest_dso.findings import errors
+from pytest_dso.pkio.checks import CertificatePolicy, check_identity
+from pytest_dso.pkio.identity import certificates_pem, fingerprint_sha256
+from pytest_dso.pkio.load import (
+    load_ca_bundle,
+    load_certificates,
+    load_pem_identity,
+    load_pkcs12_identity,
+    passphrase_from,
+)
+from pytest_dso.pkio.testpki import STANDARD_PARTIES, LeafSpec, TestHierarchy, build_hierarchy
+
+REPO = Path(__file__).resolve().parents[2]
+SLUGS = [p.slug for p in STANDARD_PARTIES]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A test PKI written by ``dso-certs generate`` (EC keys for speed)."""
+    out = tmp_path_factory.mktemp("pki")
+    assert main(["generate", "--out", str(out), "--key-type", "ec256", "--days", "90"]) == 0
+    return out
+
+
+def test_generate_writes_every_file(generated: Path) -> None:
+    expected = {"README.md", "PASSPHRASE.txt", "ca-bundle.pem"}
+    expected |= {f"{ca}.crt.pem" for ca in ("root-ca", "domain-ca", "tsp-ca")}
+    for slug in SLUGS:
+        expected |= {f"{slug}.crt.pem", f"{slug}.key.pem", f"{slug}.chain.pem", f"{slug}.p12"}
+    assert {p.name for p in generated.iterdir()} == expected
+    assert (generated / "PASSPHRASE.txt").read_text() == TEST_PASSPHRASE + "\n"
+    assert (generated / "digikoppelaar.key.pem").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_party_loads_back_and_passes_the_local_checks(generated: Path, slug: str) -> None:
+    anchors, found = load_ca_bundle(generated / "ca-bundle.pem")
+    assert found == []
+    assert len(anchors) == 1
+    pem, pem_findings = load_pem_identity(
+        generated / f"{slug}.crt.pem",
+        generated / f"{slug}.key.pem",
+        generated / f"{slug}.chain.pem",
+    )
+    passphrase, _ = passphrase_from(file=generated / "PASSPHRASE.txt")
+    p12, p12_findings = load_pkcs12_identity(generated / f"{slug}.p12", passphrase)
+    assert pem is not None, pem_findings
+    assert p12 is not None, p12_findings
+    assert pem.certificate == p12.certificate
+    assert pem.chain == p12.chain
+    assert len(pem.chain) == 2
+    party = next(p for p in STANDARD_PARTIES if p.slug == slug)
+    assert pem.oin == party.oin
+    policy = CertificatePolicy(expected_oin=party.oin, anchors=anchors, host="localhost")
+    assert errors(check_identity(pem, policy)) == []
+
+
+def test_readme_lists_parties_and_how_to_regenerate(generated: Path) -> None:
+    readme = (generated / "README.md").read_text()
+    assert "TEST ONLY" in readme
+    assert "dso-certs generate --out" in readme
+    for party in STANDARD_PARTIES:
+        cert = load_certificates(generated / f"{party.slug}.crt.pem")[0][0]
+        assert party.oin in readme
+        assert fingerprint_sha256(cert) in readme
+        assert f"{cert.not_valid_after_utc:%Y-%m-%d}" in readme
+
+
+def test_passphrase_from_env_and_encrypted_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "only-in-the-environment"
+    monkeypatch.setenv("DSO_TEST_PKI_PASS", secret)
+    argv = [
+        "generate",
+        "--out",
+        str(tmp_path),
+        "--key-type",
+        "ec256",
+        "--encrypt-keys",
+        "--passphrase-env",
+        "DSO_TEST_PKI_PASS",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert secret not in out
+    assert not (tmp_path / "PASSPHRASE.txt").exists()
+    assert secret not in (tmp_path / "README.md").read_text()
+    assert "--passphrase-env DSO_TEST_PKI_PASS" in (tmp_path / "README.md").read_text()
+    cert, key = tmp_path / "gemeente.crt.pem", tmp_path / "gemeente.key.pem"
+    assert load_pem_identity(cert, key)[0] is None  # encrypted: needs the passphrase
+    passphrase, _ = passphrase_from(env="DSO_TEST_PKI_PASS")
+    assert load_pem_identity(cert, key, passphrase=passphrase)[0] is not None
+    assert load_pkcs12_identity(tmp_path / "gemeente.p12", passphrase)[0] is not None
+
+
+def test_unset_passphrase_env_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DSO_TEST_UNSET", raising=False)
+    argv = ["generate", "--out", str(tmp_path), "--passphrase-env", "DSO_TEST_UNSET"]
+    assert main(argv) == 2
+    assert "DSO_TEST_UNSET" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_inline_passphrase_option() -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--out", "x", "--passphrase", "secret"])
+    assert exc.value.code == 2
+
+
+def test_inspect_sound_certificate(generated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "inspect",
+            str(generated / "gemeente.crt.pem"),
+            "--chain",
+            str(generated / "gemeente.chain.pem"),
+            "--host",
+            "localhost",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "using ca bundle:" in out
+    assert "oin: 00000099000000101000 = test OIN" in out
+    assert "result: OK" in out
+
+
+def test_inspect_pkcs12_shows_no_key_material(
+    generated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "inspect",
+            str(generated / "gemeente.p12"),
+            "--passphrase-file",
+            str(generated / "PASSPHRASE.txt"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "PRIVATE KEY" not in out
+    assert TEST_PASSPHRASE not in out
+    key_lines = (generated / "gemeente.key.pem").read_text().splitlines()[1:-1]
+    assert not any(line in out for line in key_lines)
+
+
+def test_inspect_on_pre_fails_on_the_test_root(
+    generated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "inspect",
+            str(generated / "gemeente.crt.pem"),
+            "--chain",
+            str(generated / "gemeente.chain.pem"),
+            "--env",
+            "pre",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "is not a PKIoverheid private root" in out
+    assert "result: FAIL" in out
+
+
+def test_inspect_wrong_passphrase(
+    generated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the passphrase\n")
+    code = main(["inspect", str(generated / "gemeente.p12"), "--passphrase-file", str(wrong)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "pkio.load.passphrase_wrong" in out
+    assert "not the passphrase" not in out
+
+
+def test_inspect_expired_certificate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hierarchy: TestHierarchy = build_hierarchy("cli", key_type="ec256")
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    leaf = hierarchy.issue(
+        LeafSpec("old", None, key_type="ec256", not_before=start, not_after=start + dt.timedelta(9))
+    )
+    cert = tmp_path / "old.pem"
+    cert.write_bytes(certificates_pem([leaf.certificate, *leaf.issuers[:-1]]))
+    (tmp_path / "ca-bundle.pem").write_bytes(certificates_pem(hierarchy.anchors))
+    assert main(["inspect", str(cert)]) == 1
+    out = capsys.readouterr().out
+    assert "pkio.validity.expired" in out
+    assert "pkio.oin.missing" in out
+
+
+def test_inspect_corrupt_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n")
+    assert main(["inspect", str(junk)]) == 1
+    out = capsys.readouterr().out
+    assert "pkio.load.corrupt" in out
+    assert "Traceback" not in out
+
+
+def test_inspect_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["inspect", str(tmp_path / "nope.pem")]) == 1
+    assert "pkio.load.missing" in capsys.readouterr().out
+
+
+def test_console_script(tmp_path: Path) -> None:
+    exe = shutil.which("dso-certs")
+    if exe is None:
+        pytest.skip("dso-certs is not installed as a console script (pip install -e .)")
+    result = subprocess.run(
+        [exe, "inspect", str(tmp_path / "nope.pem")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "pkio.load.missing" in result.stdout
+
+
+def test_certs_example_is_committed_and_loads() -> None:
+    folder = REPO / "certs-example"
+    readme = (folder / "README.md").read_text()
+    assert "TEST ONLY" in readme
+    assert "dso-certs generate" in readme
+    identity, findings = load_pem_identity(
+        folder / "digikoppelaar.crt.pem",
+        folder / "digikoppelaar.key.pem",
+        folder / "digikoppelaar.chain.pem",
+    )
+    assert identity is not None, findings
+    passphrase, _ = passphrase_from(file=folder / "PASSPHRASE.txt")
+    assert load_pkcs12_identity(folder / "digikoppelaar.p12", passphrase)[0] is not None
+    assert identity.oin is not None
+    assert identity.oin.startswith("00000099")
