@@ -27,10 +27,12 @@ DSO_EGRESS_IPS = ("147.181.12.102", "147.181.36.66")
 #: DSO ingress (the DSO-LV endpoints the adapter connects to). Same list on PRE and PROD.
 DSO_INGRESS_IPS = ("147.181.37.183", "147.181.37.239", "147.181.15.191", "147.181.13.125")
 
-#: Aansluitactiviteiten on PRE per type of bevoegd gezag (as written in the process document).
+#: Aansluitactiviteiten on PRE per type of bevoegd gezag, as written in the process document
+#: (v2.1). For a gemeente it names "Gemeentes – Informatie", although its text says bevoegde
+#: gezagen test with a 'Melding'; any existing activiteit of the BG may be used on PRE.
 PRE_AANSLUITACTIVITEITEN = MappingProxyType(
     {
-        "gemeente": "Gemeentes – Melding",
+        "gemeente": "Gemeentes – Informatie",
         "waterschap": "Waterschappen – Melding",
         "provincie": "Provincies – Melding",
         "omgevingsdienst": "Gemeentes – Informatie",

@@ -1,0 +1,473 @@
+"""The REST transport of the harness: one ``requests`` session per identity, over mTLS.
+
+Each :class:`RestSession` mounts an ``HTTPAdapter`` carrying the identity's
+``ssl.SSLContext`` (client certificate + the configured trust anchors). Since requests 2.32.3
+a custom context is used as given, so the trust anchors are loaded into it explicitly (and the
+adapter stops requests from adding its own CA bundle). Every call is recorded as an
+:class:`Exchange` for the evidence, with secret headers masked at capture time.
+
+Conventions [C]: ``Accept: application/hal+json``; ``x-api-key`` on public APIs (taken from an
+environment variable, never from a file in the repository). The acting-on-behalf OIN header
+is sent only when its name is configured (``[api] acting_oin_header``), because the real name
+is unknown [?].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from pytest_dso.dso.paths import join_url, operation, render_path
+from pytest_dso.dso.shapes import DEFAULT_RELATIONS, HAL_JSON
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from pytest_dso.environments import EnvironmentProfile
+    from pytest_dso.pkio.identity import Identity
+    from pytest_dso.settings import DsoSettings
+
+#: The value an Allure HTTP exchange shows as a masked header.
+REDACTED = "__ALLURE_REDACTED__"
+#: Headers always masked in recorded exchanges.
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
+#: APIs that take the x-api-key by default (the public ``publiek`` APIs) [C].
+PUBLIC_APIS = frozenset({"verzoeksroutering", "indienen"})
+#: Bodies larger than this are recorded truncated.
+MAX_RECORDED_BODY = 1024 * 1024
+
+
+class WritesNotAllowed(PermissionError):
+    """A state-changing call was refused because the settings do not allow writes."""
+
+
+class ApiError(RuntimeError):
+    """A DSO API call failed: transport error or an unexpected HTTP status."""
+
+    def __init__(self, message: str, response: ApiResponse | None = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status, when a response came back."""
+        return self.response.status if self.response else None
+
+
+class TransportError(ApiError):
+    """No HTTP response: DNS, TCP, TLS or timeout. ``kind`` says which."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response (or error), for evidence.
+
+    Field names follow the Allure HTTP exchange format; secret headers carry
+    :data:`REDACTED`. Bodies above :data:`MAX_RECORDED_BODY` are cut (``*_truncated``).
+    """
+
+    api: str
+    operation: str
+    method: str
+    url: str
+    request_headers: tuple[tuple[str, str], ...]
+    request_body: bytes | None
+    started_at: dt.datetime
+    stopped_at: dt.datetime
+    status: int | None = None
+    reason: str = ""
+    response_headers: tuple[tuple[str, str], ...] = ()
+    response_body: bytes = b""
+    request_truncated: bool = False
+    response_truncated: bool = False
+    response_size: int = 0
+    error_name: str = ""
+    error_message: str = ""
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Duration in milliseconds."""
+        return (self.stopped_at - self.started_at).total_seconds() * 1000.0
+
+    def header(self, name: str) -> str | None:
+        """A response header (case-insensitive)."""
+        wanted = name.lower()
+        return next((v for k, v in self.response_headers if k.lower() == wanted), None)
+
+
+class ExchangeLog:
+    """A thread-safe list of exchanges; pass its :meth:`record` as a session's recorder."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Exchange] = []
+
+    def record(self, exchange: Exchange) -> None:
+        """Append ``exchange``."""
+        with self._lock:
+            self._items.append(exchange)
+
+    @property
+    def exchanges(self) -> tuple[Exchange, ...]:
+        """Everything recorded so far."""
+        with self._lock:
+            return tuple(self._items)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A completed HTTP response."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)
+    url: str
+    exchange: Exchange = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True for 2xx."""
+        return 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type without parameters, lower-cased."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body parsed as JSON; :class:`ApiError` when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise ApiError(
+                f"{self.url} answered {self.status} with a body that is not JSON "
+                f"(Content-Type {self.content_type or 'none'}): {self.body[:200]!r}",
+                self,
+            ) from None
+
+    def expect(self, *statuses: int, what: str = "the call") -> ApiResponse:
+        """Self when the status is one of ``statuses`` (default: any 2xx), else
+        :class:`ApiError` with the status and the start of the body."""
+        good = self.status in statuses if statuses else self.ok
+        if not good:
+            wanted = ", ".join(map(str, statuses)) if statuses else "2xx"
+            raise ApiError(
+                f"{what} answered HTTP {self.status} (expected {wanted}) at {self.url}: "
+                f"{self.body[:300].decode('utf-8', 'replace')}",
+                self,
+            )
+        return self
+
+
+class SslContextAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that uses one given ``ssl.SSLContext`` for every connection."""
+
+    def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
+        self._context = context
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(*args, **kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # The context already holds the client certificate and exactly the trust anchors
+        # wanted; do not let requests add its CA bundle or a cert file.
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+
+@dataclass(frozen=True)
+class RestConfig:
+    """Where and how to call the DSO-LV APIs (from the settings and environment profile)."""
+
+    base_urls: Mapping[str, str]
+    paths: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    acting_oin_header: str | None = None
+    api_key_env: str | None = None
+    api_key_apis: frozenset[str] = PUBLIC_APIS
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    accept: str = HAL_JSON
+    relations: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_RELATIONS))
+    )
+    check_hostname: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: DsoSettings, environment: EnvironmentProfile) -> RestConfig:
+        """Base URLs of the profile overridden by ``[api.base_urls]``; paths, header name and
+        API key variable from ``[api]``."""
+        api = settings.file.api
+        merged = {**environment.api_base_urls, **api.base_urls}
+        return cls(
+            base_urls=MappingProxyType(merged),
+            paths=MappingProxyType(dict(api.paths)),
+            acting_oin_header=api.acting_oin_header,
+            api_key_env=api.api_key_env,
+        )
+
+    def base_url(self, api: str) -> str:
+        """The base URL of ``api``; ``KeyError`` with a hint when not configured."""
+        try:
+            return self.base_urls[api].rstrip("/")
+        except KeyError:
+            raise KeyError(
+                f"no base URL for DSO API {api!r}; set [api.base_urls] {api} in dso.toml"
+            ) from None
+
+
+def _classify(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection"
+    return "http"
+
+
+def _cut(body: bytes | None) -> tuple[bytes | None, bool]:
+    if body is None or len(body) <= MAX_RECORDED_BODY:
+        return body, False
+    return body[:MAX_RECORDED_BODY], True
+
+
+class RestSession:
+    """HTTP calls to the DSO-LV APIs on behalf of one identity (thread-safe for calls)."""
+
+    def __init__(
+        self,
+        config: RestConfig,
+        identity: Identity | None = None,
+        trust: Sequence[x509.Certificate] | None = None,
+        *,
+        acting_oin: str | None = None,
+        recorder: Callable[[Exchange], None] | None = None,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.config = config
+        self.identity = identity
+        self.acting_oin = acting_oin
+        self._recorder = recorder
+        self._api_key: str | None = None
+        if config.api_key_env:
+            self._api_key = os.environ.get(config.api_key_env) or None
+        if context is None:
+            if identity is not None:
+                context = identity.client_context(trust, check_hostname=config.check_hostname)
+            else:
+                context = ssl.create_default_context()
+                if trust:
+                    from pytest_dso.pkio.identity import certificates_pem
+
+                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    context.load_verify_locations(cadata=certificates_pem(trust).decode("ascii"))
+                context.check_hostname = config.check_hostname
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._session.mount("https://", SslContextAdapter(context))
+
+    def __repr__(self) -> str:
+        return f"RestSession(identity={self.identity!r}, acting_oin={self.acting_oin})"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> RestSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, name: str, **params: str) -> str:
+        """The absolute URL of operation ``name`` with its path parameters."""
+        op = operation(name)
+        return join_url(
+            self.config.base_url(op.api), render_path(name, self.config.paths, **params)
+        )
+
+    def resolve(self, api: str, href: str) -> str:
+        """An absolute URL for a HAL ``href`` of ``api``: absolute URLs as they are,
+        host-absolute paths (``/…``) on the API's host, other paths below the API base URL."""
+        if href.startswith(("https://", "http://")):
+            return href
+        base = self.config.base_url(api)
+        if href.startswith("/"):
+            parts = urlsplit(base)
+            return f"{parts.scheme}://{parts.netloc}{href}"
+        return join_url(base, href)
+
+    def call(
+        self,
+        name: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+        query: Mapping[str, str] | None = None,
+        method: str | None = None,
+        **params: str,
+    ) -> ApiResponse:
+        """Call operation ``name`` (see :mod:`pytest_dso.dso.paths`)."""
+        op = operation(name)
+        return self.request(
+            method or op.method,
+            self.url(name, **params),
+            api=op.api,
+            operation=name,
+            json_body=json_body,
+            data=data,
+            content_type=content_type,
+            accept=accept,
+            query=query,
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        api: str = "",
+        operation: str = "",
+        json_body: Any = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """One HTTP call; recorded; raises :class:`TransportError` when no response came."""
+        headers = {"Accept": accept or self.config.accept, "User-Agent": "pytest-dso"}
+        body = data
+        if json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            headers["Content-Type"] = content_type or "application/json"
+        elif content_type:
+            headers["Content-Type"] = content_type
+        if self.config.acting_oin_header and self.acting_oin:
+            headers[self.config.acting_oin_header] = self.acting_oin
+        if self._api_key and api in self.config.api_key_apis:
+            headers["x-api-key"] = self._api_key
+        started = dt.datetime.now(dt.UTC)
+        t0 = time.perf_counter()
+        try:
+            response = self._session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                params=dict(query) if query else None,
+                timeout=(self.config.connect_timeout, self.config.timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            kind = _classify(exc)
+            stopped = started + dt.timedelta(seconds=time.perf_counter() - t0)
+            self._record(
+                api,
+                operation,
+                method,
+                url,
+                headers,
+                body,
+                started,
+                stopped,
+                error=(type(exc).__name__, str(exc)),
+            )
+            raise TransportError(
+                f"{method} {url} failed before any HTTP response ({kind}): {exc}", kind
+            ) from None
+        stopped = started + dt.timedelta(seconds=time.perf_counter() - t0)
+        content = response.content
+        exchange = self._record(
+            api,
+            operation,
+            method,
+            response.url or url,
+            headers,
+            body,
+            started,
+            stopped,
+            status=response.status_code,
+            reason=response.reason or "",
+            response_headers=tuple(response.headers.items()),
+            response_body=content,
+        )
+        return ApiResponse(
+            status=response.status_code,
+            headers=MappingProxyType({k.lower(): v for k, v in response.headers.items()}),
+            body=content,
+            url=response.url or url,
+            exchange=exchange,
+        )
+
+    def _record(
+        self,
+        api: str,
+        operation: str,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        started: dt.datetime,
+        stopped: dt.datetime,
+        *,
+        status: int | None = None,
+        reason: str = "",
+        response_headers: tuple[tuple[str, str], ...] = (),
+        response_body: bytes = b"",
+        error: tuple[str, str] | None = None,
+    ) -> Exchange:
+        masked = tuple(
+            (k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()
+        )
+        req_body, req_cut = _cut(body)
+        resp_body, resp_cut = _cut(response_body)
+        exchange = Exchange(
+            api=api,
+            operation=operation,
+            method=method,
+            url=url,
+            request_headers=masked,
+            request_body=req_body,
+            started_at=started,
+            stopped_at=stopped,
+            status=status,
+            reason=reason,
+            response_headers=tuple(
+                (k, REDACTED if k.lower() in SECRET_HEADERS | {"set-cookie"} else v)
+                for k, v in response_headers
+            ),
+            response_body=resp_body or b"",
+            request_truncated=req_cut,
+            response_truncated=resp_cut,
+            response_size=len(response_body),
+            error_name=error[0] if error else "",
+            error_message=error[1] if error else "",
+        )
+        if self._recorder is not None:
+            self._recorder(exchange)
+        return exchange
