@@ -1,0 +1,1 @@
+"""XML Schemas used to validate ebMS envelopes (package data)."""
