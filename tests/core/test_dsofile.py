@@ -25,7 +25,8 @@ def test_multi_klant_example_has_per_tenant_certificate_and_behandeldienst() -> 
     by_type = {bg.type for bg in parsed.bevoegde_gezagen}
     assert by_type == {"gemeente", "waterschap", "omgevingsdienst"}
     od = parsed.bevoegde_gezagen[-1]
-    assert od.certificate is not None and od.certificate.pkcs12 is not None
+    assert od.certificate is not None
+    assert od.certificate.pkcs12 is not None
     assert parsed.bevoegde_gezagen[0].behandeldiensten == (od.oin,)
 
 

@@ -30,15 +30,19 @@ def test_published_ip_lists_and_cpa_register() -> None:
 
 def test_prod_has_testdatum_and_is_read_only() -> None:
     assert PROD.testdatum == dt.date(2030, 1, 1)
-    assert PROD.read_only and not PRE.read_only
+    assert PROD.read_only
+    assert not PRE.read_only
     assert PROD.aansluitactiviteiten["waterschap"] == "Aansluitactiviteit Waterschappen – Melding"
     assert PRE.aansluitactiviteiten["omgevingsdienst"] == "Gemeentes – Informatie"
 
 
 def test_local_points_at_loopback_and_accepts_test_roots() -> None:
     assert LOCAL.ingress_ips == LOCAL.egress_ips == ("127.0.0.1",)
-    assert not LOCAL.require_pkio_root and PRE.require_pkio_root and PROD.require_pkio_root
-    assert not LOCAL.is_remote and PRE.is_remote
+    assert not LOCAL.require_pkio_root
+    assert PRE.require_pkio_root
+    assert PROD.require_pkio_root
+    assert not LOCAL.is_remote
+    assert PRE.is_remote
 
 
 def test_overrides_and_missing_urls_are_explained() -> None:
