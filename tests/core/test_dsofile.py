@@ -16,8 +16,9 @@ def test_documented_examples_are_valid(path: Path) -> None:
     parsed = load_dso_toml(path)
     assert parsed.bevoegde_gezagen
     assert parsed.certificate is not None
-    assert parsed.certificate.ca_bundle is not None
-    assert parsed.certificate.ca_bundle.is_relative_to(path.parent.resolve())
+    certificate_file = parsed.certificate.pkcs12 or parsed.certificate.cert
+    assert certificate_file is not None
+    assert certificate_file.is_relative_to(path.parent.resolve())
 
 
 def test_multi_klant_example_has_per_tenant_certificate_and_behandeldienst() -> None:
