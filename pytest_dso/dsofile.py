@@ -104,6 +104,10 @@ class TriggersConfig:
     http_forward_listen: str = "127.0.0.1:0"
     ebms_core_url: str | None = None
     mark_processed: bool = False
+    poll_interval: float = 0.5
+    verzoeknummer_xpath: str | None = None
+    verzoeknummer_regex: str | None = None
+    namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -290,6 +294,10 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "http_forward_listen": _str,
         "ebms_core_url": _str,
         "mark_processed": _bool,
+        "poll_interval": _float,
+        "verzoeknummer_xpath": _str,
+        "verzoeknummer_regex": _str,
+        "namespaces": _str_table,
     },
     "api": {
         "base_urls": _str_table,

@@ -444,7 +444,7 @@ def _local(element: etree._Element) -> str:
 
 
 def _children(element: etree._Element, name: str, ns: str = _EB) -> list[etree._Element]:
-    return [child for child in element if isinstance(child.tag, str) and child.tag == ns + name]
+    return list(element.iterchildren(ns + name))
 
 
 def _child(element: etree._Element, name: str, ns: str = _EB) -> etree._Element | None:

@@ -1,0 +1,357 @@
+"""Reliable delivery of verzoeknotificaties: send, wait for the Acknowledgment, retry, give up.
+
+The scheduler follows ebMS 2.0 reliable messaging as Digikoppeling ``osb-rm`` uses it: every
+attempt re-sends the *same* message (same MessageId), the next attempt is due ``RetryInterval``
+after the previous one unless an Acknowledgment arrived, and delivery stops after ``Retries``
+re-sends or when the message's TimeToLive has passed. Every attempt is recorded.
+
+The scheduler knows nothing about HTTP or ebMS: it calls an injected :data:`Sender` and keeps its
+state in an injected :class:`DeliveryJournal` (the simulator's SQLite store, or memory in tests).
+On start it resumes whatever the journal still has pending, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+DeliveryState = Literal["pending", "awaiting_ack", "delivered", "failed", "expired"]
+OutcomeKind = Literal["acked", "sent", "retry", "fatal"]
+
+FINAL_STATES: frozenset[str] = frozenset({"delivered", "failed", "expired"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries, RetryInterval and TimeToLive in seconds (already scaled for test runs)."""
+
+    retries: int = 8
+    retry_interval: float = 3 * 3600.0
+    time_to_live: float | None = None
+
+    @property
+    def ttl(self) -> float:
+        """TimeToLive: as configured, else RetryInterval × (Retries + 1) as ebMS senders do."""
+        if self.time_to_live is not None:
+            return self.time_to_live
+        return self.retry_interval * (self.retries + 1)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verzoeknotificatie on its way to a DKA. Times are POSIX seconds."""
+
+    message_id: str
+    conversation_id: str
+    verzoeknummer: str
+    to_oin: str
+    payload: bytes = field(repr=False)
+    created: float
+    expires: float
+    endpoint: str = ""
+    content_type: str = ""
+    state: DeliveryState = "pending"
+    attempts: int = 0
+    next_attempt: float = 0.0
+    acked_at: float | None = None
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What one attempt achieved.
+
+    ``acked``: the Acknowledgment came back in the HTTP response (sync); ``sent``: the DKA took
+    the message (2xx) and the Acknowledgment will come as a separate message (async); ``retry``:
+    a recoverable failure (connection refused, timeout, 408/429/5xx); ``fatal``: the DKA
+    refused the message for good (e.g. a MessageError, a 4xx).
+    """
+
+    kind: OutcomeKind
+    http_status: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One recorded attempt."""
+
+    message_id: str
+    number: int
+    started: float
+    duration: float
+    outcome: OutcomeKind
+    http_status: int | None
+    detail: str
+
+
+Sender = Callable[[Delivery, int], SendOutcome]
+
+
+class DeliveryJournal(Protocol):
+    """Where the scheduler keeps deliveries and attempts (keyed by MessageId)."""
+
+    def add(self, delivery: Delivery) -> None:
+        """Persist a new delivery."""
+
+    def attempted(self, delivery: Delivery, attempt: Attempt) -> None:
+        """Persist one attempt and the delivery's state after it. Must never turn a delivery
+        that :meth:`finished` marked delivered back into a pending one."""
+
+    def finished(self, delivery: Delivery) -> None:
+        """Persist a final state (delivered, failed or expired)."""
+
+    def unfinished(self) -> list[Delivery]:
+        """Every delivery not yet delivered, failed or expired."""
+
+
+class MemoryJournal:
+    """A journal in memory (for tests and throw-away simulators)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.deliveries: dict[str, Delivery] = {}
+        self.attempts: list[Attempt] = []
+
+    def add(self, delivery: Delivery) -> None:
+        with self._lock:
+            self.deliveries[delivery.message_id] = delivery
+
+    def attempted(self, delivery: Delivery, attempt: Attempt) -> None:
+        with self._lock:
+            self.attempts.append(attempt)
+            if self.deliveries[delivery.message_id].state not in FINAL_STATES:
+                self.deliveries[delivery.message_id] = delivery
+
+    def finished(self, delivery: Delivery) -> None:
+        with self._lock:
+            self.deliveries[delivery.message_id] = delivery
+
+    def unfinished(self) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self.deliveries.values() if d.state not in FINAL_STATES]
+
+
+Listener = Callable[[Delivery], None]
+
+
+class DeliveryScheduler:
+    """Sends deliveries with ``sender`` on a worker pool and retries them per ``policy``."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        journal: DeliveryJournal,
+        policy: RetryPolicy,
+        *,
+        workers: int = 16,
+        clock: Callable[[], float] = time.time,
+        on_final: Listener | None = None,
+    ) -> None:
+        self._sender = sender
+        self._journal = journal
+        self.policy = policy
+        self._workers = max(1, workers)
+        self._clock = clock
+        self._on_final = on_final
+        self._lock = threading.Condition()
+        self._live: dict[str, Delivery] = {}
+        self._in_flight: set[str] = set()
+        self._early_acks: set[str] = set()
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Resume unfinished deliveries from the journal and start dispatching."""
+        if self._thread is not None:
+            return
+        self._stopping = False
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="dso-sim-send")
+        for delivery in self._journal.unfinished():
+            # Whatever was in flight when the simulator stopped is re-sent now.
+            self._track(replace(delivery, next_attempt=min(delivery.next_attempt, self._clock())))
+        self._thread = threading.Thread(target=self._run, name="dso-sim-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop dispatching; attempts in progress finish (bounded by the sender's timeouts)."""
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    # -- public operations ----------------------------------------------------------------
+    def submit(
+        self, message_id: str, conversation_id: str, verzoeknummer: str, to_oin: str,
+        payload: bytes, *, endpoint: str = "", content_type: str = "",
+    ) -> Delivery:
+        """Persist a new delivery and send it as soon as a worker is free."""
+        now = self._clock()
+        delivery = Delivery(
+            message_id, conversation_id, verzoeknummer, to_oin, payload,
+            created=now, expires=now + self.policy.ttl, endpoint=endpoint,
+            content_type=content_type, next_attempt=now,
+        )
+        self._journal.add(delivery)
+        self._track(delivery)
+        return delivery
+
+    def acknowledge(self, message_id: str) -> bool:
+        """Mark ``message_id`` delivered (an Acknowledgment arrived). False when unknown or
+        already final."""
+        with self._lock:
+            delivery = self._live.get(message_id)
+            if delivery is None:
+                return False
+            if message_id in self._in_flight:
+                # The async ack overtook the end of the attempt that caused it.
+                self._early_acks.add(message_id)
+                return True
+            done = replace(delivery, state="delivered", acked_at=self._clock())
+            del self._live[message_id]
+        self._finish(done)
+        return True
+
+    def reject(self, message_id: str, reason: str) -> bool:
+        """The receiver refused ``message_id`` for good (a MessageError): stop retrying."""
+        with self._lock:
+            delivery = self._live.pop(message_id, None)
+            self._in_flight.discard(message_id)
+        if delivery is None:
+            return False
+        self._finish(replace(delivery, state="failed", last_error=reason))
+        return True
+
+    def get(self, message_id: str) -> Delivery | None:
+        """The live (unfinished) delivery with this MessageId, if any."""
+        with self._lock:
+            return self._live.get(message_id)
+
+    def pending_count(self) -> int:
+        """How many deliveries are not yet final."""
+        with self._lock:
+            return len(self._live)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no delivery is pending; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._live:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(min(left, 0.1))
+            return True
+
+    # -- internals ------------------------------------------------------------------------
+    def _track(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._live[delivery.message_id] = delivery
+            self._push(delivery.next_attempt, delivery.message_id)
+
+    def _push(self, due: float, message_id: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (due, self._seq, message_id))
+        self._lock.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                due_now = self._due()
+                if not due_now:
+                    wait = self._heap[0][0] - self._clock() if self._heap else 0.5
+                    self._lock.wait(max(0.001, min(wait, 0.5)))
+                    continue
+                pool = self._pool
+            if pool is None:
+                return
+            for delivery in due_now:
+                try:
+                    pool.submit(self._attempt, delivery)
+                except RuntimeError:  # pool shut down while stopping
+                    return
+
+    def _due(self) -> list[Delivery]:
+        """Pop every due, still-live, not-in-flight delivery (lock held)."""
+        now = self._clock()
+        out: list[Delivery] = []
+        while self._heap and self._heap[0][0] <= now:
+            due, _, message_id = heapq.heappop(self._heap)
+            delivery = self._live.get(message_id)
+            if delivery is None or message_id in self._in_flight or delivery.next_attempt != due:
+                continue
+            self._in_flight.add(message_id)
+            out.append(delivery)
+        return out
+
+    def _attempt(self, delivery: Delivery) -> None:
+        now = self._clock()
+        if now >= delivery.expires or delivery.attempts > self.policy.retries:
+            state: DeliveryState = "expired" if now >= delivery.expires else "failed"
+            reason = (
+                "TimeToLive passed without an Acknowledgment"
+                if state == "expired"
+                else f"no Acknowledgment after {delivery.attempts} attempt(s)"
+            )
+            with self._lock:
+                self._in_flight.discard(delivery.message_id)
+                self._live.pop(delivery.message_id, None)
+                self._early_acks.discard(delivery.message_id)
+            self._finish(replace(delivery, state=state, last_error=delivery.last_error or reason))
+            return
+        number = delivery.attempts + 1
+        started = time.monotonic()
+        try:
+            outcome = self._sender(delivery, number)
+        except Exception as exc:  # a sender bug must not kill the worker
+            outcome = SendOutcome("retry", None, f"{type(exc).__name__}: {exc}")
+        duration = time.monotonic() - started
+        attempt = Attempt(delivery.message_id, number, now, duration, outcome.kind,
+                          outcome.http_status, outcome.detail)
+        updated = replace(delivery, attempts=number, last_error=outcome.detail)
+        final: Delivery | None = None
+        with self._lock:
+            self._in_flight.discard(delivery.message_id)
+            early = delivery.message_id in self._early_acks
+            self._early_acks.discard(delivery.message_id)
+            if outcome.kind == "acked" or early:
+                final = replace(updated, state="delivered", acked_at=self._clock(), last_error="")
+            elif outcome.kind == "fatal":
+                final = replace(updated, state="failed")
+            else:
+                state = "awaiting_ack" if outcome.kind == "sent" else "pending"
+                next_at = self._clock() + self.policy.retry_interval
+                updated = replace(updated, state=state, next_attempt=next_at)
+                if delivery.message_id in self._live:
+                    self._live[delivery.message_id] = updated
+                    self._push(next_at, delivery.message_id)
+            # Saved under the lock so a concurrent Acknowledgment cannot be overwritten.
+            self._journal.attempted(final or updated, attempt)
+            if final is not None:
+                self._live.pop(delivery.message_id, None)
+        if final is not None:
+            self._finish(final)
+
+    def _finish(self, delivery: Delivery) -> None:
+        self._journal.finished(delivery)
+        with self._lock:
+            self._lock.notify_all()
+        if self._on_final is not None:
+            self._on_final(delivery)
+

@@ -1,0 +1,243 @@
+"""Framework-free request/response values and routing for the simulator's REST APIs.
+
+Every API module builds an :class:`Api`: a base path plus routes written as path templates
+(``verzoeken/{verzoeknummer}``). The server hands each request in as an :class:`ApiRequest` and
+writes back the :class:`ApiResponse`; the API modules never touch sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import parse_qs
+
+HAL_JSON = "application/hal+json"
+PROBLEM_JSON = "application/problem+json"
+JSON = "application/json"
+#: The semantic version every simulated API reports in ``API-Version``.
+API_VERSIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "afhandelen": "2.0.0",
+        "behandeldienstconfiguratie": "1.0.0",
+        "verzoeksroutering": "2.0.0",
+        "indienen": "4.0.0",
+        "cpa_aanbieden": "1.0.0",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request as the REST layer sees it.
+
+    ``path`` is relative to the API's base path, without a leading slash. ``peer_oin`` is the
+    OIN in the verified client certificate (``None`` without a certificate or without an OIN).
+    Header names are lower case.
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    peer_oin: str | None = None
+    has_client_certificate: bool = False
+    base_url: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive)."""
+        return self.headers.get(name.lower())
+
+    def arg(self, name: str) -> str | None:
+        """The first value of query parameter ``name``."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def json(self) -> Any:
+        """The body parsed as JSON; :class:`ApiError` 400 when it is not JSON."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(
+                400, "Ongeldige JSON", f"the request body is not valid JSON: {exc}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """One HTTP response."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """Raised by handlers; becomes an ``application/problem+json`` response."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(f"{status} {title}: {detail}")
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def json_response(data: Any, status: int = 200, content_type: str = JSON,
+                  headers: Mapping[str, str] | None = None) -> ApiResponse:
+    """A JSON response (compact, UTF-8)."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return ApiResponse(status, body, content_type, headers or {})
+
+
+def hal_response(data: Any, status: int = 200) -> ApiResponse:
+    """A HAL JSON response."""
+    return json_response(data, status, HAL_JSON)
+
+
+def problem(status: int, title: str, detail: str, instance: str = "", **extra: Any) -> ApiResponse:
+    """An RFC 7807 problem response. The shape DSO-LV uses is not public [?]; this follows the
+    NL API Design Rules."""
+    data: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    if instance:
+        data["instance"] = instance
+    data.update(extra)
+    return json_response(data, status, PROBLEM_JSON)
+
+
+def link(href: str, title: str = "", type_: str = "", templated: bool = False) -> dict[str, Any]:
+    """A HAL link object."""
+    out: dict[str, Any] = {"href": href}
+    if title:
+        out["title"] = title
+    if type_:
+        out["type"] = type_
+    if templated:
+        out["templated"] = True
+    return out
+
+
+def parse_query(raw: str) -> Mapping[str, tuple[str, ...]]:
+    """A query string as ``{name: values}``."""
+    return {k: tuple(v) for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+Handler = Callable[[ApiRequest], ApiResponse]
+
+
+def templates(api: str, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Path templates of ``api``'s operations (short name → template): the defaults of
+    :data:`pytest_dso.dso.paths.DEFAULT_PATHS`, so harness clients and simulator agree, with
+    ``[api.paths]`` overrides (full operation names such as ``afhandelen.referenties``)."""
+    from pytest_dso.dso.paths import DEFAULT_PATHS
+
+    chosen = overrides or {}
+    return {
+        name.split(".", 1)[1]: chosen.get(name, default.template)
+        for name, default in DEFAULT_PATHS.items()
+        if default.api == api
+    }
+
+
+@dataclass(frozen=True)
+class Route:
+    """A method plus a path template, compiled to a regular expression."""
+
+    method: str
+    template: str
+    handler: Handler
+    pattern: re.Pattern[str]
+    summary: str = ""
+    operation: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, method: str, template: str, handler: Handler, summary: str = "",
+           **operation: Any) -> Route:
+        """Compile ``template``: ``{name}`` matches one path segment. ``operation`` holds
+        extra OpenAPI operation fields (``requestBody``, ``responses``, ``parameters``)."""
+        template = template.strip("/")
+        parts = re.split(r"(\{[a-zA-Z_][a-zA-Z0-9_]*\})", template)
+        regex = "".join(
+            f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts
+        )
+        return cls(method.upper(), template, handler, re.compile(f"^{regex}/?$"), summary,
+                   operation)
+
+
+@dataclass(frozen=True)
+class Api:
+    """One simulated API: its name, base path, auth kind and routes.
+
+    ``auth`` is ``"pkio"`` (client certificate with an OIN required) or ``"public"``
+    (``x-api-key`` required).
+    """
+
+    name: str
+    title: str
+    base_path: str
+    auth: str
+    routes: tuple[Route, ...]
+    description: str = ""
+
+    @property
+    def version(self) -> str:
+        """The full semantic version reported in ``API-Version``."""
+        return API_VERSIONS.get(self.name, "1.0.0")
+
+    def openapi_document(self, base_url: str) -> dict[str, Any]:
+        """An OpenAPI 3.0 document generated from the routes, served at ``openapi.json``."""
+        paths: dict[str, dict[str, Any]] = {}
+        for route in self.routes:
+            params = re.findall(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}", route.template)
+            slug = re.sub(r"[^a-zA-Z0-9]+", "_", route.template).strip("_") or "root"
+            operation: dict[str, Any] = {
+                "summary": route.summary,
+                "operationId": f"{route.method.lower()}_{slug}",
+                "responses": {"200": {"description": "OK"}},
+            }
+            operation.update(route.operation)
+            declared = {p.get("name") for p in operation.get("parameters", ())}
+            operation["parameters"] = [
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                for p in params if p not in declared
+            ] + list(operation.get("parameters", ()))
+            if not operation["parameters"]:
+                del operation["parameters"]
+            paths.setdefault("/" + route.template, {})[route.method.lower()] = operation
+        security: dict[str, Any]
+        if self.auth == "public":
+            security = {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
+        else:
+            security = {"mutualTLS": {"type": "http", "scheme": "mutual-tls",
+                                      "description": "PKIoverheid client certificate; the "
+                                      "OIN in subject.serialNumber identifies the caller."}}
+        return {
+            "openapi": "3.0.3",
+            "info": {"title": self.title, "version": self.version,
+                     "description": self.description},
+            "servers": [{"url": base_url}],
+            "paths": paths,
+            "components": {"securitySchemes": security},
+            "security": [{next(iter(security)): []}],
+        }
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """The route for ``method path``, its parameters, and whether the path exists at all
+        (for 405 versus 404)."""
+        path = path.strip("/")
+        path_known = False
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found is None:
+                continue
+            path_known = True
+            if route.method == method.upper():
+                return route, found.groupdict(), True
+        return None, {}, path_known

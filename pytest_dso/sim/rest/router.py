@@ -1,0 +1,103 @@
+"""Dispatch a request to one of the simulated APIs: pick the API by base path, serve its
+``openapi.json``, check ``x-api-key`` or the client certificate, run the handler, and turn
+every error into ``application/problem+json``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from pytest_dso.sim.rest.auth import require_api_key
+from pytest_dso.sim.rest.http import (
+    Api,
+    ApiError,
+    ApiRequest,
+    ApiResponse,
+    json_response,
+    parse_query,
+    problem,
+)
+
+log = logging.getLogger("pytest_dso.sim.rest")
+
+#: Handler for the simulator's own control endpoints under ``/_sim/``.
+ControlHandler = Callable[[ApiRequest], ApiResponse]
+
+
+class RestRouter:
+    """All simulated APIs behind one HTTPS listener."""
+
+    def __init__(self, apis: Sequence[Api], api_key: str,
+                 control: ControlHandler | None = None) -> None:
+        # Longest base path first, so nested bases cannot shadow each other.
+        self.apis = tuple(sorted(apis, key=lambda a: -len(a.base_path)))
+        self._api_key = api_key
+        self._control = control
+
+    def __repr__(self) -> str:
+        return f"RestRouter({', '.join(a.name for a in self.apis)})"
+
+    def api(self, name: str) -> Api:
+        """The API called ``name``."""
+        for api in self.apis:
+            if api.name == name:
+                return api
+        raise KeyError(f"no simulated API {name!r}")
+
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        peer_oin: str | None,
+        has_client_certificate: bool,
+        origin: str,
+    ) -> ApiResponse:
+        """Answer one request. ``target`` is the request path with query; ``origin`` is
+        ``https://host:port`` as the client reached us."""
+        path, _, query = target.partition("?")
+        lower = {k.lower(): v for k, v in headers.items()}
+        request = ApiRequest(method.upper(), path, parse_query(query), lower, body, peer_oin,
+                             has_client_certificate, origin)
+        try:
+            if path.startswith("/_sim/") or path == "/_sim":
+                if self._control is None:
+                    raise ApiError(404, "Niet gevonden", "no control API on this simulator")
+                require_api_key(request, self._api_key)
+                return self._control(request)
+            for api in self.apis:
+                if path == api.base_path or path.startswith(api.base_path + "/"):
+                    return self._dispatch(api, request, path[len(api.base_path):])
+            raise ApiError(404, "Niet gevonden",
+                           f"no simulated API at {path}; known base paths: "
+                           + ", ".join(a.base_path for a in self.apis))
+        except ApiError as exc:
+            return problem(exc.status, exc.title, exc.detail, path, **exc.extra)
+        except Exception:  # a bug in a handler: answer 500 with a short text, log the detail
+            log.exception("dso-sim REST handler failed for %s %s", method, path)
+            return problem(500, "Interne fout",
+                           "the simulator failed to handle this request; see its log")
+
+    def _dispatch(self, api: Api, request: ApiRequest, rest: str) -> ApiResponse:
+        base_url = request.base_url + api.base_path
+        headers = {"API-Version": api.version}
+        if rest.strip("/") == "openapi.json" and request.method == "GET":
+            body = api.openapi_document(base_url)
+            return json_response(body, headers=headers)
+        if api.auth == "public":
+            require_api_key(request, self._api_key)
+        route, params, path_known = api.match(request.method, rest)
+        if route is None:
+            if path_known:
+                raise ApiError(405, "Methode niet toegestaan",
+                               f"{request.method} is not allowed on {request.path}")
+            raise ApiError(404, "Niet gevonden", f"{api.title} has no resource {rest or '/'}")
+        scoped = ApiRequest(request.method, rest.strip("/"), request.query, request.headers,
+                            request.body, request.peer_oin, request.has_client_certificate,
+                            base_url, params)
+        response = route.handler(scoped)
+        return ApiResponse(response.status, response.body, response.content_type,
+                           {**headers, **response.headers})
+

@@ -1,0 +1,398 @@
+"""The simulated DSO-LV services behind the REST APIs, on the store and the domain rules.
+
+Implements :class:`pytest_dso.sim.rest.backend.Backend`: verzoeken and documents come from the
+SQLite store, authorisation from the :class:`MandateTable`, routing from the
+:class:`RoutingTable` (behandeldienstconfiguraties), submissions from
+:func:`pytest_dso.sim.domain.submission.submit`. Verzoeknotificaties are handed to ``notify``
+(the simulator's ebMS delivery), one call per recipient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pytest_dso.dso.shapes import (
+    BehandeldienstConfiguratie,
+    Indienbericht,
+    RouteringAdvies,
+    ZoekVraag,
+)
+from pytest_dso.sim.domain.mandates import Mandaat, MandateTable
+from pytest_dso.sim.domain.routing import (
+    InvalidConfiguratieError,
+    RoutingConflictError,
+    RoutingTable,
+)
+from pytest_dso.sim.domain.submission import (
+    Notification,
+    SubmissionError,
+    submit,
+    wijzig_bevoegd_gezag,
+)
+from pytest_dso.sim.pdf import publiceerbaar_pdf
+from pytest_dso.sim.rest.backend import Caller, Concept, DocumentInfo, Submitted
+from pytest_dso.sim.rest.http import ApiError
+from pytest_dso.sim.store import Store, StoredVerzoek
+from pytest_dso.stam.model import Bijlage, Organisatie, RdPunt, Verzoek
+from pytest_dso.stam.verzoeknummer import VerzoeknummerAllocator
+from pytest_dso.stam.xml import render_verzoek
+
+#: An unfinished indienen flow is dropped after 24 hours [C].
+CONCEPT_LIFETIME = 24 * 3600.0
+#: At most this many open concepts are kept (oldest dropped first).
+MAX_CONCEPTS = 10_000
+#: How many recently submitted verzoeken are kept in memory for fast fetching.
+RECENT_VERZOEKEN = 512
+
+Notify = Callable[[Notification], str]
+CpaOffer = Callable[[Caller, bytes], Mapping[str, Any]]
+CpaList = Callable[[], Sequence[Mapping[str, Any]]]
+
+#: Which type of bevoegd gezag owns an aansluitactiviteit, from a word in its name.
+_OWNER_WORDS: Mapping[str, str] = {
+    "gemeentes": "gemeente",
+    "waterschappen": "waterschap",
+    "provincies": "provincie",
+    "rijk": "rijk",
+}
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A bevoegd gezag or behandeldienst the simulator knows."""
+
+    oin: str
+    naam: str
+    type: str
+
+
+@dataclass
+class _OpenConcept:
+    concept: Concept
+    created: float
+    uploads: list[tuple[DocumentInfo, bytes]] = field(default_factory=list)
+
+
+def _inside(point: RdPunt, polygon: Sequence[RdPunt]) -> bool:
+    """Ray casting: is ``point`` inside ``polygon`` (RD coordinates)?"""
+    inside = False
+    count = len(polygon)
+    for i in range(count):
+        a, b = polygon[i], polygon[(i + 1) % count]
+        if (a.y > point.y) != (b.y > point.y):
+            cross = (b.x - a.x) * (point.y - a.y) / (b.y - a.y) + a.x
+            if point.x < cross:
+                inside = not inside
+    return inside
+
+
+class SimServices:
+    """The state and rules behind the five simulated APIs. Thread-safe."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        organisations: Sequence[Organisation],
+        mandates: MandateTable,
+        notify: Notify,
+        cpa_offer: CpaOffer | None = None,
+        cpa_list: CpaList | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.store = store
+        self.routing = RoutingTable.from_store(store)
+        self.mandates = mandates
+        self.organisations = {o.oin: o for o in organisations}
+        self._notify = notify
+        self._cpa_offer = cpa_offer
+        self._cpa_list = cpa_list
+        self._clock = clock
+        self._allocator = VerzoeknummerAllocator(store)
+        self._lock = threading.Lock()
+        self._concepts: OrderedDict[str, _OpenConcept] = OrderedDict()
+        self._recent: OrderedDict[str, StoredVerzoek] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"SimServices({self.store!r})"
+
+    @property
+    def names(self) -> dict[str, str]:
+        """OIN → name of every known organisation."""
+        return {o.oin: o.naam for o in self.organisations.values()}
+
+    # -- afhandelen -------------------------------------------------------------------------
+    def _stored(self, verzoeknummer: str) -> StoredVerzoek | None:
+        """The latest version, from a small cache of recent verzoeken (a DKA fetches a new
+        verzoek several times right after its verzoeknotificatie) or the store."""
+        with self._lock:
+            cached = self._recent.get(verzoeknummer)
+        if cached is not None:
+            return cached
+        return self.store.get_verzoek(verzoeknummer)
+
+    def _keep(self, stored: StoredVerzoek) -> None:
+        with self._lock:
+            self._recent[stored.verzoek.verzoeknummer] = stored
+            self._recent.move_to_end(stored.verzoek.verzoeknummer)
+            while len(self._recent) > RECENT_VERZOEKEN:
+                self._recent.popitem(last=False)
+
+    def _put(self, verzoek: Verzoek) -> None:
+        xml = render_verzoek(verzoek)
+        self.store.put_verzoek(verzoek, xml)
+        self._keep(StoredVerzoek(verzoek, xml, self._clock()))
+
+    def verzoek(self, verzoeknummer: str) -> Verzoek | None:
+        stored = self._stored(verzoeknummer)
+        return stored.verzoek if stored else None
+
+    def may_fetch(self, caller: Caller, verzoek: Verzoek) -> tuple[bool, str]:
+        if caller.oin is None:
+            return False, "no client certificate OIN"
+        decision = self.mandates.may_fetch(caller.oin, verzoek, caller.acting_oin)
+        return decision.allowed, decision.reason
+
+    def may_act_for(self, caller_oin: str, acting_oin: str, what: Mandaat) -> bool:
+        return self.mandates.may(caller_oin, acting_oin, what).allowed
+
+    def stam_xml(self, verzoeknummer: str) -> bytes:
+        stored = self._stored(verzoeknummer)
+        if stored is None:
+            raise ApiError(404, "Verzoek niet gevonden", f"no verzoek {verzoeknummer}")
+        return stored.xml
+
+    def publiceerbaar_pdf(self, verzoeknummer: str) -> bytes:
+        stored = self._stored(verzoeknummer)
+        if stored is None:
+            raise ApiError(404, "Verzoek niet gevonden", f"no verzoek {verzoeknummer}")
+        return stored.pdf or publiceerbaar_pdf(stored.verzoek)
+
+    def document(self, verzoeknummer: str, document_id: str) -> tuple[Bijlage, bytes] | None:
+        found = self.store.get_document(document_id)
+        if found is None or found.verzoeknummer != verzoeknummer:
+            return None
+        return found.bijlage, found.read()
+
+    def zoek(self, caller: Caller, vraag: ZoekVraag) -> Sequence[Verzoek]:
+        if caller.oin is None:
+            return ()
+        since = dt.datetime.combine(vraag.van, dt.time(), dt.UTC)
+        until = dt.datetime.combine(vraag.tot + dt.timedelta(days=1), dt.time(), dt.UTC)
+        if vraag.verzoeknummer:
+            found = self.verzoek(vraag.verzoeknummer)
+            candidates: list[Verzoek] = [found] if found else []
+        else:
+            oins = (
+                (caller.acting_oin,) if caller.acting_oin
+                else self.mandates.namens(caller.oin, Mandaat.OPHALEN_VERZOEK)
+            )
+            seen: dict[str, Verzoek] = {}
+            for oin in oins:
+                for v in self.store.verzoeken(oin=oin, since=since, until=until, limit=10_000):
+                    seen.setdefault(v.verzoeknummer, v)
+            candidates = sorted(seen.values(), key=lambda v: v.indiendatum, reverse=True)
+        out = []
+        for v in candidates:
+            if not since <= v.indiendatum < until or not self.may_fetch(caller, v)[0]:
+                continue
+            if vraag.polygoon and not any(
+                p.punt is not None and _inside(p.punt, vraag.polygoon) for p in v.projectlocaties
+            ):
+                continue
+            out.append(v)
+        return out
+
+    def wijzig_bevoegd_gezag(self, caller: Caller, verzoek: Verzoek, nieuw_oin: str) -> Verzoek:
+        assert caller.oin is not None
+        if not self.mandates.may(caller.oin, verzoek.bevoegd_gezag.oin,
+                                 Mandaat.OPHALEN_VERZOEK):
+            raise ApiError(403, "Niet geautoriseerd",
+                           f"only the bevoegd gezag {verzoek.bevoegd_gezag.oin} (or a party it "
+                           "mandated) may hand this verzoek to another bevoegd gezag")
+        if nieuw_oin not in self.organisations:
+            raise ApiError(422, "Onbekend bevoegd gezag",
+                           f"the simulator knows no bevoegd gezag {nieuw_oin}")
+        try:
+            result = wijzig_bevoegd_gezag(
+                verzoek, Organisatie(nieuw_oin, self.names.get(nieuw_oin, "")), now=self._clock()
+            )
+        except SubmissionError as exc:
+            raise ApiError(409, "Wijziging niet mogelijk", str(exc)) from None
+        moved = result.verzoeken[0]
+        self._put(moved)
+        for note in result.notifications:
+            self._notify(note)
+        return moved
+
+    # -- behandeldienstconfiguratie ---------------------------------------------------------
+    def _require_bdc_mandate(self, caller: Caller, bg_oin: str) -> None:
+        assert caller.oin is not None
+        decision = self.mandates.may(caller.oin, bg_oin, Mandaat.BEHANDELDIENSTCONFIGURATIE)
+        if not decision:
+            raise ApiError(403, "Geen mandaat", decision.reason, oin=caller.oin)
+
+    def bdc_create(
+        self, caller: Caller, config: BehandeldienstConfiguratie
+    ) -> BehandeldienstConfiguratie:
+        self._require_bdc_mandate(caller, config.oin)
+        try:
+            return self.routing.create(config)
+        except RoutingConflictError as exc:
+            raise ApiError(409, "Conflicterende configuratie", str(exc)) from None
+        except InvalidConfiguratieError as exc:
+            raise ApiError(400, "Ongeldige configuratie", str(exc)) from None
+
+    def _visible(self, caller: Caller) -> set[str]:
+        assert caller.oin is not None
+        if caller.acting_oin:
+            return {caller.acting_oin}
+        return set(self.mandates.namens(caller.oin, Mandaat.BEHANDELDIENSTCONFIGURATIE))
+
+    def bdc_list(self, caller: Caller) -> Sequence[BehandeldienstConfiguratie]:
+        visible = self._visible(caller)
+        return [c for c in self.routing.list() if c.oin in visible
+                or c.behandeldienst_oin in visible]
+
+    def bdc_get(self, caller: Caller, config_id: str) -> BehandeldienstConfiguratie | None:
+        found = next((c for c in self.routing.list() if c.id == config_id), None)
+        if found is None:
+            return None
+        visible = self._visible(caller)
+        if found.oin not in visible and found.behandeldienst_oin not in visible:
+            raise ApiError(403, "Geen mandaat",
+                           f"{caller.oin} may not read configurations of {found.oin}")
+        return found
+
+    def bdc_delete(self, caller: Caller, config_id: str) -> bool:
+        found = next((c for c in self.routing.list() if c.id == config_id), None)
+        if found is None:
+            return False
+        self._require_bdc_mandate(caller, found.oin)
+        self.routing.delete(config_id)
+        return True
+
+    # -- verzoeksroutering ------------------------------------------------------------------
+    def _owner_type(self, activiteit: str) -> str | None:
+        words = activiteit.replace("–", " ").replace("-", " ").casefold().split()
+        return next((_OWNER_WORDS[w] for w in words if w in _OWNER_WORDS), None)
+
+    def route(self, activiteiten: Sequence[str], locatie_oin: str | None,
+              toestemming: str | None) -> RouteringAdvies:
+        place = self.organisations.get(locatie_oin) if locatie_oin else None
+        owners: dict[str, tuple[Organisation, bool]] = {}
+        bd: Organisatie | None = None
+        for activiteit in activiteiten:
+            configured = {c.oin for c in self.routing.list() if c.activiteit.naam == activiteit}
+            kind = self._owner_type(activiteit)
+            if kind is None and not configured:
+                raise ApiError(404, "Activiteit onbekend",
+                               f"no indieningsvereisten for activiteit {activiteit!r} in the "
+                               "simulator's RTR (geen STAM zonder STTR); use an "
+                               "aansluitactiviteit such as 'Gemeentes – Melding'")
+            if kind == "gemeente" and place is not None and place.type == "gemeente":
+                found = [(place, True)]
+            else:
+                found = [(o, False) for o in self.organisations.values()
+                         if (kind and o.type == kind) or o.oin in configured]
+            for org, afgeleid in found:
+                owners.setdefault(org.oin, (org, afgeleid))
+                bd_oin = self.routing.route(activiteit, org.oin, toestemming, locatie_oin)
+                if bd is None and bd_oin:
+                    bd = Organisatie(bd_oin, self.names.get(bd_oin, ""))
+        if not owners:
+            raise ApiError(404, "Geen bevoegd gezag",
+                           "no bevoegd gezag of that type is configured in the simulator")
+        return RouteringAdvies(
+            bevoegde_gezagen=tuple((Organisatie(o.oin, o.naam), af) for o, af in owners.values()),
+            conceptverzoek_toegestaan=False,
+            behandeldienst=bd,
+        )
+
+    # -- indienen ---------------------------------------------------------------------------
+    def _expire_concepts(self) -> None:
+        limit = time.monotonic() - CONCEPT_LIFETIME
+        while self._concepts:
+            oldest = next(iter(self._concepts.values()))
+            if oldest.created >= limit and len(self._concepts) <= MAX_CONCEPTS:
+                break
+            self._concepts.popitem(last=False)
+
+    def concept_start(self, bericht: Indienbericht) -> Concept:
+        unknown = [a.bevoegd_gezag.oin for a in bericht.activiteiten
+                   if a.bevoegd_gezag.oin not in self.organisations]
+        if unknown:
+            raise ApiError(422, "Onbekend bevoegd gezag",
+                           f"the simulator knows no bevoegd gezag {', '.join(unknown)}; known: "
+                           + ", ".join(f"{o.oin} ({o.naam})" for o in self.organisations.values()))
+        concept = Concept(str(uuid.uuid4()), bericht)
+        with self._lock:
+            self._expire_concepts()
+            self._concepts[concept.verzoek_id] = _OpenConcept(concept, time.monotonic())
+        return concept
+
+    def concept(self, verzoek_id: str) -> Concept | None:
+        with self._lock:
+            found = self._concepts.get(verzoek_id)
+            if found is None:
+                return None
+            return replace(found.concept, documenten=tuple(d for d, _ in found.uploads))
+
+    def concept_document(self, verzoek_id: str, bestandsnaam: str, mimetype: str,
+                         content: bytes) -> DocumentInfo:
+        with self._lock:
+            found = self._concepts.get(verzoek_id)
+            if found is None:
+                raise ApiError(404, "Verzoek niet gevonden", f"no open verzoek {verzoek_id}")
+            info = DocumentInfo(f"u{len(found.uploads) + 1:03d}", bestandsnaam, mimetype,
+                                len(content))
+            found.uploads.append((info, content))
+            return info
+
+    def concept_finalise(self, verzoek_id: str) -> Submitted:
+        with self._lock:
+            found = self._concepts.pop(verzoek_id, None)
+        if found is None:
+            raise ApiError(404, "Verzoek niet gevonden",
+                           f"no open verzoek {verzoek_id} (already submitted, or dropped)")
+        now = self._clock()
+        try:
+            result = submit(found.concept.bericht, routing=self.routing,
+                            allocate=self._allocator.allocate, now=now, names=self.names)
+        except SubmissionError as exc:
+            raise ApiError(422, "Verzoek niet in te dienen", str(exc)) from None
+        verzoeken = []
+        with self.store.transaction():
+            for verzoek in result.verzoeken:
+                uploaded = [
+                    (Bijlage(f"{verzoek.verzoeknummer}-{info.document_id}", info.bestandsnaam,
+                             info.mimetype, info.size), content)
+                    for info, content in found.uploads
+                ]
+                full = replace(verzoek, bijlagen=(*verzoek.bijlagen, *(b for b, _ in uploaded)))
+                self._put(full)
+                for bijlage, content in uploaded:
+                    self.store.put_document(full.verzoeknummer, bijlage, data=content)
+                for bijlage in verzoek.bijlagen:
+                    spec = result.documenten.get(bijlage.document_id)
+                    if spec is not None:
+                        self.store.put_document(full.verzoeknummer, bijlage, spec=spec)
+                verzoeken.append(full)
+        message_ids = tuple(self._notify(n) for n in result.notifications)
+        return Submitted(tuple(v.verzoeknummer for v in verzoeken), message_ids)
+
+    # -- CPA aanbieden ----------------------------------------------------------------------
+    def cpa_offer(self, caller: Caller, xml: bytes) -> Mapping[str, Any]:
+        if self._cpa_offer is None:
+            raise ApiError(501, "Niet beschikbaar", "this simulator does not accept CPAs")
+        return self._cpa_offer(caller, xml)
+
+    def cpas(self) -> Sequence[Mapping[str, Any]]:
+        return self._cpa_list() if self._cpa_list else ()

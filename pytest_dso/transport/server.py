@@ -1,0 +1,550 @@
+"""A small threaded HTTPS server with mutual TLS and a route table.
+
+``HttpsServer`` binds to 127.0.0.1 on a free port by default, runs one thread per connection
+(HTTP/1.1 keep-alive), does the TLS handshake in that thread (a slow or failing client never
+blocks the accept loop), and hands each request to a handler ``Request -> Response`` chosen by
+``(method, path prefix)``. A handler that raises gives a 500 with a problem body; the server
+keeps serving. Request bodies are bounded (413 above ``max_body``).
+
+The server is framework-free: the harness receiver, the local MSH peer and the simulator's REST
+API all run on it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import json
+import socket
+import ssl
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+
+from pytest_dso.pkio.identity import subject_oin
+
+#: Default upper bound for a request body (ebMS messages with attachments stay well below).
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True, repr=False)
+class PeerCertificate:
+    """The client certificate a peer presented (and the server verified)."""
+
+    der: bytes
+    certificate: x509.Certificate
+
+    @property
+    def oin(self) -> str | None:
+        """The OIN in subject serialNumber, if any."""
+        return subject_oin(self.certificate)
+
+    @property
+    def subject(self) -> str:
+        """The subject as an RFC 4514 string."""
+        return self.certificate.subject.rfc4514_string()
+
+    def __repr__(self) -> str:
+        return f"PeerCertificate({self.subject!r}, oin={self.oin})"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as a handler sees it. Header names are lower case."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+    body: bytes
+    client_address: tuple[str, int]
+    peer: PeerCertificate | None = None
+    tls_version: str | None = None
+    route_prefix: str = ""
+    base_url: str = ""
+
+    @property
+    def path(self) -> str:
+        """The path of the request target, without the query."""
+        return urlsplit(self.target).path
+
+    @property
+    def subpath(self) -> str:
+        """The path after the matched route prefix."""
+        return self.path[len(self.route_prefix) :]
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        """The query parameters."""
+        return parse_qs(urlsplit(self.target).query, keep_blank_values=True)
+
+    @property
+    def peer_oin(self) -> str | None:
+        """The OIN of the verified client certificate, if any."""
+        return self.peer.oin if self.peer else None
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header (empty when absent)."""
+        return self.headers.get("content-type", "")
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive)."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a handler answers. ``Content-Length`` is always set by the server."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    close: bool = False
+
+    @classmethod
+    def problem(cls, status: int, title: str, detail: str = "") -> Response:
+        """An RFC 9457 problem response."""
+        doc = {"type": "about:blank", "title": title, "status": status}
+        if detail:
+            doc["detail"] = detail
+        return cls(status, json.dumps(doc).encode(), PROBLEM_JSON)
+
+    @classmethod
+    def json(
+        cls, data: object, status: int = 200, content_type: str = "application/json"
+    ) -> Response:
+        """A JSON response."""
+        return cls(status, json.dumps(data).encode(), content_type)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, content_type: str = "text/plain") -> Response:
+        """A UTF-8 text response."""
+        return cls(status, text.encode(), f"{content_type}; charset=utf-8")
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``method`` (``"*"`` for any) and path ``prefix`` served by ``handler``."""
+
+    method: str
+    prefix: str
+    handler: Handler = field(compare=False)
+
+    def matches_path(self, path: str) -> bool:
+        """True when ``path`` is the prefix or lies below it."""
+        if not path.startswith(self.prefix):
+            return False
+        rest = path[len(self.prefix) :]
+        return not rest or self.prefix.endswith("/") or rest.startswith("/")
+
+
+@dataclass(frozen=True)
+class TlsFailure:
+    """A connection whose TLS handshake failed on the server side."""
+
+    client_address: tuple[str, int]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """Counters since start: accepted connections, handled requests, handler errors."""
+
+    connections: int
+    requests: int
+    handler_errors: int
+    tls_failures: int
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.requests = 0
+        self.handler_errors = 0
+        self.tls_failures = 0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    owner: HttpsServer
+
+    def get_request(self) -> tuple[Any, Any]:
+        conn, addr = self.socket.accept()
+        return conn, addr
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        self.owner._serve_connection(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Recorded by the owner instead of printing a traceback on stderr.
+        exc = sys.exception()
+        self.owner._record_error(f"connection {client_address}: {type(exc).__name__}: {exc}")
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
+    server: _Server
+    _peer: PeerCertificate | None
+    _peer_loaded: bool
+
+    def setup(self) -> None:
+        self.request.settimeout(self.server.owner.idle_timeout)
+        self._peer_loaded = False
+        self._peer = None
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def version_string(self) -> str:
+        return "pytest-dso"
+
+    def _peer_certificate(self) -> PeerCertificate | None:
+        if not self._peer_loaded:
+            self._peer_loaded = True
+            conn = self.connection
+            if isinstance(conn, ssl.SSLSocket):
+                der = conn.getpeercert(binary_form=True)
+                if der:
+                    self._peer = PeerCertificate(der, x509.load_der_x509_certificate(der))
+        return self._peer
+
+    def _read_body(self, limit: int) -> bytes | Response:
+        encoding = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in encoding:
+            return self._read_chunked(limit)
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            return b""
+        try:
+            length = int(length_text)
+        except ValueError:
+            return Response.problem(400, "Bad Request", "Content-Length is not a number")
+        if length < 0:
+            return Response.problem(400, "Bad Request", "Content-Length is negative")
+        if length > limit:
+            return Response.problem(
+                413, "Content Too Large", f"the body of {length} bytes exceeds {limit} bytes"
+            )
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self, limit: int) -> bytes | Response:
+        parts: list[bytes] = []
+        total = 0
+        for _ in range(1_000_000):
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                return Response.problem(400, "Bad Request", "malformed chunk size")
+            if size == 0:
+                for _ in range(100):  # trailers, bounded
+                    if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                        break
+                return b"".join(parts)
+            total += size
+            if total > limit:
+                return Response.problem(
+                    413, "Content Too Large", f"the chunked body exceeds {limit} bytes"
+                )
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(8)
+        return Response.problem(400, "Bad Request", "too many chunks")
+
+    def _dispatch(self) -> None:
+        owner = self.server.owner
+        with owner._counters.lock:
+            owner._counters.requests += 1
+        body = self._read_body(owner.max_body)
+        if isinstance(body, Response):
+            self.close_connection = True
+            self._write(body)
+            return
+        target = self.path
+        path = urlsplit(target).path
+        route, allowed = owner._match(self.command, path)
+        if route is None:
+            if allowed:
+                response = dataclasses.replace(
+                    Response.problem(
+                        405, "Method Not Allowed", f"{self.command} is not allowed on {path}"
+                    ),
+                    headers=(("Allow", ", ".join(sorted(allowed))),),
+                )
+            else:
+                response = Response.problem(404, "Not Found", f"nothing is served at {path}")
+            self._write(response)
+            return
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        conn = self.connection
+        request = Request(
+            method=self.command,
+            target=target,
+            headers=headers,
+            body=body,
+            client_address=(str(self.client_address[0]), int(self.client_address[1])),
+            peer=self._peer_certificate(),
+            tls_version=conn.version() if isinstance(conn, ssl.SSLSocket) else None,
+            route_prefix=route.prefix,
+            base_url=owner.url,
+        )
+        try:
+            response = route.handler(request)
+        except Exception as exc:  # a handler bug must never kill the server
+            with owner._counters.lock:
+                owner._counters.handler_errors += 1
+            owner._record_error(f"{type(exc).__name__}: {exc}")
+            detail = f"the handler failed: {type(exc).__name__}: {exc}"
+            response = Response.problem(500, "Internal Server Error", detail[:500])
+        self._write(response)
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        no_body = (
+            self.command == "HEAD"
+            or response.status in (204, 304)
+            or (100 <= response.status < 200)
+        )
+        if not no_body or self.command == "HEAD":
+            self.send_header("Content-Length", str(len(response.body)))
+        if response.close:
+            self.close_connection = True
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if not no_body and response.body:
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+
+class HttpsServer:
+    """A threaded HTTP/1.1 server; HTTPS with ``context`` (plain HTTP when ``None``).
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`. Routes can be added before
+    or while running with :meth:`route`.
+    """
+
+    def __init__(
+        self,
+        context: ssl.SSLContext | None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        routes: Iterable[Route] = (),
+        max_body: int = DEFAULT_MAX_BODY,
+        handshake_timeout: float = 10.0,
+        idle_timeout: float = 30.0,
+        name: str = "https-server",
+    ) -> None:
+        self.context = context
+        self.host = host
+        self.max_body = max_body
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.name = name
+        self._routes: tuple[Route, ...] = tuple(routes)
+        self._requested_port = port
+        self._server: _Server | None = None
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._counters = _Counters()
+        self._active: set[socket.socket] = set()
+        self._tls_failures: collections.deque[TlsFailure] = collections.deque(maxlen=200)
+        self._errors: collections.deque[str] = collections.deque(maxlen=200)
+
+    # -- routes -----------------------------------------------------------------------------
+    def route(self, method: str, prefix: str, handler: Handler) -> None:
+        """Serve ``method`` (``"*"`` for any) requests below ``prefix`` with ``handler``.
+
+        A later route with the same method and prefix replaces the earlier one.
+        """
+        new = Route(method.upper(), prefix, handler)
+        self._routes = (*(r for r in self._routes if r != new), new)
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, set[str]]:
+        best: Route | None = None
+        allowed: set[str] = set()
+        for route in self._routes:
+            if not route.matches_path(path):
+                continue
+            if route.method in ("*", method):
+                if best is None or len(route.prefix) > len(best.prefix):
+                    best = route
+            else:
+                allowed.add(route.method)
+        return best, allowed
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> HttpsServer:
+        """Bind and start serving on a background thread."""
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self._requested_port), _RequestHandler, bind_and_activate=True)
+        server.owner = self
+        self._server = server
+        self._port = int(server.server_address[1])
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=self.name,
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, close open connections and release the port."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._counters.lock:
+            active = list(self._active)
+        for sock in active:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> HttpsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`; kept after :meth:`stop`)."""
+        if self._port is None:
+            raise RuntimeError(f"{self.name} has not been started")
+        return self._port
+
+    @property
+    def scheme(self) -> str:
+        """``https`` with a TLS context, else ``http``."""
+        return "https" if self.context is not None else "http"
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``https://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL of ``path``."""
+        return self.url + (path if path.startswith("/") else "/" + path)
+
+    # -- diagnostics --------------------------------------------------------------------------
+    def stats(self) -> ServerStats:
+        """Counters since start."""
+        c = self._counters
+        with c.lock:
+            return ServerStats(c.connections, c.requests, c.handler_errors, c.tls_failures)
+
+    def tls_failures(self) -> tuple[TlsFailure, ...]:
+        """The most recent server-side handshake failures (e.g. a client without certificate)."""
+        with self._counters.lock:
+            return tuple(self._tls_failures)
+
+    def handler_errors(self) -> tuple[str, ...]:
+        """The most recent handler exceptions, as ``Type: message``."""
+        with self._counters.lock:
+            return tuple(self._errors)
+
+    def _record_error(self, text: str) -> None:
+        with self._counters.lock:
+            self._errors.append(text)
+
+    # -- per connection (runs in the connection's thread) -------------------------------------
+    def _serve_connection(self, sock: socket.socket, client_address: tuple[str, int]) -> None:
+        server = self._server
+        if server is None:
+            sock.close()
+            return
+        conn: socket.socket = sock
+        with self._counters.lock:
+            self._counters.connections += 1
+            self._active.add(sock)
+        try:
+            if self.context is not None:
+                sock.settimeout(self.handshake_timeout)
+                tls = self.context.wrap_socket(
+                    sock, server_side=True, do_handshake_on_connect=False
+                )
+                conn = tls
+                with self._counters.lock:
+                    self._active.discard(sock)
+                    self._active.add(tls)
+                try:
+                    tls.do_handshake()
+                except (ssl.SSLError, OSError) as exc:
+                    reason = getattr(exc, "reason", None) or type(exc).__name__
+                    with self._counters.lock:
+                        self._counters.tls_failures += 1
+                        self._tls_failures.append(TlsFailure(client_address, str(reason)))
+                    _drain_and_close(tls)
+                    return
+                tls.settimeout(self.idle_timeout)
+            with contextlib.suppress(OSError, ssl.SSLError):
+                _RequestHandler(conn, client_address, server)
+        finally:
+            with self._counters.lock:
+                self._active.discard(sock)
+                self._active.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def _drain_and_close(sock: socket.socket) -> None:
+    """Half-close and read what the client still sends, briefly, so the TLS alert already sent
+    reaches it instead of being lost to a reset (TLS 1.3 clients read it after their request)."""
+    with contextlib.suppress(OSError):
+        raw = socket.socket(fileno=sock.detach()) if isinstance(sock, ssl.SSLSocket) else sock
+        try:
+            raw.shutdown(socket.SHUT_WR)
+            raw.settimeout(0.5)
+            for _ in range(64):
+                if not raw.recv(65536):
+                    break
+        finally:
+            raw.close()

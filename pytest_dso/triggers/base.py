@@ -1,0 +1,256 @@
+"""The trigger vocabulary: a :class:`Trigger` value, the :class:`TriggerSource` protocol and a
+thread-safe :class:`TriggerLog` every built-in source keeps its triggers in.
+
+A trigger is one observed verzoeknotificatie. Sources differ in *where* they observe it (the
+harness's own ebMS receiver, a drop folder, an HTTPS forward, the ebms-core REST API, or a
+verzoeknummer typed in by a person) but all answer the same questions: "has the trigger for
+verzoeknummer X arrived?" (:meth:`TriggerSource.wait_for`) and "what arrived at all?"
+(:meth:`TriggerSource.all`). Nothing is ever dropped: duplicates, triggers for other verzoeken,
+triggers that arrive after their wait timed out (late) and payloads whose verzoeknummer could not
+be read are all kept, flagged, and reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+def utc_now() -> dt.datetime:
+    """The current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One observed verzoeknotificatie.
+
+    ``raw`` holds the bytes as the source saw them (the ebMS payload, the file, the forwarded
+    body). ``sender_oin``/``recipient_oin`` are filled where the source knows them (the ebMS
+    From/To party, the client certificate of a forward, the notificatie's own elements).
+    ``duplicate``: an earlier trigger had the same ebMS MessageId, or (without one) the same
+    verzoeknummer, recipient and payload. ``late``: it arrived after a wait for its verzoeknummer
+    had timed out. ``problem``: why the verzoeknummer could not be read (``verzoeknummer`` is
+    then empty and the trigger never matches a wait).
+    """
+
+    verzoeknummer: str
+    received_at: dt.datetime
+    source: str
+    raw: bytes = field(default=b"", repr=False)
+    sender_oin: str | None = None
+    recipient_oin: str | None = None
+    duplicate: bool = False
+    late: bool = False
+    message_id: str | None = None
+    problem: str = ""
+    location: str = ""
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the raw payload (for evidence and duplicate detection)."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+    def describe(self) -> str:
+        """One line for reports."""
+        parts = [self.verzoeknummer or "<unreadable>", f"via {self.source}"]
+        parts.append(f"at {self.received_at.isoformat(timespec='milliseconds')}")
+        if self.recipient_oin:
+            parts.append(f"to {self.recipient_oin}")
+        if self.sender_oin:
+            parts.append(f"from {self.sender_oin}")
+        if self.message_id:
+            parts.append(f"MessageId {self.message_id}")
+        if self.location:
+            parts.append(f"({self.location})")
+        flags = [n for n, on in (("duplicate", self.duplicate), ("late", self.late)) if on]
+        if flags:
+            parts.append("[" + ", ".join(flags) + "]")
+        if self.problem:
+            parts.append(f"problem: {self.problem}")
+        return " ".join(parts)
+
+
+class TriggerTimeout(TimeoutError):
+    """No trigger for ``verzoeknummer`` arrived within ``timeout`` seconds.
+
+    ``others`` are the triggers that did arrive during the wait but belong to something else
+    (another verzoeknummer or recipient, or an unreadable payload): the evidence for "a trigger
+    arrived, but for another verzoek".
+    """
+
+    def __init__(
+        self,
+        verzoeknummer: str,
+        timeout: float,
+        source: str,
+        others: Sequence[Trigger] = (),
+        detail: str = "",
+    ) -> None:
+        self.verzoeknummer = verzoeknummer
+        self.timeout = timeout
+        self.source = source
+        self.others = tuple(others)
+        self.detail = detail
+        text = f"no trigger for verzoeknummer {verzoeknummer} via {source} within {timeout:g} s"
+        if self.others:
+            text += f"; {len(self.others)} other trigger(s) arrived meanwhile"
+        if detail:
+            text += f" ({detail})"
+        super().__init__(text)
+
+
+@runtime_checkable
+class TriggerSource(Protocol):
+    """Where verzoeknotificaties are observed. Implementations must be thread-safe.
+
+    ``start()`` begins observing (binds a port, starts polling) and ``stop()`` ends it and frees
+    every resource; both may be called more than once. ``wait_for`` returns the first trigger for
+    ``verzoeknummer`` (already received or arriving within ``timeout`` seconds; with
+    ``recipient_oin`` only one addressed to that OIN where the recipient is known) or raises
+    :class:`TriggerTimeout`. ``all()`` returns every trigger seen so far, in arrival order,
+    including duplicates, late and unreadable ones.
+    """
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait_for(
+        self, verzoeknummer: str, timeout: float, *, recipient_oin: str | None = None
+    ) -> Trigger: ...
+
+    def all(self) -> list[Trigger]: ...
+
+
+class TriggerLog:
+    """The thread-safe, append-only record of one source's triggers, with waiting."""
+
+    def __init__(self, source: str, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self.source = source
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._triggers: list[Trigger] = []
+        self._message_ids: set[str] = set()
+        self._keys: set[tuple[str, str | None, str]] = set()
+        self._timed_out: set[str] = set()
+
+    def record(
+        self,
+        raw: bytes,
+        *,
+        verzoeknummer: str,
+        sender_oin: str | None = None,
+        recipient_oin: str | None = None,
+        message_id: str | None = None,
+        problem: str = "",
+        location: str = "",
+        received_at: dt.datetime | None = None,
+    ) -> Trigger:
+        """Add one observation; returns the trigger with its duplicate/late flags set."""
+        with self._cond:
+            key = (verzoeknummer, recipient_oin, hashlib.sha256(raw).hexdigest())
+            if message_id:
+                duplicate = message_id in self._message_ids
+                self._message_ids.add(message_id)
+            else:
+                duplicate = bool(verzoeknummer) and key in self._keys
+            if verzoeknummer:
+                self._keys.add(key)
+            trigger = Trigger(
+                verzoeknummer=verzoeknummer,
+                received_at=received_at or self._clock(),
+                source=self.source,
+                raw=raw,
+                sender_oin=sender_oin,
+                recipient_oin=recipient_oin,
+                duplicate=duplicate,
+                late=verzoeknummer in self._timed_out,
+                message_id=message_id,
+                problem=problem,
+                location=location,
+            )
+            self._triggers.append(trigger)
+            self._cond.notify_all()
+            return trigger
+
+    def _match(self, verzoeknummer: str, recipient_oin: str | None) -> Trigger | None:
+        for trigger in self._triggers:
+            if not trigger.verzoeknummer or trigger.verzoeknummer != verzoeknummer:
+                continue
+            if recipient_oin and trigger.recipient_oin and trigger.recipient_oin != recipient_oin:
+                continue
+            return trigger
+        return None
+
+    def wait_for(
+        self, verzoeknummer: str, timeout: float, *, recipient_oin: str | None = None
+    ) -> Trigger:
+        """The first trigger for ``verzoeknummer`` (see :class:`TriggerSource`)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            start_index = len(self._triggers)
+            while True:
+                found = self._match(verzoeknummer, recipient_oin)
+                if found is not None:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._timed_out.add(verzoeknummer)
+                    # Nothing matched, so whatever arrived during the wait is for something
+                    # else: another verzoek, another recipient, or unreadable.
+                    others = self._triggers[start_index:]
+                    raise TriggerTimeout(verzoeknummer, timeout, self.source, others)
+                self._cond.wait(min(remaining, 1.0))
+
+    def all(self) -> list[Trigger]:
+        """Every trigger so far, in arrival order."""
+        with self._cond:
+            return list(self._triggers)
+
+    def unmatched(self, expected: Sequence[str]) -> list[Trigger]:
+        """Triggers whose verzoeknummer is not in ``expected`` (for the end-of-run report)."""
+        wanted = set(expected)
+        return [t for t in self.all() if t.verzoeknummer not in wanted]
+
+
+class LoggingSource:
+    """Base of the built-in sources: ``wait_for`` and ``all`` answered from a :class:`TriggerLog`.
+
+    Subclasses implement :meth:`start` and :meth:`stop` and call ``self.log.record(...)``.
+    """
+
+    name = "base"
+
+    def __init__(self) -> None:
+        self.log = TriggerLog(self.name)
+
+    def start(self) -> None:
+        """Begin observing (nothing to do for the base)."""
+
+    def stop(self) -> None:
+        """Stop observing (nothing to do for the base)."""
+
+    def wait_for(
+        self, verzoeknummer: str, timeout: float, *, recipient_oin: str | None = None
+    ) -> Trigger:
+        """See :meth:`TriggerSource.wait_for`."""
+        return self.log.wait_for(verzoeknummer, timeout, recipient_oin=recipient_oin)
+
+    def all(self) -> list[Trigger]:
+        """See :meth:`TriggerSource.all`."""
+        return self.log.all()
+
+    def __enter__(self) -> LoggingSource:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,175 @@
+"""Behandeldienstconfiguratie: activiteit + bevoegd gezag (+ toestemming) (+ locatie) → exactly
+one behandeldienst (aansluitproces.md §10).
+
+Reads the configuration of every bevoegd gezag of the run; locally (and on PRE with
+``--dso-allow-writes``) creates and removes a configuration for a test activiteit and checks
+through Verzoeksroutering that a verzoek for it at a locatie in the gemeente lands at the
+behandeldienst; lints the configurations for overlaps (two behandeldiensten for one key) and
+gaps. PROD stays read-only unless ``--dso-allow-prod-writes``. A file of configurations can be
+linted too: point ``DSO_BEHANDELDIENST_CONFIGURATIES`` at a JSON list (or the API's HAL form).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_dso.dso.behandeldienstconfiguratie import BehandeldienstconfiguratieClient
+from pytest_dso.dso.rest import ApiError, RestSession
+from pytest_dso.dso.routering import VerzoeksrouteringClient
+from pytest_dso.dso.shapes import (
+    ActiviteitRef,
+    BehandeldienstConfiguratie,
+    ShapeError,
+    configuraties_from_json,
+)
+from pytest_dso.findings import Finding, error
+from pytest_dso.settings import DsoSettings
+from pytest_dso.sim.domain.routing import lint_configurations
+from pytest_dso.tenants import Tenant
+from pytest_dso.verdict import expect_clean
+
+SessionFor = Callable[[Tenant | None], RestSession]
+FILE_ENV = "DSO_BEHANDELDIENST_CONFIGURATIES"
+
+
+@pytest.fixture(scope="session")
+def dso_bdc_test_activiteit() -> str:
+    """The activiteit the write test configures. Override in your conftest.py with one that
+    exists in the RTR for your bevoegd gezag on PRE (it must have indieningsvereisten)."""
+    return "pytest-dso testactiviteit"
+
+
+@pytest.fixture(scope="module")
+def bevoegde_gezagen(dso_tenants: tuple[Tenant, ...]) -> list[Tenant]:
+    """The tenants that are bevoegd gezag (not a behandeldienst)."""
+    found = [t for t in dso_tenants if not t.is_behandeldienst]
+    if not found:
+        pytest.skip("this run covers no bevoegd gezag, only behandeldiensten")
+    return found
+
+
+@pytest.fixture(scope="module")
+def configuraties(
+    bevoegde_gezagen: list[Tenant], dso_rest_session_for: SessionFor
+) -> tuple[dict[str, tuple[BehandeldienstConfiguratie, ...]], list[Finding]]:
+    """Every bevoegd gezag's configurations as the API lists them, and the read problems."""
+    found: dict[str, tuple[BehandeldienstConfiguratie, ...]] = {}
+    problems: list[Finding] = []
+    for bg in bevoegde_gezagen:
+        client = BehandeldienstconfiguratieClient(dso_rest_session_for(bg), writes_allowed=False)
+        try:
+            found[bg.oin] = client.list()
+        except ApiError as exc:
+            problems.append(error(
+                "behandeldienst.read", f"cannot read the configurations of {bg.name}: {exc}",
+                "request the mandate 'Behandeldienstconfiguratie' (form 'Aanvragen beveiligde "
+                "REST-services'; about 1-2 days) for the certificate's OIN", f"tenant {bg.oin}"))
+    return found, problems
+
+
+@pytest.mark.health
+def test_configuratie_lezen(
+    configuraties: tuple[dict[str, tuple[BehandeldienstConfiguratie, ...]], list[Finding]],
+    record_property: Callable[[str, object], None],
+) -> None:
+    """The configurations of every bevoegd gezag can be read with its certificate."""
+    found, problems = configuraties
+    for oin, items in found.items():
+        record_property(f"dso_behandeldienstconfiguraties_{oin}", len(items))
+        for item in items:
+            print(item.describe())
+    expect_clean(problems, "behandeldienstconfiguratie lezen")
+
+
+@pytest.mark.health
+def test_configuraties_zonder_overlap(
+    configuraties: tuple[dict[str, tuple[BehandeldienstConfiguratie, ...]], list[Finding]],
+    bevoegde_gezagen: list[Tenant],
+) -> None:
+    """No two configurations give one key two behandeldiensten; gaps and behandeldiensten
+    missing from ``[[bevoegd_gezag]] behandeldiensten`` are reported as warnings."""
+    found, _ = configuraties
+    every = [c for items in found.values() for c in items]
+    expected = {bg.oin: bg.behandeldiensten for bg in bevoegde_gezagen if bg.behandeldiensten}
+    expect_clean(lint_configurations(every, expected_behandeldiensten=expected),
+                 "behandeldienstconfiguraties")
+
+
+def test_configuraties_uit_bestand(dso_settings: DsoSettings) -> None:
+    """Lint a file of configurations (``DSO_BEHANDELDIENST_CONFIGURATIES``), e.g. the set you
+    are about to load."""
+    path = os.environ.get(FILE_ENV)
+    if not path:
+        pytest.skip(f"set {FILE_ENV} to a JSON file of behandeldienstconfiguraties to lint it")
+    try:
+        items = configuraties_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, ShapeError) as exc:
+        pytest.fail(f"{FILE_ENV}={path}: {exc}", pytrace=False)
+    expected = {bg.oin: bg.behandeldiensten for bg in dso_settings.tenants() if bg.behandeldiensten}
+    expect_clean(lint_configurations(items, expected_behandeldiensten=expected), path)
+
+
+@pytest.mark.writes
+def test_configuratie_aanmaken_routeren_verwijderen(
+    dso_settings: DsoSettings,
+    dso_tenants: tuple[Tenant, ...],
+    dso_rest_session_for: SessionFor,
+    dso_bdc_test_activiteit: str,
+) -> None:
+    """Create a configuration for the test activiteit, see Verzoeksroutering send a verzoek at
+    a locatie in the gemeente to the behandeldienst, and remove the configuration again."""
+    pair = next(((t, bd) for t in dso_tenants if not t.is_behandeldienst
+                 for bd in t.behandeldiensten), None)
+    if pair is None:
+        pytest.skip("no bevoegd gezag of this run names a behandeldienst "
+                    "([[bevoegd_gezag]] behandeldiensten)")
+    bg, bd = pair
+    activiteit = dso_bdc_test_activiteit
+    client = BehandeldienstconfiguratieClient(dso_rest_session_for(bg),
+                                              writes_allowed=dso_settings.writes_allowed())
+    wanted = BehandeldienstConfiguratie(oin=bg.oin, activiteit=ActiviteitRef(activiteit, bg.oin),
+                                        behandeldienst_oin=bd, locatie_oins=(bg.oin,))
+    try:
+        created = client.create(wanted)
+    except ApiError as exc:
+        pytest.fail(f"creating {wanted.describe()} failed: {exc}", pytrace=False)
+    print(f"created: {created.describe()}")
+    problems: list[Finding] = []
+    try:
+        if not created.id:
+            problems.append(error("behandeldienst.create.id",
+                                  "the create response carries no configuration id",
+                                  "without an id the configuration cannot be removed again"))
+        else:
+            stored = client.get(created.id)
+            if stored.behandeldienst_oin != bd:
+                problems.append(error("behandeldienst.create.stored",
+                                      f"stored as {stored.describe()}, asked {wanted.describe()}"))
+        advies = VerzoeksrouteringClient(dso_rest_session_for(None)).bepaal(
+            [activiteit], locatie_oin=bg.oin)
+        routed = advies.behandeldienst.oin if advies.behandeldienst else None
+        if routed != bd:
+            problems.append(error(
+                "behandeldienst.routering",
+                f"Verzoeksroutering sends {activiteit!r} at a locatie in {bg.name} to "
+                f"{routed or 'the bevoegd gezag itself'}, not to behandeldienst {bd}",
+                "check the configuration's locatieOins and toestemming, and for overlaps"))
+    except ApiError as exc:
+        problems.append(error("behandeldienst.check", str(exc)))
+    finally:
+        if created.id:
+            client.delete(created.id)
+    if created.id:
+        try:
+            client.get(created.id)
+            problems.append(error("behandeldienst.delete",
+                                  f"configuration {created.id} still exists after DELETE"))
+        except ApiError as exc:
+            if exc.status is None or exc.status < 400:
+                raise
+    expect_clean(problems, "behandeldienstconfiguratie aanmaken en verwijderen")

@@ -1,0 +1,297 @@
+"""The evidence plugin end to end (pytester subprocess runs): no secret reaches any output,
+the results folder holds what Allure needs, labels come from markers, the ticket bundle is
+written and xdist gives the same report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from pytest_dso.evidence.manifest import verify_manifest
+from pytest_dso.evidence.results import load_results, read_environment
+from pytest_dso.pkio.testpki import TestPki
+
+PASSPHRASE = "Corr3ct-Horse!battery"
+API_KEY = "apikey-5f1e2d3c4b5a6978"
+BSN = "123456782"
+HOOK_SECRET = "ACME-INTERNAL-42"
+
+LEAKY_TESTS = """
+import logging
+import os
+
+import pytest
+
+from pytest_dso.evidence.httpexchange import RecordedExchange
+from pytest_dso.tenants import Tenant
+
+PEM = open(os.environ["KEY_FILE"]).read()
+TENANTS = [
+    Tenant("00000001000000000001", "Gemeente Een", "gemeente"),
+    Tenant("00000001000000000002", "Waterschap Twee", "waterschap"),
+]
+
+
+@pytest.mark.dso_step("PRE 2.6")
+@pytest.mark.parametrize("tenant", TENANTS, ids=lambda t: t.oin[-4:])
+def test_pingpong(tenant, dso_evidence):
+    key = os.environ["API_KEY"]
+    dso_evidence.attach_exchange(
+        RecordedExchange(
+            "POST",
+            "https://adapter.example/ebms?token=" + key,
+            (("Authorization", "Bearer " + key), ("Content-Type", "text/xml")),
+            "<ping/>",
+            200,
+            "OK",
+            (),
+            "<pong/>",
+        )
+    )
+    logging.getLogger("dso").warning("using passphrase %s", os.environ["MY_PASSPHRASE"])
+    print("api key", key, "internal", "ACME-INTERNAL-42")
+
+
+@pytest.mark.dso_step("PRE 4.1")
+def test_ophalen(dso_evidence):
+    dso_evidence.attach_stam("<verzoek><bsn>123456782</bsn></verzoek>")
+    dso_evidence.verzoeknummer("1234567890123")
+    xml = "<verzoek><aanvrager><bsn>123456782</bsn></aanvrager></verzoek>"
+    assert xml == "", "passphrase " + os.environ["MY_PASSPHRASE"]
+
+
+def test_key_in_assertion():
+    key = PEM
+    assert key == "expected", f"the key was {key}"
+
+
+def test_secret_in_exception():
+    raise RuntimeError("connect failed for Authorization: Bearer " + os.environ["API_KEY"])
+"""
+
+CONFTEST = """
+def pytest_dso_redact(text):
+    return text.replace("ACME-INTERNAL-42", "[acme]")
+"""
+
+
+@pytest.fixture
+def key_material(dso_test_pki: TestPki, tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """A real client certificate and its private key, encrypted with the passphrase."""
+    identity = dso_test_pki.identity("digikoppelaar")
+    cert = tmp_path / "client.pem"
+    key = tmp_path / "client.key"
+    cert.write_bytes(identity.chain_pem())
+    pem = identity.private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+    )
+    key.write_bytes(pem)
+    lines = [line for line in pem.decode().splitlines() if not line.startswith("-----")]
+    return cert, key, lines
+
+
+def _dso_toml(pytester: pytest.Pytester, cert: Path, key: Path, extra: str = "") -> None:
+    pytester.makefile(
+        ".toml",
+        dso=f"""
+[dso]
+ticket = "TCK-9"
+{extra}
+
+[certificate]
+cert = "{cert}"
+key = "{key}"
+passphrase_env = "MY_PASSPHRASE"
+
+[api]
+api_key_env = "API_KEY"
+""",
+    )
+
+
+def _all_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_no_secret_reaches_any_output(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    key_material: tuple[Path, Path, list[str]],
+    dso_test_pki: TestPki,
+) -> None:
+    cert, key, key_lines = key_material
+    monkeypatch.setenv("MY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("API_KEY", API_KEY)
+    monkeypatch.setenv("KEY_FILE", str(key))
+    _dso_toml(pytester, cert, key)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_leaky=LEAKY_TESTS)
+    result = pytester.runpytest_subprocess(
+        "--junitxml=reports/junit.xml", "-l", "-rA", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=2, failed=3)
+    reports = pytester.path / "reports"
+    files = _all_files(reports)
+    assert reports / "junit.xml" in files
+    secrets = [PASSPHRASE, API_KEY, BSN, HOOK_SECRET, *key_lines]
+    output = result.stdout.str() + result.stderr.str()
+    for secret in secrets:
+        assert secret not in output
+        leaks = [p.name for p in files if secret.encode() in p.read_bytes()]
+        assert leaks == [], f"a secret leaked into {leaks}"
+    # The redaction is visible, not silent: the failures still say what happened.
+    assert "[REDACTED]" in output
+    assert "-----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY-----" in output
+    junit = (reports / "junit.xml").read_text()
+    assert "connect failed for Authorization: [REDACTED]" in junit
+
+    results = reports / "allure-results"
+    names = {p.name for p in results.iterdir()}
+    assert {"environment.properties", "executor.json", "categories.json"} <= names
+    assert not any(n.endswith(".tmp") for n in names)
+    for path in [*results.glob("*.json"), *results.glob("*.httpexchange")]:
+        json.loads(path.read_text())  # redaction kept every JSON file well-formed
+    props = read_environment(results)
+    assert props["omgeving"] == "LOCAL"
+    assert props["ticketnummer"] == "TCK-9"
+    assert props["certificaat.sha256"] == dso_test_pki.identity("digikoppelaar").fingerprint_sha256
+    assert props["certificaat.subject"] == dso_test_pki.identity("digikoppelaar").subject
+    categories = json.loads((results / "categories.json").read_text())
+    assert [c["name"] for c in categories] == [
+        "Timeout",
+        "Connectivity / TLS",
+        "Certificate",
+        "Configuration",
+        "Conformance",
+    ]
+    outcomes = load_results(results)
+    assert len(outcomes) == 5
+    steps = sorted((o.name, o.step, o.tenant, o.env) for o in outcomes if o.step)
+    assert steps == [
+        ("test_ophalen", "PRE 4.1", None, "local"),
+        ("test_pingpong[0001]", "PRE 2.6", "00000001000000000001", "local"),
+        ("test_pingpong[0002]", "PRE 2.6", "00000001000000000002", "local"),
+    ]
+    exchanges = list(results.glob("*.httpexchange"))
+    assert len(exchanges) == 2
+    doc = json.loads(exchanges[0].read_text())
+    assert doc["schemaVersion"] == 1
+    assert {"name": "Authorization", "value": "__ALLURE_REDACTED__"} in doc["request"]["headers"]
+
+    bundle = reports / "TCK-9"
+    assert verify_manifest(bundle) == []
+    summary = (bundle / "samenvatting.md").read_text()
+    assert "Gemeente Een (OIN 00000001000000000001)" in summary
+    assert "1234567890123" in summary
+    result.stdout.fnmatch_lines(["*dso evidence*", "ticket bundle: *TCK-9"])
+
+
+def test_results_folder_is_cleaned_but_a_given_alluredir_is_respected(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    default = pytester.path / "reports" / "allure-results"
+    default.mkdir(parents=True)
+    (default / "stale-result.json").write_text("{}")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert not (default / "stale-result.json").exists()
+    assert len(list(default.glob("*-result.json"))) == 1
+
+    own = pytester.path / "own"
+    own.mkdir()
+    (own / "keep-result.json").write_text("{}")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--alluredir={own}")
+    assert (own / "keep-result.json").exists()
+    assert (own / "environment.properties").exists()
+
+
+XDIST_TESTS = """
+import pytest
+
+from pytest_dso.tenants import Tenant
+
+TENANTS = [
+    Tenant("00000001000000000001", "Gemeente Een", "gemeente"),
+    Tenant("00000001000000000002", "Waterschap Twee", "waterschap"),
+]
+
+
+@pytest.mark.dso_step("PRE 2.6")
+@pytest.mark.parametrize("tenant", TENANTS, ids=lambda t: t.oin[-4:])
+def test_pingpong(tenant, dso_evidence):
+    dso_evidence.attach_text("ping " + tenant.name, "ping")
+
+
+@pytest.mark.dso_step("PRE 3.3")
+@pytest.mark.parametrize("n", range(4))
+def test_trigger(n):
+    assert n != 3, "trigger timed out"
+
+
+@pytest.mark.dso_step("PRE 4.1")
+def test_ophalen(dso_evidence):
+    dso_evidence.verzoeknummer("1234567890123")
+
+
+@pytest.mark.skip(reason="manual step")
+def test_screenshot():
+    pass
+"""
+
+
+def _normalised(folder: Path) -> list[tuple[object, ...]]:
+    return [
+        (o.full_name, o.name, o.status, o.step, o.tenant, o.verzoeknummer)
+        for o in load_results(folder)
+    ]
+
+
+def test_xdist_gives_the_same_report_as_a_plain_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_flow=XDIST_TESTS)
+    pytester.makefile(".toml", dso='[dso]\nticket = "X-1"\n')
+    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-output=plain")
+    plain.assert_outcomes(passed=6, failed=1, skipped=1)
+    (pytester.path / "xdist" / "allure-results").mkdir(parents=True)
+    (pytester.path / "xdist" / "allure-results" / "stale-result.json").write_text("{}")
+    # A folder given with --alluredir is emptied only with --clean-alluredir, and then by the
+    # controller alone (allure-pytest's own cleaning races between workers).
+    xdist = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        "--dso-output=xdist",
+        "--alluredir=xdist/allure-results",
+        "--clean-alluredir",
+    )
+    xdist.assert_outcomes(passed=6, failed=1, skipped=1)
+    a, b = pytester.path / "plain" / "allure-results", pytester.path / "xdist" / "allure-results"
+    assert _normalised(a) == _normalised(b)
+    assert len(_normalised(b)) == 8
+    threads = {
+        label["value"]
+        for p in b.glob("*-result.json")
+        for label in json.loads(p.read_text())["labels"]
+        if label["name"] == "thread"
+    }
+    assert len(threads) == 2  # it really ran on two workers
+    volatile = {"run.id", "run.start"}
+    env_a = {k: v for k, v in read_environment(a).items() if k not in volatile}
+    env_b = {k: v for k, v in read_environment(b).items() if k not in volatile}
+    assert env_a == env_b
+    assert env_a["ticketnummer"] == "X-1"
+    for name in ("executor.json", "categories.json"):
+        assert (b / name).is_file()
+    assert not (b / "stale-result.json").exists()
+
+    def bundle_rows(root: Path) -> list[dict[str, object]]:
+        rows = json.loads((root / "X-1" / "uitkomsten.json").read_text())
+        return [{k: v for k, v in r.items() if k not in ("start", "einde")} for r in rows]
+
+    assert bundle_rows(pytester.path / "plain") == bundle_rows(pytester.path / "xdist")
+    assert verify_manifest(pytester.path / "xdist" / "X-1") == []

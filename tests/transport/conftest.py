@@ -1,0 +1,80 @@
+"""A small EC test PKI and real mTLS servers on 127.0.0.1 for the transport self-tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from cryptography import x509
+
+from pytest_dso.pkio.identity import Identity
+from pytest_dso.pkio.testpki import LeafSpec, TestHierarchy, build_hierarchy, issue_leaf
+from pytest_dso.transport.server import HttpsServer, Route
+
+
+@dataclass(frozen=True)
+class Pki:
+    """Identities for every TLS scenario the tests provoke."""
+
+    hierarchy: TestHierarchy
+    foreign_hierarchy: TestHierarchy
+    server: Identity
+    client: Identity
+    foreign_client: Identity
+    expired_client: Identity
+    expired_server: Identity
+    misnamed_server: Identity
+
+    @property
+    def anchors(self) -> tuple[x509.Certificate, ...]:
+        return self.hierarchy.anchors
+
+
+def _leaf(h: TestHierarchy, cn: str, number: int, **changes: object) -> Identity:
+    spec = LeafSpec(cn, f"00000099{number:09d}000", key_type="ec256", **changes)  # type: ignore[arg-type]
+    return issue_leaf(h.tsp, spec).identity(cn)
+
+
+@pytest.fixture(scope="session")
+def pki() -> Pki:
+    """Test hierarchy, a foreign hierarchy and good and faulty leaves (EC P-256, fast)."""
+    h = build_hierarchy("transport", key_type="ec256")
+    other = build_hierarchy("foreign", key_type="ec256")
+    now = dt.datetime.now(dt.UTC)
+    past = {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)}
+    return Pki(
+        hierarchy=h,
+        foreign_hierarchy=other,
+        server=_leaf(h, "server", 1),
+        client=_leaf(h, "client", 2),
+        foreign_client=_leaf(other, "foreign", 3),
+        expired_client=_leaf(h, "expired-client", 4, **past),
+        expired_server=_leaf(h, "expired-server", 5, **past),
+        misnamed_server=_leaf(
+            h, "misnamed", 6, dns_names=("elsewhere.test.localhost",), ip_addresses=()
+        ),
+    )
+
+
+ServerFactory = Callable[..., HttpsServer]
+
+
+@pytest.fixture
+def make_server(pki: Pki) -> Iterator[ServerFactory]:
+    """Start mTLS servers (stopped at teardown): ``make_server(routes, identity=..., **kw)``."""
+    started: list[HttpsServer] = []
+
+    def make(
+        routes: tuple[Route, ...] = (), *, identity: Identity | None = None, **kwargs: object
+    ) -> HttpsServer:
+        context_kwargs = kwargs.pop("context_kwargs", {})
+        context = (identity or pki.server).server_context(pki.anchors, **context_kwargs)  # type: ignore[arg-type]
+        server = HttpsServer(context, routes=routes, **kwargs)  # type: ignore[arg-type]
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.stop()

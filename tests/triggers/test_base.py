@@ -1,0 +1,83 @@
+"""The trigger log: matching, waiting, duplicates, late and unrelated triggers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pytest_dso.triggers.base import TriggerLog, TriggerTimeout
+
+
+def test_wait_returns_a_trigger_that_already_arrived() -> None:
+    log = TriggerLog("test")
+    log.record(b"<x/>", verzoeknummer="2025030100001", recipient_oin="A" * 20)
+    t0 = time.monotonic()
+    found = log.wait_for("2025030100001", 5.0)
+    assert time.monotonic() - t0 < 0.5
+    assert found.verzoeknummer == "2025030100001"
+    assert found.source == "test"
+    assert found.received_at.tzinfo is not None
+
+
+def test_wait_wakes_up_when_the_trigger_arrives_from_another_thread() -> None:
+    log = TriggerLog("test")
+    timer = threading.Timer(0.2, lambda: log.record(b"p", verzoeknummer="2025030100002"))
+    timer.start()
+    try:
+        t0 = time.monotonic()
+        found = log.wait_for("2025030100002", 5.0)
+        assert 0.1 < time.monotonic() - t0 < 2.0
+        assert found.raw == b"p"
+    finally:
+        timer.cancel()
+
+
+def test_timeout_lists_what_arrived_for_something_else_and_marks_late_arrivals() -> None:
+    log = TriggerLog("test")
+    log.record(b"old", verzoeknummer="2025030100009")  # before the wait: not "during"
+    timer = threading.Timer(0.05, lambda: log.record(b"o", verzoeknummer="2025030100003"))
+    timer.start()
+    with pytest.raises(TriggerTimeout) as caught:
+        log.wait_for("2025030100004", 0.3)
+    timer.cancel()
+    assert [t.verzoeknummer for t in caught.value.others] == ["2025030100003"]
+    assert "2025030100004" in str(caught.value)
+    late = log.record(b"n", verzoeknummer="2025030100004")
+    assert late.late
+    assert not log.record(b"n", verzoeknummer="2025030100005").late
+    assert len(log.all()) == 4  # nothing is dropped
+
+
+def test_duplicates_by_message_id_and_by_content_are_kept_and_flagged() -> None:
+    log = TriggerLog("test")
+    first = log.record(b"a", verzoeknummer="1", message_id="m1")
+    again = log.record(b"a", verzoeknummer="1", message_id="m1")
+    other_message = log.record(b"a", verzoeknummer="1", message_id="m2")
+    assert (first.duplicate, again.duplicate, other_message.duplicate) == (False, True, False)
+    plain = log.record(b"z", verzoeknummer="2", recipient_oin="X")
+    copy = log.record(b"z", verzoeknummer="2", recipient_oin="X")
+    to_other = log.record(b"z", verzoeknummer="2", recipient_oin="Y")
+    assert (plain.duplicate, copy.duplicate, to_other.duplicate) == (False, True, False)
+    assert len(log.all()) == 6
+
+
+def test_recipient_filter_skips_a_trigger_for_another_oin() -> None:
+    log = TriggerLog("test")
+    log.record(b"k", verzoeknummer="7", recipient_oin="BG")
+    with pytest.raises(TriggerTimeout):
+        log.wait_for("7", 0.05, recipient_oin="BD")
+    log.record(b"u", verzoeknummer="7", recipient_oin="BD")
+    assert log.wait_for("7", 0.05, recipient_oin="BD").raw == b"u"
+    unknown = TriggerLog("t")
+    unknown.record(b"?", verzoeknummer="8")
+    assert unknown.wait_for("8", 0.05, recipient_oin="BD").recipient_oin is None
+
+
+def test_unreadable_payloads_never_match() -> None:
+    log = TriggerLog("test")
+    bad = log.record(b"junk", verzoeknummer="", problem="no verzoeknummer")
+    assert "problem: no verzoeknummer" in bad.describe()
+    with pytest.raises(TriggerTimeout):
+        log.wait_for("", 0.01)
