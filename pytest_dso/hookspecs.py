@@ -10,12 +10,12 @@ if TYPE_CHECKING:
     from pytest_dso.settings import DsoSettings
 
 
-@pytest.hookspec(firstresult=True)
 def pytest_dso_redact(text: str) -> str | None:
     """Return ``text`` with site-specific secrets removed, or ``None`` to leave it as is.
 
     Called for every text that goes into evidence, logs or JUnit XML, after the built-in
-    redaction (keys, passphrases, API keys, BSN).
+    redaction (keys, passphrases, API keys, BSN). Every implementation runs, each on the
+    previous one's output.
     """
 
 
