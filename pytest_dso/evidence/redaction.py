@@ -77,10 +77,10 @@ _PEM_BLOCK = re.compile(
 # A block that was cut short (a truncated assertion message): the marker and the base64 (or
 # escaped line breaks and PEM headers) that follows it.
 _PEM_TRUNCATED = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?!\[REDACTED\])"
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"
     r"(?:[A-Za-z0-9+/=]|\\[nr]|\s|Proc-Type:[^\n\\]*|DEK-Info:[^\n\\]*)+"
 )
-_PEM_PLACEHOLDER = "-----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY-----"
+_PEM_PLACEHOLDER = "[REDACTED PRIVATE KEY]"
 
 _T = TypeVar("_T", str, bytes)
 

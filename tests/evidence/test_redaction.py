@@ -62,7 +62,7 @@ def test_pem_private_key_blocks_are_removed(text: str) -> None:
     out = Redactor().redact_text(f"before {text} after")
     assert KEY_BODY not in out
     assert out.startswith("before ")
-    assert "PRIVATE KEY-----[REDACTED]" in out
+    assert "[REDACTED PRIVATE KEY]" in out
 
 
 def test_pem_fragment_is_removed_once_the_key_is_registered() -> None:
