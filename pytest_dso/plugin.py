@@ -62,12 +62,13 @@ def _skip_resolution(config: pytest.Config) -> bool:
     return bool(config.getoption("help", False) or config.getoption("version", False))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    for marker, doc in MARKERS.items():
-        config.addinivalue_line("markers", f"{marker}: {doc}")
-    if _skip_resolution(config):
-        return
+def ensure_settings(config: pytest.Config) -> DsoSettings:
+    """Resolve the settings once per run (any hook may ask first) and keep them in the stash.
+
+    Raises ``pytest.UsageError`` naming the setting, the value and what is allowed.
+    """
+    if SETTINGS_KEY in config.stash:
+        return config.stash[SETTINGS_KEY]
     try:
         settings = resolve_settings(config)
         settings.tenants()
@@ -75,6 +76,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-dso: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
     config.hook.pytest_dso_settings_resolved(settings=settings)
+    return settings
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, doc in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {doc}")
+    if not _skip_resolution(config):
+        ensure_settings(config)
 
 
 def settings_of(config: pytest.Config) -> DsoSettings:
