@@ -55,7 +55,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["metavar"] = _METAVARS.get(spec.name, spec.name.upper())
         group.addoption(spec.option, **kwargs)
         ini_help = f"{spec.help} (Also {spec.option} or {spec.env}.)"
-        parser.addini(spec.ini, ini_help, type="args" if spec.kind == "list" else "string")
+        if spec.kind == "list":
+            parser.addini(spec.ini, ini_help, type="args")
+        else:
+            parser.addini(spec.ini, ini_help, type="string")
 
 
 def _skip_resolution(config: pytest.Config) -> bool:

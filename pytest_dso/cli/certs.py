@@ -21,6 +21,7 @@ from typing import TextIO, get_args
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -203,8 +204,11 @@ def _write_pki(
         _write(folder / f"{party.slug}.crt.pem", certificates_pem([leaf.certificate]))
         _write(folder / f"{party.slug}.key.pem", _key_pem(leaf.key, key_passphrase), private=True)
         _write(folder / f"{party.slug}.chain.pem", certificates_pem(intermediates))
+        key = leaf.key
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise TypeError(f"test keys are RSA or EC, not {type(key).__name__}")
         p12 = pkcs12.serialize_key_and_certificates(
-            party.slug.encode(), leaf.key, leaf.certificate, intermediates, encryption
+            party.slug.encode(), key, leaf.certificate, intermediates, encryption
         )
         _write(folder / f"{party.slug}.p12", p12, private=True)
 
