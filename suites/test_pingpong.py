@@ -12,44 +12,28 @@ from collections.abc import Mapping
 
 import pytest
 
-from pytest_dso.ebms.pingpong import PingResult, PingTarget, ping
+from pytest_dso.ebms.pingpong import PingResult, PingTarget
 from pytest_dso.ebms.receiver import EbmsReceiver
+from pytest_dso.fixtures.ebms import ping_with
 from pytest_dso.settings import DsoSettings
 from pytest_dso.verdict import expect_clean
 
 pytestmark = [pytest.mark.dso_step("PRE 2.6")]
 
 
-def _ping(target: PingTarget, receiver: EbmsReceiver, settings: DsoSettings) -> PingResult:
-    return ping(
-        target.cpa,
-        target.own_party,
-        target.identity,
-        target.trust,
-        receiver,
-        settings.file.ebms.timeout,
-        endpoint=target.endpoint,
-        label=target.label,
-    )
-
-
 @pytest.mark.health
-def test_ping_is_answered_with_a_pong(
-    dso_ping_target: PingTarget, dso_ebms_receiver: EbmsReceiver, dso_settings: DsoSettings
-) -> None:
+def test_ping_is_answered_with_a_pong(dso_ping_result: PingResult) -> None:
     """A Ping under the CPA gets a Pong answering it (CPAId, ConversationId, RefToMessageId,
     From/To swapped), sync or async as the CPA says."""
-    result = _ping(dso_ping_target, dso_ebms_receiver, dso_settings)
+    result = dso_ping_result
     expect_clean(result.findings, f"Ping/Pong with {result.url}")
     assert result.pong is not None
 
 
 @pytest.mark.health
-def test_pong_comes_the_way_the_cpa_says(
-    dso_ping_target: PingTarget, dso_ebms_receiver: EbmsReceiver, dso_settings: DsoSettings
-) -> None:
+def test_pong_comes_the_way_the_cpa_says(dso_ping_result: PingResult) -> None:
     """Async CPA: 204 and the Pong at our receiver. Sync CPA: the Pong in the HTTP response."""
-    result = _ping(dso_ping_target, dso_ebms_receiver, dso_settings)
+    result = dso_ping_result
     expect_clean(result.findings, f"Ping/Pong with {result.url}")
     if result.mode == "async":
         assert result.exchanges[0].status == 204
@@ -68,6 +52,7 @@ def test_ping_pong_in_both_reply_modes(
     dso_settings: DsoSettings,
 ) -> None:
     """The harness handles both reply modes end to end (local MSH, real mTLS)."""
-    result = _ping(dso_local_ping_targets[mode], dso_ebms_receiver, dso_settings)
+    result = ping_with(dso_local_ping_targets[mode], dso_ebms_receiver,
+                       dso_settings.file.ebms.timeout)
     expect_clean(result.findings, f"{mode} Ping/Pong")
     assert result.mode == mode

@@ -5,8 +5,9 @@ Source: *Procesbeschrijving aansluiten op STAM-koppelvlak van DSO* v2.1 (DSO-Beh
 evidence DSO-beheer expects (mail subject and attachment), and whether a harness run can prove
 it (``proof``: the kind of automated evidence) or it stays a manual step.
 
-The ``label`` is what tests put in ``@pytest.mark.dso_step(...)``; a test carrying the label is
-evidence for that step.
+The ``label`` is what tests put in ``@pytest.mark.dso_step(...)`` (the Allure label and the
+evidence bundle read it). How a run proves an automated step (``proof``) is in
+:data:`pytest_dso.e2e.proofs.PROOFS`.
 """
 
 from __future__ import annotations

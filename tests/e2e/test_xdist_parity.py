@@ -1,0 +1,61 @@
+"""The real suites give every test the same outcome with and without pytest-xdist (``-n 2``):
+no test, the aansluitproces status included, depends on which other tests ran in its process."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("xdist")
+
+ROOT = Path(__file__).parents[2]
+#: EC keys make the session's test PKI quick to build (RSA-3072 takes seconds per run).
+FAST_PKI = """
+import pytest
+from pytest_dso.pkio.testpki import build_test_pki
+
+@pytest.fixture(scope="session")
+def dso_test_pki():
+    return build_test_pki(key_type="ec256")
+"""
+
+
+def _outcomes(junit: Path) -> dict[str, str]:
+    """Test id → outcome (passed, failed, error, skipped) from a JUnit XML report."""
+    outcomes: dict[str, str] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - our own report
+        test_id = f"{case.get('classname')}::{case.get('name')}"
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcome = "passed" if not kinds else kinds[0].replace("failure", "failed")
+        # a test that failed in its call and errored in teardown reports both; keep the worst
+        outcomes[test_id] = "error" if "error" in kinds else outcome
+    return outcomes
+
+
+def _run(pytester: pytest.Pytester, name: str, *args: str) -> dict[str, str]:
+    junit = pytester.path / f"{name}.xml"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--junitxml={junit}", *args, timeout=300)
+    assert junit.exists(), result.stdout.str()
+    return _outcomes(junit)
+
+
+def test_every_test_has_the_same_outcome_with_and_without_xdist(
+    pytester: pytest.Pytester,
+) -> None:
+    for suite in sorted((ROOT / "suites").glob("test_*.py")):
+        pytester.makepyfile(**{suite.stem: suite.read_text(encoding="utf-8")})
+    pytester.makeconftest(FAST_PKI)
+
+    serial = _run(pytester, "serial")
+    spread = _run(pytester, "xdist", "-n", "2")
+
+    assert serial, "no test ran"
+    assert set(serial) == set(spread)
+    differ = {t: (serial[t], spread[t]) for t in serial if serial[t] != spread[t]}
+    assert not differ, f"outcome (without xdist, with -n 2) differs: {differ}"
+    # the steps proven by other suites' results, whichever worker runs them
+    for label in ("PRE-2.3", "PRE-2.5", "PRE-2.6", "PRE-3.2", "PRE-3.3", "PRE-4.1"):
+        assert serial[f"test_aansluitproces::test_stap[{label}]"] == "passed", label
