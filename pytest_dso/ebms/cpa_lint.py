@@ -8,7 +8,6 @@ Every rule returns findings with a stable check id; groups are ``cpa.validity``,
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from pytest_dso.ebms import constants as c
 from pytest_dso.ebms.cpa import Cpa, CpaError, PartyInfo, strip_otap_suffix
 from pytest_dso.findings import Finding, error, info, warning
 from pytest_dso.pkio.identity import fingerprint_sha256, subject_oin
+from pytest_dso.pkio.profile import host_in_certificate
 
 #: Environments where the endpoint must be the standard HTTPS port (TLS005).
 STRICT_ENVIRONMENTS = ("pre", "prod")
@@ -331,28 +331,6 @@ def _oin_matches_certificates(
 
 
 # --- endpoints -------------------------------------------------------------------------------
-
-
-def host_in_certificate(host: str, certificate: x509.Certificate) -> bool:
-    """True when the certificate's subjectAltName names ``host`` (wildcards: one label)."""
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        return address in san.get_values_for_type(x509.IPAddress)
-    wanted = host.rstrip(".").lower()
-    for name in san.get_values_for_type(x509.DNSName):
-        pattern = name.rstrip(".").lower()
-        if pattern == wanted:
-            return True
-        if pattern.startswith("*.") and wanted.partition(".")[2] == pattern[2:]:
-            return True
-    return False
 
 
 def check_endpoints(cpa: Cpa, env: str) -> list[Finding]:

@@ -216,7 +216,8 @@ def check_signature(cert: x509.Certificate) -> list[Finding]:
     return []
 
 
-def _san_matches(host: str, san: x509.SubjectAlternativeName) -> bool:
+def san_matches(host: str, san: x509.SubjectAlternativeName) -> bool:
+    """True when ``san`` names ``host`` (an IP address, or a DNS name; wildcards: one label)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -231,6 +232,15 @@ def _san_matches(host: str, san: x509.SubjectAlternativeName) -> bool:
         if pattern.startswith("*.") and wanted.partition(".")[2] == pattern[2:]:
             return True
     return False
+
+
+def host_in_certificate(host: str, certificate: x509.Certificate) -> bool:
+    """True when the certificate's subjectAltName names ``host``."""
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    return san_matches(host, san)
 
 
 def check_subject_alt_name(cert: x509.Certificate, host: str | None) -> list[Finding]:
@@ -269,7 +279,7 @@ def check_subject_alt_name(cert: x509.Certificate, host: str | None) -> list[Fin
                 names=", ".join(names),
             )
         ]
-    if _san_matches(host, san):
+    if san_matches(host, san):
         return []
     return [
         error(

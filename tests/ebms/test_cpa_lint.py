@@ -12,8 +12,9 @@ from cryptography import x509
 from pytest_dso.ebms import constants as c
 from pytest_dso.ebms.cpa import Cpa, build_cpa, parse_cpa
 from pytest_dso.ebms.cpa_build import RSA_SHA1, SHA1, TRIPLE_DES, CpaSpec
-from pytest_dso.ebms.cpa_lint import host_in_certificate, lint_cpa
+from pytest_dso.ebms.cpa_lint import lint_cpa
 from pytest_dso.findings import Finding, Severity, errors, render, warnings_of, with_check
+from pytest_dso.pkio.profile import host_in_certificate
 from pytest_dso.pkio.testpki import LeafSpec, TestPki
 
 
