@@ -139,7 +139,7 @@ def propose_mails(
 ) -> list[MailProposal]:
     """The mails for the processes of this run, each with its readiness."""
     proposals = []
-    processes = processes_for(env, outcomes)
+    processes = processes_for(env)
     for mail in MAIL_STEPS:
         if mail.process not in processes:
             continue
@@ -254,7 +254,7 @@ def _facts(s: _Summary) -> list[tuple[str, str]]:
 def _stage_lines(tenant: Tenant | None, s: _Summary) -> list[str]:
     mine = outcomes_for(tenant, s.outcomes)
     lines = []
-    for process in processes_for(s.env, s.outcomes):
+    for process in processes_for(s.env):
         for stage in STAGES[process]:
             lines.append(f"{process} {stage.number} {stage.title}: {stage_status(stage, mine)}")
     return lines
@@ -464,8 +464,8 @@ def build_bundle(
             f"'dso-report bundle --ticket {ticket}' (heeft Node.js nodig)"
         )
 
-    svgs = [progress_svg(p, tenants, outcomes) for p in processes_for(env, outcomes)]
-    for process, svg in zip(processes_for(env, outcomes), svgs, strict=True):
+    svgs = [progress_svg(p, tenants, outcomes) for p in processes_for(env)]
+    for process, svg in zip(processes_for(env), svgs, strict=True):
         (folder / f"voortgang-{process}.svg").write_text(svg, encoding="utf-8")
     mails = propose_mails(ticket, env, tenants, outcomes, props)
     summary = _Summary(
