@@ -122,6 +122,14 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class BehandeldienstConfig:
+    """``[behandeldienst]``: the behandeldienstconfiguratie suite."""
+
+    configuraties: Path | None = None
+    test_activiteit: str = "pytest-dso testactiviteit"
+
+
+@dataclass(frozen=True)
 class StamConfig:
     """``[stam]``: STAM XML validation."""
 
@@ -166,6 +174,7 @@ class DsoFile:
     network: NetworkConfig = NetworkConfig()
     triggers: TriggersConfig = TriggersConfig()
     api: ApiConfig = ApiConfig()
+    behandeldienst: BehandeldienstConfig = BehandeldienstConfig()
     stam: StamConfig = StamConfig()
     evidence: EvidenceConfig = EvidenceConfig()
     simulator: SimulatorConfig = SimulatorConfig()
@@ -306,6 +315,7 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "api_key_env": _str,
         "openapi_dir": _PATH,
     },
+    "behandeldienst": {"configuraties": _PATH, "test_activiteit": _str},
     "stam": {"xsd_dir": _PATH, "verzoeknummer_pattern": _str},
     "evidence": {"allure_dir": _PATH, "redact_elements": _strs, "redact_headers": _strs},
     "simulator": {"host": _str, "ebms_port": _int, "api_port": _int, "faults": _table},
@@ -429,6 +439,7 @@ _SECTION_TYPES: dict[str, type] = {
     "network": NetworkConfig,
     "triggers": TriggersConfig,
     "api": ApiConfig,
+    "behandeldienst": BehandeldienstConfig,
     "stam": StamConfig,
     "evidence": EvidenceConfig,
     "simulator": SimulatorConfig,

@@ -6,13 +6,12 @@ Reads the configuration of every bevoegd gezag of the run; locally (and on PRE w
 through Verzoeksroutering that a verzoek for it at a locatie in the gemeente lands at the
 behandeldienst; lints the configurations for overlaps (two behandeldiensten for one key) and
 gaps. PROD stays read-only unless ``--dso-allow-prod-writes``. A file of configurations can be
-linted too: point ``DSO_BEHANDELDIENST_CONFIGURATIES`` at a JSON list (or the API's HAL form).
+linted too: ``[behandeldienst] configuraties`` in dso.toml, a JSON list (or the API's HAL form).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,14 +33,13 @@ from pytest_dso.tenants import Tenant
 from pytest_dso.verdict import expect_clean
 
 SessionFor = Callable[[Tenant | None], RestSession]
-FILE_ENV = "DSO_BEHANDELDIENST_CONFIGURATIES"
 
 
 @pytest.fixture(scope="session")
-def dso_bdc_test_activiteit() -> str:
-    """The activiteit the write test configures. Override in your conftest.py with one that
-    exists in the RTR for your bevoegd gezag on PRE (it must have indieningsvereisten)."""
-    return "pytest-dso testactiviteit"
+def dso_bdc_test_activiteit(dso_settings: DsoSettings) -> str:
+    """The activiteit the write test configures (``[behandeldienst] test_activiteit``); on PRE
+    it must exist in the RTR for your bevoegd gezag, with indieningsvereisten."""
+    return dso_settings.file.behandeldienst.test_activiteit
 
 
 @pytest.fixture(scope="module")
@@ -101,17 +99,18 @@ def test_configuraties_zonder_overlap(
 
 
 def test_configuraties_uit_bestand(dso_settings: DsoSettings) -> None:
-    """Lint a file of configurations (``DSO_BEHANDELDIENST_CONFIGURATIES``), e.g. the set you
+    """Lint a file of configurations (``[behandeldienst] configuraties``), e.g. the set you
     are about to load."""
-    path = os.environ.get(FILE_ENV)
-    if not path:
-        pytest.skip(f"set {FILE_ENV} to a JSON file of behandeldienstconfiguraties to lint it")
+    path = dso_settings.file.behandeldienst.configuraties
+    if path is None:
+        pytest.skip("set [behandeldienst] configuraties in dso.toml to a JSON file of "
+                    "behandeldienstconfiguraties to lint it")
     try:
         items = configuraties_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError, ShapeError) as exc:
-        pytest.fail(f"{FILE_ENV}={path}: {exc}", pytrace=False)
+        pytest.fail(f"[behandeldienst] configuraties = {path}: {exc}", pytrace=False)
     expected = {bg.oin: bg.behandeldiensten for bg in dso_settings.tenants() if bg.behandeldiensten}
-    expect_clean(lint_configurations(items, expected_behandeldiensten=expected), path)
+    expect_clean(lint_configurations(items, expected_behandeldiensten=expected), str(path))
 
 
 @pytest.mark.writes
