@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,19 @@ class ParsedXml:
     root: etree._Element
 
 
+_local = threading.local()
+
+
 def _parser() -> etree.XMLParser:
+    """This thread's parser (an lxml parser may not be shared between threads; making one per
+    document costs more than parsing a small one)."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -41,7 +54,7 @@ def parse_xml(data: bytes | str, *, what: str = "document") -> etree._Element:
     Raises :class:`UnsafeXmlError` with a readable message on any problem.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise UnsafeXmlError(f"the {what} is empty")
     try:
         root = etree.fromstring(raw, parser=_parser())
@@ -54,7 +67,6 @@ def parse_xml(data: bytes | str, *, what: str = "document") -> etree._Element:
             f"the {what} contains a DOCTYPE declaration; DTDs and entities are refused "
             "(XXE and entity-expansion protection)"
         )
-    for node in root.iter():
-        if isinstance(node, etree._Entity):
-            raise UnsafeXmlError(f"the {what} references an entity; entities are refused")
+    for _entity in root.iter(etree.Entity):
+        raise UnsafeXmlError(f"the {what} references an entity; entities are refused")
     return root

@@ -275,7 +275,10 @@ def format_timestamp(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        f"{value.year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+        f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )
 
 
 _DATETIME_RE = re.compile(
@@ -316,115 +319,201 @@ def new_conversation_id() -> str:
 
 
 # --- building --------------------------------------------------------------------------------
+#
+# The envelope is written as text, byte for byte what lxml's serialiser writes for the same
+# tree (prefixes from ``constants.NSMAP`` declared on the root, attributes in insertion order,
+# lxml's escaping, and lxml's refusal of strings that are not XML compatible); building an
+# element tree only to serialise it again costs several times more.
+
+_PREFIX = {uri: prefix for prefix, uri in c.NSMAP.items()}
+_PREFIX[c.XML_NS] = "xml"
+_ROOT_OPEN = "soap:Envelope" + "".join(
+    f' xmlns:{prefix}="{uri}"' for prefix, uri in c.NSMAP.items()
+)
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+#: Characters lxml refuses in text and attribute values, and those it escapes.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_TEXT_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff&<>\r]")
+_ATTR_SPECIAL = re.compile("[\x00-\x1f\ufffe\uffff&<>\"]")
+_NOT_XML_MESSAGE = (
+    "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+)
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
-    element = etree.SubElement(parent, tag)
-    if text is not None:
-        element.text = text
-    return element
+def _escape_text(value: str) -> str:
+    if _TEXT_SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value) is not None:
+        raise ValueError(_NOT_XML_MESSAGE)
+    return (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
 
 
-def _header_extension(parent: etree._Element, name: str) -> etree._Element:
-    element = _sub(parent, _EB + name)
-    element.set(_SOAP + "mustUnderstand", "1")
-    element.set(_EB + "version", c.EB_VERSION)
-    return element
+def _escape_attr(value: str) -> str:
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value) is not None:
+        raise ValueError(_NOT_XML_MESSAGE)
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
 
 
-def _party(parent: etree._Element, tag: str, parties: Sequence[PartyId], role: str | None) -> None:
-    holder = _sub(parent, _EB + tag)
+def _q(ns: str, name: str) -> str:
+    return f"{_PREFIX[ns]}:{name}"
+
+
+_MUST_UNDERSTAND = f' {_q(c.SOAP_NS, "mustUnderstand")}="1"'
+_EB_VERSION_ATTR = f' {_q(c.EB_NS, "version")}="{c.EB_VERSION}"'
+
+
+class _Writer:
+    """Appends serialised elements to a list of strings; an element closed with nothing in it
+    becomes an empty-element tag, as lxml writes it."""
+
+    __slots__ = ("opened", "out")
+
+    def __init__(self) -> None:
+        self.out: list[str] = [_DECLARATION]
+        self.opened = -1
+
+    def open(self, tag: str, attrs: str = "") -> None:
+        self.opened = len(self.out)
+        self.out.append(f"<{tag}{attrs}>")
+
+    def close(self, tag: str) -> None:
+        if self.opened == len(self.out) - 1:
+            self.out[-1] = self.out[-1][:-1] + "/>"
+            self.opened = -1
+        else:
+            self.out.append(f"</{tag}>")
+
+    def leaf(self, tag: str, text: str | None = None, attrs: str = "") -> None:
+        if text is None:
+            self.out.append(f"<{tag}{attrs}/>")
+        else:
+            self.out.append(f"<{tag}{attrs}>{_escape_text(text)}</{tag}>")
+
+
+def _attr_text(ns: str, name: str, value: str) -> str:
+    return f' {_PREFIX[ns]}:{name}="{_escape_attr(value)}"'
+
+
+def _eb(name: str, value: str) -> str:
+    return _attr_text(c.EB_NS, name, value)
+
+
+def _party(out: _Writer, tag: str, parties: Sequence[PartyId], role: str | None) -> None:
+    out.open(tag)
     for party in parties:
-        element = _sub(holder, _EB + "PartyId", party.value)
-        if party.type:
-            element.set(_EB + "type", party.type)
+        out.leaf("eb:PartyId", party.value, _eb("type", party.type) if party.type else "")
     if role:
-        _sub(holder, _EB + "Role", role)
+        out.leaf("eb:Role", role)
+    out.close(tag)
 
 
-def _write_header(parent: etree._Element, header: MessageHeader) -> None:
-    element = _sub(parent, _EB + "MessageHeader")
-    element.set(_SOAP + "mustUnderstand", "1")
-    element.set(_EB + "version", header.version)
-    _party(element, "From", header.from_parties, header.from_role)
-    _party(element, "To", header.to_parties, header.to_role)
-    _sub(element, _EB + "CPAId", header.cpa_id)
-    _sub(element, _EB + "ConversationId", header.conversation_id)
-    service = _sub(element, _EB + "Service", header.service)
-    if header.service_type:
-        service.set(_EB + "type", header.service_type)
-    _sub(element, _EB + "Action", header.action)
-    data = _sub(element, _EB + "MessageData")
-    _sub(data, _EB + "MessageId", header.message_id)
-    _sub(data, _EB + "Timestamp", format_timestamp(header.timestamp))
+def _write_header(out: _Writer, header: MessageHeader) -> None:
+    out.open("eb:MessageHeader", _MUST_UNDERSTAND + _eb("version", header.version))
+    _party(out, "eb:From", header.from_parties, header.from_role)
+    _party(out, "eb:To", header.to_parties, header.to_role)
+    out.leaf("eb:CPAId", header.cpa_id)
+    out.leaf("eb:ConversationId", header.conversation_id)
+    service_type = _eb("type", header.service_type) if header.service_type else ""
+    out.leaf("eb:Service", header.service, service_type)
+    out.leaf("eb:Action", header.action)
+    out.open("eb:MessageData")
+    out.leaf("eb:MessageId", header.message_id)
+    out.leaf("eb:Timestamp", format_timestamp(header.timestamp))
     if header.ref_to_message_id:
-        _sub(data, _EB + "RefToMessageId", header.ref_to_message_id)
+        out.leaf("eb:RefToMessageId", header.ref_to_message_id)
     if header.time_to_live:
-        _sub(data, _EB + "TimeToLive", format_timestamp(header.time_to_live))
+        out.leaf("eb:TimeToLive", format_timestamp(header.time_to_live))
+    out.close("eb:MessageData")
     if header.duplicate_elimination:
-        _sub(element, _EB + "DuplicateElimination")
+        out.leaf("eb:DuplicateElimination")
+    out.close("eb:MessageHeader")
+
+
+def _description(out: _Writer, text: str) -> None:
+    out.leaf("eb:Description", text, _attr_text(c.XML_NS, "lang", "en"))
 
 
 def build_envelope(message: EbmsMessage) -> bytes:
     """Serialise ``message`` as a UTF-8 SOAP 1.1 envelope (payload parts are not included;
     see :mod:`pytest_dso.ebms.mime`)."""
-    envelope = etree.Element(_SOAP + "Envelope", nsmap=dict(c.NSMAP))
-    header = _sub(envelope, _SOAP + "Header")
-    _write_header(header, message.header)
+    out = _Writer()
+    out.open(_ROOT_OPEN)
+    out.open("soap:Header")
+    _write_header(out, message.header)
+    extension = _MUST_UNDERSTAND + _EB_VERSION_ATTR
     if message.sync_reply is not None:
-        element = _header_extension(header, "SyncReply")
-        element.set(_SOAP + "actor", message.sync_reply.actor)
+        actor = _attr_text(c.SOAP_NS, "actor", message.sync_reply.actor)
+        out.leaf("eb:SyncReply", None, extension + actor)
     if message.ack_requested is not None:
-        element = _header_extension(header, "AckRequested")
-        element.set(_SOAP + "actor", message.ack_requested.actor)
-        element.set(_EB + "signed", "true" if message.ack_requested.signed else "false")
+        requested = message.ack_requested
+        out.leaf(
+            "eb:AckRequested",
+            None,
+            extension
+            + _attr_text(c.SOAP_NS, "actor", requested.actor)
+            + _eb("signed", "true" if requested.signed else "false"),
+        )
     if message.acknowledgment is not None:
         ack = message.acknowledgment
-        element = _header_extension(header, "Acknowledgment")
-        element.set(_SOAP + "actor", ack.actor)
-        _sub(element, _EB + "Timestamp", format_timestamp(ack.timestamp))
-        _sub(element, _EB + "RefToMessageId", ack.ref_to_message_id)
+        out.open("eb:Acknowledgment", extension + _attr_text(c.SOAP_NS, "actor", ack.actor))
+        out.leaf("eb:Timestamp", format_timestamp(ack.timestamp))
+        out.leaf("eb:RefToMessageId", ack.ref_to_message_id)
         if ack.from_party is not None:
-            _party(element, "From", (ack.from_party,), None)
+            _party(out, "eb:From", (ack.from_party,), None)
+        out.close("eb:Acknowledgment")
     if message.error_list is not None:
-        element = _header_extension(header, "ErrorList")
-        element.set(_EB + "highestSeverity", message.error_list.highest_severity)
+        out.open(
+            "eb:ErrorList", extension + _eb("highestSeverity", message.error_list.highest_severity)
+        )
         for item in message.error_list.errors:
-            error = _sub(element, _EB + "Error")
-            error.set(_EB + "errorCode", item.code)
-            error.set(_EB + "severity", item.severity)
+            attrs = _eb("errorCode", item.code) + _eb("severity", item.severity)
             if item.location:
-                error.set(_EB + "location", item.location)
-            error.set(_EB + "codeContext", item.code_context)
+                attrs += _eb("location", item.location)
+            attrs += _eb("codeContext", item.code_context)
+            out.open("eb:Error", attrs)
             if item.description:
-                description = _sub(error, _EB + "Description", item.description)
-                description.set(_XML + "lang", "en")
-    body = _sub(envelope, _SOAP + "Body")
+                _description(out, item.description)
+            out.close("eb:Error")
+        out.close("eb:ErrorList")
+    out.close("soap:Header")
+    out.open("soap:Body")
     if message.manifest is not None:
-        manifest = _sub(body, _EB + "Manifest")
-        manifest.set(_EB + "version", c.EB_VERSION)
+        out.open("eb:Manifest", _EB_VERSION_ATTR)
         for ref in message.manifest:
-            reference = _sub(manifest, _EB + "Reference")
-            reference.set(_XLINK + "href", ref.href)
-            reference.set(_XLINK + "type", "simple")
+            attrs = _attr_text(c.XLINK_NS, "href", ref.href) + ' xlink:type="simple"'
             if ref.role:
-                reference.set(_XLINK + "role", ref.role)
+                attrs += _attr_text(c.XLINK_NS, "role", ref.role)
+            out.open("eb:Reference", attrs)
             if ref.description:
-                description = _sub(reference, _EB + "Description", ref.description)
-                description.set(_XML + "lang", "en")
+                _description(out, ref.description)
+            out.close("eb:Reference")
+        out.close("eb:Manifest")
     if message.status_request is not None:
-        element = _sub(body, _EB + "StatusRequest")
-        element.set(_EB + "version", c.EB_VERSION)
-        _sub(element, _EB + "RefToMessageId", message.status_request.ref_to_message_id)
+        out.open("eb:StatusRequest", _EB_VERSION_ATTR)
+        out.leaf("eb:RefToMessageId", message.status_request.ref_to_message_id)
+        out.close("eb:StatusRequest")
     if message.status_response is not None:
         response = message.status_response
-        element = _sub(body, _EB + "StatusResponse")
-        element.set(_EB + "version", c.EB_VERSION)
-        element.set(_EB + "messageStatus", response.status)
-        _sub(element, _EB + "RefToMessageId", response.ref_to_message_id)
+        out.open("eb:StatusResponse", _EB_VERSION_ATTR + _eb("messageStatus", response.status))
+        out.leaf("eb:RefToMessageId", response.ref_to_message_id)
         if response.timestamp is not None:
-            _sub(element, _EB + "Timestamp", format_timestamp(response.timestamp))
-    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+            out.leaf("eb:Timestamp", format_timestamp(response.timestamp))
+        out.close("eb:StatusResponse")
+    out.close("soap:Body")
+    out.close("soap:Envelope")
+    return "".join(out.out).encode("utf-8")
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -443,15 +532,6 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
-def _children(element: etree._Element, name: str, ns: str = _EB) -> list[etree._Element]:
-    return list(element.iterchildren(ns + name))
-
-
-def _child(element: etree._Element, name: str, ns: str = _EB) -> etree._Element | None:
-    found = _children(element, name, ns)
-    return found[0] if found else None
-
-
 def _text(element: etree._Element | None) -> str | None:
     if element is None:
         return None
@@ -463,6 +543,29 @@ class _Reader:
 
     def __init__(self) -> None:
         self.header: MessageHeader | None = None
+        self._kids: dict[etree._Element, dict[str, list[etree._Element]]] = {}
+
+    def children(self, element: etree._Element, name: str, ns: str = _EB) -> list[etree._Element]:
+        """The child elements ``{ns}name`` of ``element``, in document order. The children of
+        an element are sorted by tag in one pass, the first time any of them is asked for."""
+        kids = self._kids.get(element)
+        if kids is None:
+            kids = {}
+            for child in element:
+                tag = child.tag
+                if isinstance(tag, str):  # not a comment or processing instruction
+                    found = kids.get(tag)
+                    if found is None:
+                        kids[tag] = [child]
+                    else:
+                        found.append(child)
+            self._kids[element] = kids
+        return kids.get(ns + name, [])
+
+    def child(self, element: etree._Element, name: str, ns: str = _EB) -> etree._Element | None:
+        """The first child element ``{ns}name`` of ``element``."""
+        found = self.children(element, name, ns)
+        return found[0] if found else None
 
     def fail(self, code: str, location: str, message: str, *, fault: bool = False) -> EnvelopeError:
         return EnvelopeError(
@@ -470,7 +573,7 @@ class _Reader:
         )
 
     def required(self, parent: etree._Element, name: str, location: str) -> str:
-        element = _child(parent, name)
+        element = self.child(parent, name)
         value = _text(element)
         if element is None or not value:
             what = "missing" if element is None else "empty"
@@ -493,7 +596,7 @@ class _Reader:
             )
 
     def parties(self, parent: etree._Element, location: str) -> tuple[PartyId, ...]:
-        elements = _children(parent, "PartyId")
+        elements = self.children(parent, "PartyId")
         if not elements:
             raise self.fail(c.OTHER_XML, f"{location}/PartyId", "no eb:PartyId")
         result = []
@@ -506,20 +609,20 @@ class _Reader:
 
     def message_header(self, element: etree._Element) -> MessageHeader:
         where = "//Header/MessageHeader"
-        sender = _child(element, "From")
-        receiver = _child(element, "To")
+        sender = self.child(element, "From")
+        receiver = self.child(element, "To")
         if sender is None:
             raise self.fail(c.OTHER_XML, f"{where}/From", "eb:From is missing")
         if receiver is None:
             raise self.fail(c.OTHER_XML, f"{where}/To", "eb:To is missing")
-        data = _child(element, "MessageData")
+        data = self.child(element, "MessageData")
         if data is None:
             raise self.fail(c.OTHER_XML, f"{where}/MessageData", "eb:MessageData is missing")
-        service = _child(element, "Service")
+        service = self.child(element, "Service")
         stamp_where = f"{where}/MessageData/Timestamp"
         stamp_text = self.required(data, "Timestamp", stamp_where)
         ttl_where = f"{where}/MessageData/TimeToLive"
-        ttl_text = _text(_child(data, "TimeToLive"))
+        ttl_text = _text(self.child(data, "TimeToLive"))
         problems: list[EnvelopeError] = []
 
         def when(text: str, location: str) -> dt.datetime:
@@ -532,8 +635,8 @@ class _Reader:
         header = MessageHeader(
             from_parties=self.parties(sender, f"{where}/From"),
             to_parties=self.parties(receiver, f"{where}/To"),
-            from_role=_text(_child(sender, "Role")) or None,
-            to_role=_text(_child(receiver, "Role")) or None,
+            from_role=_text(self.child(sender, "Role")) or None,
+            to_role=_text(self.child(receiver, "Role")) or None,
             cpa_id=self.required(element, "CPAId", f"{where}/CPAId"),
             conversation_id=self.required(element, "ConversationId", f"{where}/ConversationId"),
             service=self.required(element, "Service", f"{where}/Service"),
@@ -541,9 +644,9 @@ class _Reader:
             action=self.required(element, "Action", f"{where}/Action"),
             message_id=self.required(data, "MessageId", f"{where}/MessageData/MessageId"),
             timestamp=when(stamp_text, stamp_where),
-            ref_to_message_id=_text(_child(data, "RefToMessageId")) or None,
+            ref_to_message_id=_text(self.child(data, "RefToMessageId")) or None,
             time_to_live=when(ttl_text, ttl_where) if ttl_text else None,
-            duplicate_elimination=_child(element, "DuplicateElimination") is not None,
+            duplicate_elimination=self.child(element, "DuplicateElimination") is not None,
             version=_attr(element, "version") or "",
         )
         self.header = header
@@ -587,7 +690,7 @@ class _Reader:
     def acknowledgment(self, element: etree._Element) -> Acknowledgment:
         where = "//Header/Acknowledgment"
         self.version(element, where)
-        sender = _child(element, "From")
+        sender = self.child(element, "From")
         return Acknowledgment(
             timestamp=self.timestamp(
                 self.required(element, "Timestamp", f"{where}/Timestamp"), f"{where}/Timestamp"
@@ -595,7 +698,7 @@ class _Reader:
             ref_to_message_id=self.required(element, "RefToMessageId", f"{where}/RefToMessageId"),
             from_party=self.parties(sender, f"{where}/From")[0] if sender is not None else None,
             actor=_attr(element, "actor", _SOAP) or c.ACTOR_TO_PARTY_MSH,
-            reference_count=len(_children(element, "Reference", _DS)),
+            reference_count=len(self.children(element, "Reference", _DS)),
         )
 
     def error_list(self, element: etree._Element) -> ErrorList:
@@ -607,7 +710,7 @@ class _Reader:
                 c.INCONSISTENT, f"{where}/@highestSeverity", f"invalid severity {highest!r}"
             )
         errors = []
-        for item in _children(element, "Error"):
+        for item in self.children(element, "Error"):
             code = _attr(item, "errorCode")
             if not code:
                 raise self.fail(c.OTHER_XML, f"{where}/Error/@errorCode", "errorCode missing")
@@ -616,7 +719,7 @@ class _Reader:
                     code=code,
                     severity=_attr(item, "severity") or c.SEVERITY_ERROR,
                     location=_attr(item, "location"),
-                    description=_text(_child(item, "Description")),
+                    description=_text(self.child(item, "Description")),
                     code_context=_attr(item, "codeContext") or c.ERROR_CODE_CONTEXT,
                 )
             )
@@ -628,7 +731,7 @@ class _Reader:
         where = "//Body/Manifest"
         self.version(element, where)
         references = []
-        for item in _children(element, "Reference"):
+        for item in self.children(element, "Reference"):
             href = item.get(_XLINK + "href")
             if not href:
                 raise self.fail(c.OTHER_XML, f"{where}/Reference/@href", "xlink:href missing")
@@ -640,7 +743,7 @@ class _Reader:
                 )
             references.append(
                 ManifestReference(
-                    href, item.get(_XLINK + "role"), _text(_child(item, "Description"))
+                    href, item.get(_XLINK + "role"), _text(self.child(item, "Description"))
                 )
             )
         return tuple(references)
@@ -658,7 +761,7 @@ class _Reader:
             raise self.fail(
                 c.VALUE_NOT_RECOGNIZED, f"{where}/@messageStatus", f"unknown status {status!r}"
             )
-        stamp = _text(_child(element, "Timestamp"))
+        stamp = _text(self.child(element, "Timestamp"))
         return StatusResponse(
             status,
             self.required(element, "RefToMessageId", f"{where}/RefToMessageId"),
@@ -683,13 +786,13 @@ def parse_envelope(data: bytes, attachments: Sequence[Attachment] = ()) -> EbmsM
         raise reader.fail(
             c.OTHER_XML, "/", f"the root element is {root.tag!r}, not a SOAP 1.1 soap:Envelope"
         )
-    soap_header = _child(root, "Header", _SOAP)
-    soap_body = _child(root, "Body", _SOAP)
+    soap_header = reader.child(root, "Header", _SOAP)
+    soap_body = reader.child(root, "Body", _SOAP)
     if soap_header is None:
         raise reader.fail(c.OTHER_XML, "//Header", "the SOAP Header is missing")
     if soap_body is None:
         raise reader.fail(c.OTHER_XML, "//Body", "the SOAP Body is missing")
-    message_headers = _children(soap_header, "MessageHeader")
+    message_headers = reader.children(soap_header, "MessageHeader")
     if len(message_headers) != 1:
         raise reader.fail(
             c.OTHER_XML,
@@ -697,15 +800,15 @@ def parse_envelope(data: bytes, attachments: Sequence[Attachment] = ()) -> EbmsM
             f"expected exactly one eb:MessageHeader, found {len(message_headers)}",
         )
     header = reader.message_header(message_headers[0])
-    if _child(soap_header, "MessageOrder") is not None:
+    if reader.child(soap_header, "MessageOrder") is not None:
         raise reader.fail(
             c.NOT_SUPPORTED, "//Header/MessageOrder", "MessageOrder is not supported"
         )
-    if len(_children(soap_header, "AckRequested")) > 1:
+    if len(reader.children(soap_header, "AckRequested")) > 1:
         raise reader.fail(c.NOT_SUPPORTED, "//Header/AckRequested", "more than one AckRequested")
 
     def one(parent: etree._Element, name: str) -> etree._Element | None:
-        return _child(parent, name)
+        return reader.child(parent, name)
 
     element = one(soap_header, "AckRequested")
     ack_requested = reader.ack_requested(element) if element is not None else None
@@ -730,7 +833,7 @@ def parse_envelope(data: bytes, attachments: Sequence[Attachment] = ()) -> EbmsM
         status_request=status_request,
         status_response=status_response,
         manifest=manifest,
-        signed=_child(soap_header, "Signature", _DS) is not None,
+        signed=reader.child(soap_header, "Signature", _DS) is not None,
         attachments=tuple(attachments),
     )
 

@@ -1,15 +1,19 @@
 """A lean HTTP(S) client with mutual TLS and connection reuse.
 
 One :class:`HttpClient` holds one ``ssl.SSLContext`` (one identity) and a small thread-safe pool
-of kept-alive ``http.client`` connections per host. Every call returns an :class:`HttpExchange`
-record (request and response, timings, and on failure the classified
+of kept-alive HTTP/1.1 connections per host (plain ``socket``/``ssl`` with a small response
+parser; the exception classes of ``http.client`` name protocol failures). Every call returns
+an :class:`HttpExchange` record (request and response, timings, and on failure the classified
 :class:`~pytest_dso.findings.Finding`) so evidence can be recorded; calls never raise for
 network or TLS failures.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import re
+import socket
 import ssl
 import threading
 import time
@@ -90,36 +94,190 @@ class HttpExchange:
         return x509.load_der_x509_certificate(self.peer_certificate_der)
 
 
-class _OneWriteMixin(http.client.HTTPConnection):
-    """Sends the request head and a ``bytes`` body in one write (one TLS record, one syscall)
-    instead of two; other bodies go the standard way."""
-
-    def _send_output(self, message_body: object = None, encode_chunked: bool = False) -> None:
-        if isinstance(message_body, bytes) and not encode_chunked:
-            buffer: list[bytes] = self._buffer  # type: ignore[attr-defined]
-            buffer.extend((b"", b""))
-            head = b"\r\n".join(buffer)
-            del buffer[:]
-            self.send(head + message_body)
-            return
-        super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
-
-
-class _HTTPConnection(_OneWriteMixin, http.client.HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_OneWriteMixin, http.client.HTTPSConnection):
-    pass
+#: Limits of a response head, as for the server: line length and number of header lines.
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_BAD_TARGET = re.compile("[\x00-\x20\x7f]")
+_BAD_NAME = re.compile(r"[\x00-\x20:\x7f-\xff]|^$")
+_BAD_VALUE = re.compile("[\r\n\x00]")
 
 
 class _Connection:
-    __slots__ = ("conn", "peer_der", "tls_version")
+    """One kept-alive HTTP/1.1 connection: the (TLS) socket and a buffered reader on it.
 
-    def __init__(self, conn: http.client.HTTPConnection) -> None:
-        self.conn = conn
+    Requests go out as one write (head and body); responses are read with a small parser of
+    its own (status line, headers, then a Content-Length, chunked or read-to-close body).
+    """
+
+    __slots__ = ("host_header", "peer_der", "rfile", "sock", "tls_version")
+
+    def __init__(
+        self,
+        scheme: str,
+        host: str,
+        port: int,
+        timeout: float,
+        context: ssl.SSLContext | None,
+    ) -> None:
         self.peer_der: bytes | None = None
         self.tls_version: str | None = None
+        default = 443 if scheme == "https" else 80
+        shown = f"[{host}]" if ":" in host else host
+        self.host_header = shown if port == default else f"{shown}:{port}"
+        sock = socket.create_connection((host, port), timeout)
+        try:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
+                sock = (context or ssl.create_default_context()).wrap_socket(
+                    sock, server_hostname=host
+                )
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+        if isinstance(sock, ssl.SSLSocket):
+            self.peer_der = sock.getpeercert(binary_form=True)
+            self.tls_version = sock.version()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.rfile.close()
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def send(
+        self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
+    ) -> None:
+        found = _BAD_TARGET.search(target)
+        if found is not None:
+            raise http.client.InvalidURL(
+                f"URL can't contain control characters. {target!r} "
+                f"(found at least {found.group()!r})"
+            )
+        lines = [f"{method} {target} HTTP/1.1\r\n".encode("ascii")]
+        if not any(name.lower() == "host" for name, _ in headers):
+            lines.append(f"Host: {self.host_header}\r\n".encode("ascii"))
+        for name, value in headers:
+            if _BAD_NAME.search(name):
+                raise ValueError(f"Invalid header name {name!r}")
+            if _BAD_VALUE.search(value):
+                raise ValueError(f"Invalid header value {value!r}")
+            lines.append(f"{name}: {value}\r\n".encode("latin-1"))
+        lines.append(b"\r\n")
+        lines.append(body)
+        self.sock.sendall(b"".join(lines))
+
+    def _line(self, what: str) -> bytes:
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if len(line) > _MAX_LINE:
+            raise http.client.LineTooLong(what)
+        return line
+
+    def receive(self, method: str, limit: int) -> _Response:
+        """Read one response; ``limit`` bounds the body."""
+        while True:
+            line = self._line("status line")
+            if not line:
+                raise http.client.RemoteDisconnected(
+                    "Remote end closed connection without response"
+                )
+            text = line.decode("iso-8859-1")
+            version, _, rest = text.rstrip("\r\n").partition(" ")
+            code, _, reason = rest.strip().partition(" ")
+            if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
+                raise http.client.BadStatusLine(text)
+            status = int(code)
+            headers = self._headers()
+            if status != 100:
+                break
+        keep_alive = version != "HTTP/1.0"
+        length: int | None = None
+        chunked = False
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == "connection":
+                tokens = {t.strip().lower() for t in value.split(",")}
+                if "close" in tokens:
+                    keep_alive = False
+                elif "keep-alive" in tokens:
+                    keep_alive = True
+            elif lowered == "transfer-encoding":
+                chunked = "chunked" in value.lower()
+            elif lowered == "content-length" and length is None:
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None
+                if length is not None and length < 0:
+                    length = None
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            body = b""
+        elif chunked:
+            body = self._chunked(limit)
+        elif length is not None:
+            if length > limit:
+                raise http.client.HTTPException(f"the response body exceeds {limit} bytes")
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                raise http.client.IncompleteRead(body, length - len(body))
+        else:
+            keep_alive = False
+            body = self.rfile.read(limit + 1)
+            if len(body) > limit:
+                raise http.client.HTTPException(f"the response body exceeds {limit} bytes")
+        return _Response(status, reason.strip(), tuple(headers), body, not keep_alive)
+
+    def _headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = []
+        for _ in range(_MAX_HEADERS + 1):
+            line = self._line("header line")
+            if line in (b"\r\n", b"\n", b""):
+                return headers
+            text = line.decode("iso-8859-1").rstrip("\r\n")
+            if text[:1] in (" ", "\t") and headers:  # an obsolete folded continuation line
+                name, value = headers[-1]
+                headers[-1] = (name, f"{value} {text.strip()}".strip())
+                continue
+            name, colon, value = text.partition(":")
+            if colon:
+                headers.append((name.strip(), value.strip()))
+        raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+
+    def _chunked(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self._line("chunk size")
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise http.client.IncompleteRead(b"".join(parts)) from None
+            if size < 0:
+                raise http.client.IncompleteRead(b"".join(parts))
+            if size == 0:
+                for _ in range(_MAX_HEADERS + 1):  # trailers
+                    if self._line("trailer line") in (b"\r\n", b"\n", b""):
+                        return b"".join(parts)
+                raise http.client.HTTPException(f"got more than {_MAX_HEADERS} trailers")
+            total += size
+            if total > limit:
+                raise http.client.HTTPException(f"the response body exceeds {limit} bytes")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise http.client.IncompleteRead(b"".join(parts) + chunk, size - len(chunk))
+            parts.append(chunk)
+            self._line("chunk end")
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    will_close: bool
 
 
 _Key = tuple[str, str, int]
@@ -231,38 +389,29 @@ class HttpClient:
         if parts.query:
             target += "?" + parts.query
         read_timeout = self.read_timeout if timeout is None else timeout
+        method = method.upper()
         for attempt in range(2):
             try:
-                wrapped, reused = self._acquire(key)
+                wrapped, reused = self._acquire(key, fresh=attempt > 0)
             except Exception as exc:
                 return self._failed(method, url, sent_headers, body, started, t0, exc, False)
-            conn = wrapped.conn
             try:
-                if conn.sock is not None:
-                    conn.sock.settimeout(read_timeout)
-                conn.putrequest(method.upper(), target, skip_accept_encoding=True)
-                for name, value in sent_headers:
-                    conn.putheader(name, value)
-                conn.endheaders(body or None)
-                response = conn.getresponse()
-                data = response.read(self.max_response + 1)
-                if len(data) > self.max_response:
-                    raise http.client.HTTPException(
-                        f"the response body exceeds {self.max_response} bytes"
-                    )
+                wrapped.sock.settimeout(read_timeout)
+                wrapped.send(method, target, sent_headers, body)
+                response = wrapped.receive(method, self.max_response)
             except Exception as exc:
-                conn.close()
+                wrapped.close()
                 if reused and attempt == 0 and isinstance(exc, _STALE):
                     continue  # the peer closed an idle kept-alive connection: retry once fresh
                 return self._failed(
                     method, url, sent_headers, body, started, t0, exc, reused, wrapped
                 )
             if response.will_close:
-                conn.close()
+                wrapped.close()
             else:
                 self._release(key, wrapped)
             return HttpExchange(
-                method=method.upper(),
+                method=method,
                 url=url,
                 request_headers=sent_headers,
                 request_body=body,
@@ -271,8 +420,8 @@ class HttpClient:
                 duration=time.perf_counter() - t0,
                 status=response.status,
                 reason=response.reason,
-                response_headers=tuple(response.getheaders()),
-                response_body=data,
+                response_headers=response.headers,
+                response_body=response.body,
                 peer_certificate_der=wrapped.peer_der,
                 tls_version=wrapped.tls_version,
                 reused_connection=reused,
@@ -286,7 +435,7 @@ class HttpClient:
             self._closed = True
         for conns in idle.values():
             for wrapped in conns:
-                wrapped.conn.close()
+                wrapped.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -305,29 +454,17 @@ class HttpClient:
             return sum(len(v) for v in self._idle.values())
 
     # -- pool -------------------------------------------------------------------------------
-    def _acquire(self, key: _Key) -> tuple[_Connection, bool]:
-        with self._lock:
-            conns = self._idle.get(key)
-            if conns:
-                return conns.pop(), True
+    def _acquire(self, key: _Key, *, fresh: bool = False) -> tuple[_Connection, bool]:
+        """A kept-alive connection from the pool, else (or when ``fresh``) a new one. The
+        retry after a stale connection is always fresh: the other idle connections to the same
+        host have often been closed by the peer at the same time."""
+        if not fresh:
+            with self._lock:
+                conns = self._idle.get(key)
+                if conns:
+                    return conns.pop(), True
         scheme, host, port = key
-        conn: http.client.HTTPConnection
-        if scheme == "https":
-            context = self.context or ssl.create_default_context()
-            conn = _HTTPSConnection(host, port, timeout=self.connect_timeout, context=context)
-        else:
-            conn = _HTTPConnection(host, port, timeout=self.connect_timeout)
-        wrapped = _Connection(conn)
-        try:
-            conn.connect()
-        except BaseException:
-            conn.close()
-            raise
-        sock = conn.sock
-        if isinstance(sock, ssl.SSLSocket):
-            wrapped.peer_der = sock.getpeercert(binary_form=True)
-            wrapped.tls_version = sock.version()
-        return wrapped, False
+        return _Connection(scheme, host, port, self.connect_timeout, self.context), False
 
     def _release(self, key: _Key, wrapped: _Connection) -> None:
         with self._lock:
@@ -336,7 +473,7 @@ class HttpClient:
                 if len(conns) < self.max_idle_per_host:
                     conns.append(wrapped)
                     return
-        wrapped.conn.close()
+        wrapped.close()
 
     def _failed(
         self,

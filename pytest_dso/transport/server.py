@@ -15,14 +15,18 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import email.utils
 import json
 import socket
+import socketserver
 import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -196,41 +200,172 @@ class _Server(ThreadingHTTPServer):
         self.owner._record_error(f"connection {client_address}: {type(exc).__name__}: {exc}")
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024
-    server: _Server
-    _peer: PeerCertificate | None
-    _peer_loaded: bool
+#: Limits of a request head: the length of one line and the number of header lines.
+MAX_LINE = 65536
+MAX_HEADERS = 100
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_date_cache: tuple[int, str] = (0, "")
 
-    def setup(self) -> None:
-        self.request.settimeout(self.server.owner.idle_timeout)
+
+def _http_date() -> str:
+    """The Date header value, formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    second, text = _date_cache
+    if second != now:
+        text = email.utils.formatdate(now, usegmt=True)
+        _date_cache = (now, text)
+    return text
+
+
+class _Protocol(Exception):
+    """A request head the server refuses: answered with ``status`` and the connection closed."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class _HttpConnection:
+    """Serves the HTTP/1.1 requests of one (TLS) connection one after another (keep-alive).
+
+    The request head is read with a small parser of its own: a request line of at most
+    :data:`MAX_LINE` bytes (414 above), at most :data:`MAX_HEADERS` header lines of at most
+    :data:`MAX_LINE` bytes each (431), HTTP/1.0 and 1.1 only (505 for later versions, 400 for
+    anything unreadable). HTTP/1.1 connections stay open unless the client sends
+    ``Connection: close``; HTTP/1.0 ones only with ``Connection: keep-alive``.
+    ``Expect: 100-continue`` is answered before the body is read.
+    """
+
+    def __init__(
+        self, owner: HttpsServer, sock: socket.socket, client_address: tuple[str, int]
+    ) -> None:
+        self.owner = owner
+        self.sock = sock
+        self.client_address = client_address
+        self.rfile = sock.makefile("rb")
+        self.wfile = sock.makefile("wb", 64 * 1024)
+        self.command = ""
+        self.close_connection = True
+        self._peer: PeerCertificate | None = None
         self._peer_loaded = False
-        self._peer = None
-        super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+    def serve(self) -> None:
+        try:
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock.settimeout(self.owner.idle_timeout)
+            while self._one_request():
+                pass
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.wfile.flush()
+            with contextlib.suppress(OSError, ValueError):
+                self.wfile.close()
+            with contextlib.suppress(OSError, ValueError):
+                self.rfile.close()
 
-    def version_string(self) -> str:
-        return "pytest-dso"
+    def _one_request(self) -> bool:
+        """Serve one request; True when the connection stays open for the next."""
+        self.command = ""
+        self.close_connection = True
+        try:
+            line = self.rfile.readline(MAX_LINE + 1)
+            if not line:
+                return False
+            try:
+                if len(line) > MAX_LINE:
+                    raise _Protocol(414, "the request line is too long")
+                target, headers = self._head(line)
+            except _Protocol as refused:
+                self.close_connection = True
+                reason = _REASONS.get(refused.status, "")
+                self._write(Response.problem(refused.status, reason, refused.detail))
+                return False
+            if self.command not in _METHODS:
+                self.close_connection = True
+                self._write(
+                    Response.problem(
+                        501, "Not Implemented", f"unsupported method {self.command!r}"
+                    )
+                )
+                return False
+            self._dispatch(target, headers)
+            self.wfile.flush()
+        except TimeoutError:
+            return False
+        return not self.close_connection
+
+    def _head(self, line: bytes) -> tuple[str, dict[str, str]]:
+        """Parse the request line and the headers; sets ``command`` and ``close_connection``."""
+        words = line.decode("iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3:
+            raise _Protocol(400, f"bad request line {line[:200]!r}")
+        method, target, version = words
+        self.command = method
+        number = version[5:].split(".") if version.startswith("HTTP/") else []
+        if (
+            len(number) != 2
+            or not all(part.isdigit() and len(part) <= 10 for part in number)
+        ):
+            raise _Protocol(400, f"bad request version {version[:50]!r}")
+        major_minor = (int(number[0]), int(number[1]))
+        if major_minor >= (2, 0):
+            raise _Protocol(505, f"HTTP version {version[:50]} is not supported")
+        if target.startswith("//"):
+            target = "/" + target.lstrip("/")
+        headers: dict[str, str] = {}
+        last = ""
+        for _ in range(MAX_HEADERS + 1):
+            raw = self.rfile.readline(MAX_LINE + 1)
+            if len(raw) > MAX_LINE:
+                raise _Protocol(431, "a header line is too long")
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            text = raw.decode("iso-8859-1").rstrip("\r\n")
+            if text[:1] in (" ", "\t"):  # an obsolete folded continuation line
+                if not last:
+                    raise _Protocol(400, "a header continuation line without a header")
+                headers[last] = f"{headers[last]} {text.strip()}".strip()
+                continue
+            name, colon, value = text.partition(":")
+            if not colon or not name or name != name.strip() or " " in name:
+                raise _Protocol(400, f"malformed header line {text[:100]!r}")
+            key = name.lower()
+            value = value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            last = key
+        else:
+            raise _Protocol(431, f"more than {MAX_HEADERS} header lines")
+        tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+        keep_alive = major_minor >= (1, 1)
+        if "close" in tokens:
+            keep_alive = False
+        elif "keep-alive" in tokens:
+            keep_alive = True
+        self.close_connection = not keep_alive
+        if headers.get("expect", "").lower() == "100-continue" and major_minor >= (1, 1):
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
+        return target, headers
 
     def _peer_certificate(self) -> PeerCertificate | None:
         if not self._peer_loaded:
             self._peer_loaded = True
-            conn = self.connection
+            conn = self.sock
             if isinstance(conn, ssl.SSLSocket):
                 der = conn.getpeercert(binary_form=True)
                 if der:
                     self._peer = PeerCertificate(der, x509.load_der_x509_certificate(der))
         return self._peer
 
-    def _read_body(self, limit: int) -> bytes | Response:
-        encoding = (self.headers.get("Transfer-Encoding") or "").lower()
+    def _read_body(self, headers: Mapping[str, str], limit: int) -> bytes | Response:
+        encoding = headers.get("transfer-encoding", "").lower()
         if "chunked" in encoding:
             return self._read_chunked(limit)
-        length_text = self.headers.get("Content-Length")
+        length_text = headers.get("content-length")
         if length_text is None:
             return b""
         try:
@@ -254,6 +389,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
                 return Response.problem(400, "Bad Request", "malformed chunk size")
+            if size < 0:
+                return Response.problem(400, "Bad Request", "malformed chunk size")
             if size == 0:
                 for _ in range(100):  # trailers, bounded
                     if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
@@ -268,16 +405,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.rfile.readline(8)
         return Response.problem(400, "Bad Request", "too many chunks")
 
-    def _dispatch(self) -> None:
-        owner = self.server.owner
+    def _dispatch(self, target: str, headers: dict[str, str]) -> None:
+        owner = self.owner
         with owner._counters.lock:
             owner._counters.requests += 1
-        body = self._read_body(owner.max_body)
+        body = self._read_body(headers, owner.max_body)
         if isinstance(body, Response):
             self.close_connection = True
             self._write(body)
             return
-        target = self.path
         path = urlsplit(target).path
         route, allowed = owner._match(self.command, path)
         if route is None:
@@ -292,11 +428,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 response = Response.problem(404, "Not Found", f"nothing is served at {path}")
             self._write(response)
             return
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        conn = self.connection
+        conn = self.sock
         request = Request(
             method=self.command,
             target=target,
@@ -319,28 +451,34 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._write(response)
 
     def _write(self, response: Response) -> None:
-        self.send_response(response.status)
+        status = response.status
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\n"
+            f"Server: pytest-dso\r\nDate: {_http_date()}\r\n"
+        ]
         if response.content_type:
-            self.send_header("Content-Type", response.content_type)
+            lines.append(f"Content-Type: {response.content_type}\r\n")
         for name, value in response.headers:
             if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        no_body = (
-            self.command == "HEAD"
-            or response.status in (204, 304)
-            or (100 <= response.status < 200)
-        )
-        if not no_body or self.command == "HEAD":
-            self.send_header("Content-Length", str(len(response.body)))
+                lines.append(f"{name}: {value}\r\n")
+        head_only = self.command == "HEAD"
+        no_body = head_only or status in (204, 304) or (100 <= status < 200)
+        if not no_body or head_only:
+            lines.append(f"Content-Length: {len(response.body)}\r\n")
         if response.close:
             self.close_connection = True
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if not no_body and response.body:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        head = "".join(lines).encode("latin-1", "strict")
+        if no_body or not response.body:
+            self.wfile.write(head)
+        elif len(response.body) < 64 * 1024:
+            self.wfile.write(head + response.body)
+        else:
+            self.wfile.write(head)
             self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+        self.wfile.flush()
 
 
 class HttpsServer:
@@ -405,7 +543,8 @@ class HttpsServer:
         """Bind and start serving on a background thread."""
         if self._server is not None:
             return self
-        server = _Server((self.host, self._requested_port), _RequestHandler, bind_and_activate=True)
+        address = (self.host, self._requested_port)
+        server = _Server(address, socketserver.BaseRequestHandler, bind_and_activate=True)
         server.owner = self
         self._server = server
         self._port = int(server.server_address[1])
@@ -524,7 +663,7 @@ class HttpsServer:
                     return
                 tls.settimeout(self.idle_timeout)
             with contextlib.suppress(OSError, ssl.SSLError):
-                _RequestHandler(conn, client_address, server)
+                _HttpConnection(self, conn, client_address).serve()
         finally:
             with self._counters.lock:
                 self._active.discard(sock)

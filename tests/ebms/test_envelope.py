@@ -344,3 +344,32 @@ def test_hostile_xml_is_refused_without_reading_anything(data: bytes) -> None:
         parse_envelope(data)
     assert caught.value.soap_fault
     assert "root:" not in str(caught.value)
+
+
+def test_built_envelope_is_what_lxml_writes_for_it_with_its_escaping() -> None:
+    from lxml import etree
+
+    from pytest_dso.xmlsafe import parse_xml
+
+    odd = "a&b<c>d\"e'f\r\ng\th é😀"
+    msg = message_error_for(
+        message(
+            cpa_id=odd, from_party=PartyId(odd, odd), to_party=DKA, service=odd, action="a",
+            host="h", from_role=odd, time_to_live=T0, duplicate_elimination=True,
+            ack_requested=AckRequested(), sync_reply=True,
+            attachments=[Attachment("p@h", "text/plain", b"x")],
+        ),
+        [EbmsError("Inconsistent", location=odd, description=odd), EbmsError("OtherXml")],
+        host="h", now=T0,
+    )
+    for item in (msg, status_request(cpa_id="c", from_party=DSO, to_party=DKA,
+                                      ref_to_message_id=odd, host="h", now=T0)):
+        built = build_envelope(item)
+        assert built == etree.tostring(parse_xml(built), xml_declaration=True, encoding="UTF-8")
+        assert parse_envelope(built) == item
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x01", "\x0b", "\ufffe"])
+def test_strings_that_are_not_xml_are_refused_when_building(bad: str) -> None:
+    with pytest.raises(ValueError, match="XML compatible"):
+        build_envelope(ping(cpa_id=f"c{bad}", from_party=DSO, to_party=DKA, host="h"))

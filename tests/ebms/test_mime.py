@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from pytest_dso.ebms import constants as c
+from pytest_dso.ebms import mime
 from pytest_dso.ebms.envelope import (
     AckRequested,
     Attachment,
@@ -158,3 +159,32 @@ def test_soap_action_must_be_quoted_ebxml() -> None:
     assert soap_action_ok('"ebXML"')
     for wrong in ("ebXML", None, '"ebxml"', ""):
         assert not soap_action_ok(wrong)
+
+
+@pytest.mark.parametrize(
+    ("head", "data"),
+    [
+        # the common shape, read by the lean reader
+        (b"Content-Type: application/pdf\r\nContent-ID: <p@h>\r\n", BINARY),
+        # shapes left to the email parser: a transfer encoding, folded and RFC 2231 headers
+        (b"Content-Type: application/pdf\r\nContent-ID: <p@h>\r\n"
+         b"Content-Transfer-Encoding: base64\r\n", b"AAEC\r\n"),
+        (b"Content-Type: application/pdf;\r\n name=x.pdf\r\nContent-ID: <p@h>\r\n", b"x"),
+        (b"Content-Type: application/pdf\r\nContent-ID: <p@h>\r\n"
+         b"Content-Disposition: attachment; filename*=UTF-8''%C3%A9.pdf\r\n", b"x"),
+        # LF line ends and a bare-CR boundary line
+        (b"Content-Type: application/pdf\nContent-ID: <p@h>\n", b"x\r"),
+    ],
+)
+def test_lean_and_email_readers_agree(head: bytes, data: bytes) -> None:
+    body = (
+        b"preamble\r\n--B\r\nContent-Type: text/xml\r\nContent-ID: <s@h>\r\n\r\n<x/>\r\n--B\r\n"
+        + head + (b"\n" if head.endswith(b"\n") and not head.endswith(b"\r\n") else b"\r\n")
+        + data + b"\r\n--B--  \r\nepilogue"
+    )
+    content_type = 'multipart/related; boundary="B"; type="text/xml"; start="<s@h>"'
+    envelope, parts = unpack(content_type, body)
+    expected_envelope, expected = mime._email_unpack(content_type, body)
+    assert envelope == expected_envelope == b"<x/>"
+    assert dict(parts) == dict(expected)
+    assert list(parts) == ["p@h"]

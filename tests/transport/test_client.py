@@ -132,3 +132,95 @@ def test_threads_share_one_client_safely(pki: Pki, make_server: ServerFactory) -
 def test_repr_shows_no_key_material(pki: Pki) -> None:
     client = HttpClient.for_identity(pki.client, pki.anchors)
     assert repr(client) == "HttpClient(client)"
+
+
+def _one_shot_server(answer: bytes) -> tuple[int, threading.Thread]:
+    """A plain TCP server answering one request with ``answer`` bytes, then closing."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, listener:
+            conn.recv(65536)
+            conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return port, thread
+
+
+def test_response_parser_reads_chunked_close_delimited_and_folded_responses() -> None:
+    cases = [
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+            b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\n",
+            b"abcde",
+        ),
+        (b"HTTP/1.0 200 OK\r\nX-A: 1\r\n\r\nuntil close", b"until close"),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"ok"),
+    ]
+    for answer, body in cases:
+        port, thread = _one_shot_server(answer)
+        with HttpClient() as client:
+            ex = client.get(f"http://127.0.0.1:{port}/")
+        thread.join(5)
+        assert (ex.status, ex.response_body, ex.failure) == (200, body, None)
+        assert client.idle_connections() == 0
+
+
+def test_response_parser_failures_are_protocol_verdicts() -> None:
+    for answer, check in [
+        (b"NOT HTTP\r\n\r\n", "net.http_protocol"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "net.http_protocol"),
+        (b"", "net.connection_reset"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "net.http_protocol"),
+    ]:
+        port, thread = _one_shot_server(answer)
+        with HttpClient() as client:
+            ex = client.get(f"http://127.0.0.1:{port}/")
+        thread.join(5)
+        assert ex.failure is not None, answer
+        assert ex.failure.check == check, (answer, ex.failure)
+
+
+def test_header_injection_is_refused_before_sending() -> None:
+    port, thread = _one_shot_server(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    with HttpClient() as client:
+        ex = client.get(f"http://127.0.0.1:{port}/", headers={"X-A": "1\r\nX-B: 2"})
+    thread.join(5)
+    assert ex.failure is not None
+    assert ex.status is None
+    assert isinstance(ex.exception, ValueError)
+    assert "Invalid header value" in str(ex.exception)
+
+
+def test_retry_after_a_stale_connection_does_not_take_another_stale_one(
+    pki: Pki, make_server: ServerFactory
+) -> None:
+    both = threading.Barrier(2, timeout=5)
+
+    def paired(request: Request) -> Response:
+        if request.body == b"pair":
+            both.wait()
+        return _echo(request)
+
+    server = make_server((Route("POST", "/", paired),), idle_timeout=0.2)
+    with HttpClient.for_identity(pki.client, pki.anchors) as client:
+        threads = [
+            threading.Thread(target=client.post, args=(server.url + "/", b"pair"))
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert client.idle_connections() == 2
+        time.sleep(0.5)  # the server drops both idle connections
+        again = client.post(server.url + "/", b"3")
+    assert again.status == 200, again.failure
+    assert again.response_body == b"3"

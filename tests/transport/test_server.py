@@ -231,3 +231,77 @@ def test_stop_releases_port_and_closes_kept_alive_connections(
         conn.close()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", server.port)) != 0
+
+
+def _raw(server: HttpsServer, data: bytes, *, reads: int = 1) -> bytes:
+    """Send ``data`` on a plain connection; what came back until the server closed or
+    ``reads`` responses were seen."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(data)
+        received = b""
+        while received.count(b"HTTP/1.1 ") < reads or not received.endswith((b"}", b"\r\n\r\n")):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def test_request_head_parser_answers_protocol_errors() -> None:
+    server = HttpsServer(None, routes=(Route("*", "/", _echo),), max_body=100)
+    with server:
+        assert _raw(server, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+        assert _raw(server, b"GET / HTTP/x.y\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+        assert _raw(server, b"GET / HTTP/2.0\r\n\r\n").startswith(b"HTTP/1.1 505 ")
+        assert _raw(server, b"BREW / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 501 ")
+        assert _raw(server, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n").startswith(
+            b"HTTP/1.1 414 "
+        )
+        long_header = b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n"
+        assert _raw(server, long_header).startswith(b"HTTP/1.1 431 ")
+        many = b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(101)) + b"\r\n"
+        assert _raw(server, many).startswith(b"HTTP/1.1 431 ")
+        assert _raw(server, b"GET / HTTP/1.1\r\nno colon\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+        bad_length = b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"
+        assert _raw(server, bad_length).startswith(b"HTTP/1.1 400 ")
+        too_big = _raw(server, b"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n")
+        assert too_big.startswith(b"HTTP/1.1 413 ")
+        assert b"Connection: close" in too_big
+        assert server.stats().handler_errors == 0
+
+
+def test_request_head_parser_keep_alive_rules_headers_and_continue() -> None:
+    server = HttpsServer(None, routes=(Route("*", "/", _echo),))
+    with server:
+        two = _raw(server, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", reads=2)
+        assert two.count(b"HTTP/1.1 200 OK") == 2
+        assert b'"path": "/b"' in two
+        closing = b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n"
+        closed = _raw(server, closing)
+        assert closed.count(b"HTTP/1.1 200") == 1
+        assert b"Connection: close" in closed
+        old = _raw(server, b"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n")
+        assert old.count(b"HTTP/1.1 200") == 1
+        kept = _raw(
+            server, b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n",
+            reads=2,
+        )
+        assert kept.count(b"HTTP/1.1 200") == 2
+        folded = _raw(server, b"GET / HTTP/1.1\r\nX-Test: a\r\n  b\r\nConnection: close\r\n\r\n")
+        assert b'"x-test": "a b"' in folded
+        continued = _raw(
+            server,
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+            b"Connection: close\r\n\r\nabc",
+            reads=2,
+        )
+        assert continued.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+        assert b'"length": 3' in continued
+        chunked = _raw(
+            server,
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            b"3;x=y\r\nabc\r\n4\r\ndefg\r\n0\r\nTrailer: 1\r\n\r\n",
+        )
+        assert b'"length": 7' in chunked
+        assert b"\r\nServer: pytest-dso\r\n" in chunked
+        assert b"\r\nDate: " in chunked
