@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_dso.e2e.vth import VerzoekForVth, VthOutcome
     from pytest_dso.settings import DsoSettings
 
 
@@ -30,3 +31,13 @@ def pytest_dso_trigger_source(name: str, settings: DsoSettings) -> Any:
 
 def pytest_dso_settings_resolved(settings: DsoSettings) -> None:
     """Called once the settings are resolved, before collection."""
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_dso_vth_check(verzoek: VerzoekForVth) -> VthOutcome | None:
+    """Check that the fetched ``verzoek`` is visible in your VTH- or zaaksysteem.
+
+    Return a :class:`~pytest_dso.e2e.vth.VthOutcome`, or ``None`` to leave it to the next
+    implementation; without any, the step is recorded as manual. The ``dso_vth_check`` fixture
+    is the alternative for a conftest.py.
+    """
