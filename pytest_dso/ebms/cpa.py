@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal
 
 from cryptography import x509
 from lxml import etree
@@ -283,38 +284,37 @@ class Cpa:
     ) -> DeliveryChannel:
         """The channel on which ``ref`` receives ``action`` (MSH actions: the default MSH
         channel)."""
-        party = self.party(ref)
-        if action in c.MSH_ACTIONS and (service is None or service == c.MSH_SERVICE):
-            return self.msh_channel(party)
-        for binding in party.service_bindings:
-            if service is not None and binding.service != service:
-                continue
-            for item in binding.can_receive:
-                if item.action == action and item.channel_ids:
-                    return party.channel(item.channel_ids[0])
-        raise CpaError(
-            f"party {party.name!r} cannot receive action {action!r}"
-            + (f" of service {service!r}" if service else ""),
-            f"PartyInfo[@partyName='{party.name}']/CollaborationRole/ServiceBinding/CanReceive",
-        )
+        return self._channel(ref, action, service, "receive")
 
     def send_channel(
         self, ref: PartyInfo | PartyId | str, action: str, service: str | None = None
     ) -> DeliveryChannel:
         """The channel on which ``ref`` sends ``action`` (MSH actions: the default MSH
         channel)."""
+        return self._channel(ref, action, service, "send")
+
+    def _channel(
+        self,
+        ref: PartyInfo | PartyId | str,
+        action: str,
+        service: str | None,
+        direction: Literal["send", "receive"],
+    ) -> DeliveryChannel:
         party = self.party(ref)
         if action in c.MSH_ACTIONS and (service is None or service == c.MSH_SERVICE):
             return self.msh_channel(party)
         for binding in party.service_bindings:
             if service is not None and binding.service != service:
                 continue
-            for item in binding.can_send:
+            bindings = binding.can_send if direction == "send" else binding.can_receive
+            for item in bindings:
                 if item.action == action and item.channel_ids:
                     return party.channel(item.channel_ids[0])
+        element = "CanSend" if direction == "send" else "CanReceive"
         raise CpaError(
-            f"party {party.name!r} cannot send action {action!r}",
-            f"PartyInfo[@partyName='{party.name}']/CollaborationRole/ServiceBinding/CanSend",
+            f"party {party.name!r} cannot {direction} action {action!r}"
+            + (f" of service {service!r}" if service else ""),
+            f"PartyInfo[@partyName='{party.name}']/CollaborationRole/ServiceBinding/{element}",
         )
 
     def endpoint_for(
