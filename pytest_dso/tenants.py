@@ -21,11 +21,6 @@ class Tenant:
     identity: Identity | None = field(default=None, compare=False, repr=False)
 
     @property
-    def id(self) -> str:
-        """A short id for test ids and reports: the name's last word plus the OIN tail."""
-        return f"{self.type}-{self.oin[-7:-3]}"
-
-    @property
     def is_behandeldienst(self) -> bool:
         """True for omgevingsdiensten and samenwerkingsverbanden."""
         return self.type in ("omgevingsdienst", "samenwerkingsverband")
