@@ -12,9 +12,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from pytest_dso.ebms.pingpong import PingResult, PingTarget
+from pytest_dso.ebms.pingpong import PingResult, PingTarget, ping_target
 from pytest_dso.ebms.receiver import EbmsReceiver
-from pytest_dso.fixtures.ebms import ping_with
 from pytest_dso.settings import DsoSettings
 from pytest_dso.verdict import expect_clean
 
@@ -52,7 +51,7 @@ def test_ping_pong_in_both_reply_modes(
     dso_settings: DsoSettings,
 ) -> None:
     """The harness handles both reply modes end to end (local MSH, real mTLS)."""
-    result = ping_with(dso_local_ping_targets[mode], dso_ebms_receiver,
+    result = ping_target(dso_local_ping_targets[mode], dso_ebms_receiver,
                        dso_settings.file.ebms.timeout)
     expect_clean(result.findings, f"{mode} Ping/Pong")
     assert result.mode == mode

@@ -110,6 +110,15 @@ def _sub(
     return element
 
 
+def _reliable_messaging(binding: etree._Element, spec: CpaSpec) -> None:
+    """ReliableMessaging and PersistDuration of a sender or receiver binding."""
+    rm = _sub(binding, "ReliableMessaging")
+    _sub(rm, "Retries", str(spec.retries))
+    _sub(rm, "RetryInterval", format_duration(spec.retry_interval))
+    _sub(rm, "MessageOrderSemantics", "NotGuaranteed")
+    _sub(binding, "PersistDuration", format_duration(spec.persist_duration))
+
+
 def _der_b64(certificate: x509.Certificate) -> str:
     der = certificate.public_bytes(serialization.Encoding.DER)
     text = base64.b64encode(der).decode("ascii")
@@ -234,11 +243,7 @@ def _party(
     exchange = _sub(info, "DocExchange", docExchangeId=f"{slug}_docExchange")
     send_binding = _sub(exchange, "ebXMLSenderBinding", version="2.0")
     if reliable:
-        rm = _sub(send_binding, "ReliableMessaging")
-        _sub(rm, "Retries", str(spec.retries))
-        _sub(rm, "RetryInterval", format_duration(spec.retry_interval))
-        _sub(rm, "MessageOrderSemantics", "NotGuaranteed")
-        _sub(send_binding, "PersistDuration", format_duration(spec.persist_duration))
+        _reliable_messaging(send_binding, spec)
     if spec.signing:
         nonrep = _sub(send_binding, "SenderNonRepudiation")
         _sub(nonrep, "NonRepudiationProtocol", "http://www.w3.org/2000/09/xmldsig#")
@@ -251,11 +256,7 @@ def _party(
         _sub(envelope, "EncryptionAlgorithm", spec.encryption_algorithm)
     receive_binding = _sub(exchange, "ebXMLReceiverBinding", version="2.0")
     if reliable:
-        rm = _sub(receive_binding, "ReliableMessaging")
-        _sub(rm, "Retries", str(spec.retries))
-        _sub(rm, "RetryInterval", format_duration(spec.retry_interval))
-        _sub(rm, "MessageOrderSemantics", "NotGuaranteed")
-        _sub(receive_binding, "PersistDuration", format_duration(spec.persist_duration))
+        _reliable_messaging(receive_binding, spec)
     if spec.signing:
         nonrep = _sub(receive_binding, "ReceiverNonRepudiation")
         _sub(nonrep, "NonRepudiationProtocol", "http://www.w3.org/2000/09/xmldsig#")

@@ -384,6 +384,27 @@ def _with(result: PingResult, *findings: Finding) -> PingResult:
     )
 
 
+def ping_target(
+    target: PingTarget,
+    receiver: EbmsReceiver | None = None,
+    timeout: float = 30.0,
+    *,
+    client: HttpClient | None = None,
+) -> PingResult:
+    """One Ping to ``target``; an async Pong is awaited at ``receiver``."""
+    return ping(
+        target.cpa,
+        target.own_party,
+        target.identity,
+        target.trust,
+        receiver,
+        timeout,
+        endpoint=target.endpoint,
+        client=client,
+        label=target.label,
+    )
+
+
 def ping_many(
     targets: Iterable[PingTarget],
     concurrency: int = 16,
@@ -420,17 +441,7 @@ def ping_many(
             return found
 
     def run(target: PingTarget) -> PingResult:
-        return ping(
-            target.cpa,
-            target.own_party,
-            target.identity,
-            target.trust,
-            receiver,
-            timeout,
-            endpoint=target.endpoint,
-            client=client_for(target),
-            label=target.label,
-        )
+        return ping_target(target, receiver, timeout, client=client_for(target))
 
     try:
         with ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="dso-ping") as pool:
