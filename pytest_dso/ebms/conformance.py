@@ -25,7 +25,7 @@ from lxml import etree
 from pytest_dso.ebms import constants as c
 from pytest_dso.ebms import mime
 from pytest_dso.ebms.client import EbmsClient, SendResult
-from pytest_dso.ebms.cpa import Cpa, CpaError, PartyInfo
+from pytest_dso.ebms.cpa import Cpa, CpaError, DeliveryChannel, PartyInfo
 from pytest_dso.ebms.cpa_build import CpaSpec, PartySpec, build_cpa, cpa_id_for, earliest_expiry
 from pytest_dso.ebms.envelope import (
     AckRequested,
@@ -123,7 +123,7 @@ class CaseContext:
     def business(self, **changes: object) -> EbmsMessage:
         """A valid business message from us to the peer, per the CPA (with one attachment)."""
         service, service_type, action, role, to_role = business_action(self.cpa, self.own)
-        channel = self.cpa.send_channel(self.own, action, service)
+        channel = business_channel(self.cpa, self.own)
         ack = (
             AckRequested(signed=channel.ack_signature_requested == "always")
             if channel.ack_requested == "always"
@@ -189,28 +189,23 @@ class ConformanceCase:
 
 
 def business_action(cpa: Cpa, own: PartyInfo) -> tuple[str, str | None, str, str, str | None]:
-    """(service, type, action, our role, peer role) of the first action we may send.
+    """(service, type, action, our role, peer role) of the first action we may send and the
+    peer may receive, matched on service type, service and action.
 
     Raises :class:`CpaError` when the CPA lets us send nothing.
     """
-    peer = cpa.other_party(own)
-    for binding in own.service_bindings:
-        for item in binding.can_send:
-            for other in peer.service_bindings:
-                if other.service == binding.service and any(
-                    r.action == item.action for r in other.can_receive
-                ):
-                    return (
-                        binding.service,
-                        binding.service_type,
-                        item.action,
-                        binding.role,
-                        (other.role),
-                    )
+    for send, receive in cpa.exchanges(own):
+        return send.service, send.service_type, send.action, send.role, receive.role
     raise CpaError(
         f"party {own.name!r} may send no business action in CPA {cpa.cpa_id!r}; the "
         "business-message rows need one"
     )
+
+
+def business_channel(cpa: Cpa, own: PartyInfo) -> DeliveryChannel:
+    """Our send channel for :func:`business_action` (looked up with all its keys)."""
+    service, service_type, action, role, _ = business_action(cpa, own)
+    return cpa.send_channel(own, action, service, service_type=service_type, role=role)
 
 
 def _pack(msg: EbmsMessage) -> Prepared:
@@ -256,8 +251,7 @@ def _with_headers(prepared: Prepared, headers: Mapping[str, str]) -> Prepared:
 
 def _channel_says(attr: str, *values: str) -> Applies:
     def applies(ctx: CaseContext) -> str | None:
-        service, _, action, _, _ = business_action(ctx.cpa, ctx.own)
-        value = getattr(ctx.cpa.send_channel(ctx.own, action, service), attr)
+        value = getattr(business_channel(ctx.cpa, ctx.own), attr)
         if value in values:
             return None
         return f"the CPA channel has {attr}={value!r}; this row needs {' or '.join(values)}"

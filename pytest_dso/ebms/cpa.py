@@ -13,13 +13,14 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
+import enum
 import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Final, Literal
 
 from cryptography import x509
 from lxml import etree
@@ -35,6 +36,18 @@ _XLINK = f"{{{c.XLINK_NS}}}"
 
 #: OTAP suffixes a non-production PartyId may carry.
 _OTAP_SUFFIXES = ("_OTA", "_T", "_A", "_O")
+
+
+class _AnyType(enum.Enum):
+    ANY = "any"
+
+
+#: "Any service type": the default of the channel lookups for callers that only know the
+#: Service name. A CPA may bind one Service name under several types, each with its own
+#: channel; then the lookup refuses to guess and asks for the type.
+ANY_TYPE: Final = _AnyType.ANY
+ServiceTypeArg = str | None | _AnyType
+Direction = Literal["send", "receive"]
 
 
 class CpaError(ValueError):
@@ -74,6 +87,51 @@ class ServiceBinding:
     def actions(self) -> tuple[ActionBinding, ...]:
         """All action bindings, sending first."""
         return (*self.can_send, *self.can_receive)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One binding of a party as a CPA keys it: (service type, service, action, role,
+    direction), with the channel it names."""
+
+    service_binding: ServiceBinding
+    action_binding: ActionBinding
+
+    @property
+    def service(self) -> str:
+        """The Service name."""
+        return self.service_binding.service
+
+    @property
+    def service_type(self) -> str | None:
+        """The Service type (``None`` when the CPA gives none)."""
+        return self.service_binding.service_type
+
+    @property
+    def action(self) -> str:
+        """The action."""
+        return self.action_binding.action
+
+    @property
+    def role(self) -> str:
+        """The role of the party in this binding."""
+        return self.service_binding.role
+
+    @property
+    def direction(self) -> str:
+        """``send`` or ``receive``."""
+        return self.action_binding.direction
+
+    @property
+    def channel_id(self) -> str | None:
+        """The first ChannelId of the action binding."""
+        ids = self.action_binding.channel_ids
+        return ids[0] if ids else None
+
+    def describe(self) -> str:
+        """``service (type) action as role`` for messages."""
+        kind = f" (type {self.service_type})" if self.service_type else " (no type)"
+        return f"{self.service}{kind} {self.action} as {self.role or 'no role'}"
 
 
 @dataclass(frozen=True)
@@ -279,57 +337,153 @@ class Cpa:
             )
         return party.channel(party.default_msh_channel_id)
 
+    def bindings(
+        self,
+        ref: PartyInfo | PartyId | str,
+        action: str | None = None,
+        *,
+        direction: Direction,
+        service: str | None = None,
+        service_type: ServiceTypeArg = ANY_TYPE,
+        role: str | None = None,
+    ) -> list[Binding]:
+        """The bindings of ``ref`` that match every key given (``None``/``ANY_TYPE``: any)."""
+        party = self.party(ref)
+        found = []
+        for binding in party.service_bindings:
+            if service is not None and binding.service != service:
+                continue
+            if service_type is not ANY_TYPE and binding.service_type != service_type:
+                continue
+            if role is not None and binding.role != role:
+                continue
+            for item in binding.can_send if direction == "send" else binding.can_receive:
+                if action is None or item.action == action:
+                    found.append(Binding(binding, item))
+        return found
+
+    def binding(
+        self,
+        ref: PartyInfo | PartyId | str,
+        action: str,
+        *,
+        direction: Direction,
+        service: str | None = None,
+        service_type: ServiceTypeArg = ANY_TYPE,
+        role: str | None = None,
+    ) -> Binding:
+        """The one binding of ``ref`` for these keys. :class:`CpaError` when there is none,
+        or when several match with different channels (name the service type and role)."""
+        party = self.party(ref)
+        found = [
+            b
+            for b in self.bindings(
+                party, action, direction=direction, service=service,
+                service_type=service_type, role=role,
+            )
+            if b.channel_id
+        ]
+        element = "CanSend" if direction == "send" else "CanReceive"
+        where = f"PartyInfo[@partyName='{party.name}']/CollaborationRole/ServiceBinding/{element}"
+        wanted = f"action {action!r}" + (f" of service {service!r}" if service else "")
+        if service_type is not ANY_TYPE:
+            wanted += f" with service type {service_type!r}" if service_type else " without type"
+        if role is not None:
+            wanted += f" as role {role!r}"
+        if not found:
+            raise CpaError(f"party {party.name!r} cannot {direction} {wanted}", where)
+        if len({b.channel_id for b in found}) > 1:
+            raise CpaError(
+                f"party {party.name!r} can {direction} {wanted} on "
+                f"{len(found)} bindings with different channels ("
+                + "; ".join(b.describe() for b in found)
+                + "); name the service type and role",
+                where,
+            )
+        return found[0]
+
     def receive_channel(
-        self, ref: PartyInfo | PartyId | str, action: str, service: str | None = None
+        self,
+        ref: PartyInfo | PartyId | str,
+        action: str,
+        service: str | None = None,
+        *,
+        service_type: ServiceTypeArg = ANY_TYPE,
+        role: str | None = None,
     ) -> DeliveryChannel:
         """The channel on which ``ref`` receives ``action`` (MSH actions: the default MSH
         channel)."""
-        return self._channel(ref, action, service, "receive")
+        return self._channel(ref, action, service, service_type, role, "receive")
 
     def send_channel(
-        self, ref: PartyInfo | PartyId | str, action: str, service: str | None = None
+        self,
+        ref: PartyInfo | PartyId | str,
+        action: str,
+        service: str | None = None,
+        *,
+        service_type: ServiceTypeArg = ANY_TYPE,
+        role: str | None = None,
     ) -> DeliveryChannel:
         """The channel on which ``ref`` sends ``action`` (MSH actions: the default MSH
         channel)."""
-        return self._channel(ref, action, service, "send")
+        return self._channel(ref, action, service, service_type, role, "send")
 
     def _channel(
         self,
         ref: PartyInfo | PartyId | str,
         action: str,
         service: str | None,
-        direction: Literal["send", "receive"],
+        service_type: ServiceTypeArg,
+        role: str | None,
+        direction: Direction,
     ) -> DeliveryChannel:
         party = self.party(ref)
         if action in c.MSH_ACTIONS and (service is None or service == c.MSH_SERVICE):
             return self.msh_channel(party)
-        for binding in party.service_bindings:
-            if service is not None and binding.service != service:
-                continue
-            bindings = binding.can_send if direction == "send" else binding.can_receive
-            for item in bindings:
-                if item.action == action and item.channel_ids:
-                    return party.channel(item.channel_ids[0])
-        element = "CanSend" if direction == "send" else "CanReceive"
-        raise CpaError(
-            f"party {party.name!r} cannot {direction} action {action!r}"
-            + (f" of service {service!r}" if service else ""),
-            f"PartyInfo[@partyName='{party.name}']/CollaborationRole/ServiceBinding/{element}",
+        found = self.binding(
+            party, action, direction=direction, service=service, service_type=service_type,
+            role=role,
         )
+        assert found.channel_id is not None
+        return party.channel(found.channel_id)
 
     def endpoint_for(
-        self, ref: PartyInfo | PartyId | str, action: str = c.ACTION_PING,
+        self,
+        ref: PartyInfo | PartyId | str,
+        action: str = c.ACTION_PING,
         service: str | None = None,
+        *,
+        service_type: ServiceTypeArg = ANY_TYPE,
+        role: str | None = None,
     ) -> str:
         """The URL where ``ref`` receives ``action``."""
         party = self.party(ref)
-        transport = party.transport_of(self.receive_channel(party, action, service))
+        channel = self.receive_channel(
+            party, action, service, service_type=service_type, role=role
+        )
+        transport = party.transport_of(channel)
         if not transport.endpoint:
             raise CpaError(
                 f"Transport {transport.transport_id!r} of {party.name!r} has no Endpoint",
                 f"PartyInfo[@partyName='{party.name}']/Transport/TransportReceiver/Endpoint",
             )
         return transport.endpoint
+
+    def exchanges(
+        self, sender: PartyInfo | PartyId | str
+    ) -> list[tuple[Binding, Binding]]:
+        """Every business exchange ``sender`` may start: (its send binding, the other party's
+        receive binding) with the same service, service type and action."""
+        own = self.party(sender)
+        peer = self.other_party(own)
+        pairs = []
+        for send in self.bindings(own, direction="send"):
+            for receive in self.bindings(
+                peer, send.action, direction="receive", service=send.service,
+                service_type=send.service_type,
+            ):
+                pairs.append((send, receive))
+        return pairs
 
     def _tls_refs(self, party: PartyInfo, attribute: str) -> list[str | None]:
         """Certificate refs of ``party``'s transports, the default MSH channel's first."""
@@ -709,7 +863,9 @@ from pytest_dso.ebms.cpa_build import (  # noqa: E402
 )
 
 __all__ = [
+    "ANY_TYPE",
     "ActionBinding",
+    "Binding",
     "Cpa",
     "CpaCertificate",
     "CpaError",

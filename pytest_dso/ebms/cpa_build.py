@@ -72,6 +72,23 @@ class PartySpec:
 
 
 @dataclass(frozen=True)
+class ServiceSpec:
+    """One more Service binding: the same parties and actions under ``service`` of
+    ``service_type``, on a channel of its own (best effort or reliable). Real CPAs bind one
+    Service name under several types this way (e.g. a best-effort and a reliable variant)."""
+
+    service: str
+    service_type: str | None
+    reliable: bool
+
+    @property
+    def slug(self) -> str:
+        """The type and name reduced to ``[A-Za-z0-9_]`` for ids."""
+        text = f"{self.service_type or 'untyped'}_{self.service}"
+        return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_") or "service"
+
+
+@dataclass(frozen=True)
 class CpaSpec:
     """Everything :func:`build_cpa` needs. Defaults follow the Digikoppeling ``osb-rm``
     profile with the Best Practices values (8 retries, 3 h, PersistDuration 1 day)."""
@@ -94,6 +111,9 @@ class CpaSpec:
     encryption_algorithm: str | None = None
     version: str = "1"
     comment: str = field(default="Generated test CPA; not for production use")
+    #: Further Service bindings, each on its own channel (the first binding, from
+    #: ``service``/``service_type``/``reliable``, keeps the default MSH channel).
+    extra_services: tuple[ServiceSpec, ...] = ()
 
 
 def _sub(
@@ -150,7 +170,8 @@ def _btc(parent: etree._Element, spec: CpaSpec) -> None:
 
 
 def _action(
-    parent: etree._Element, kind: str, action: str, channel_id: str, spec: CpaSpec, slug: str
+    parent: etree._Element, kind: str, action: str, channel_id: str, spec: CpaSpec, slug: str,
+    package_id: str,
 ) -> None:
     holder = _sub(parent, kind)
     binding = _sub(
@@ -158,7 +179,7 @@ def _action(
         "ThisPartyActionBinding",
         id=f"{slug}_{kind}_{re.sub(r'[^A-Za-z0-9]+', '_', action)}",
         action=action,
-        packageId=f"{slug}_package",
+        packageId=package_id,
         xlink_type="simple",
     )
     _btc(binding, spec)
@@ -178,21 +199,27 @@ def _party(
     if party.party_id_type:
         party_id.set(_CPPA + "type", party.party_id_type)
     _sub(info, "PartyRef", xlink_href="http://www.example.invalid/", xlink_type="simple")
-    role = _sub(info, "CollaborationRole")
-    _sub(
-        role, "ProcessSpecification", "", name=spec.service, version="1.0",
-        xlink_href="http://www.example.invalid/process", xlink_type="simple",
-    )
-    _sub(role, "Role", name=party.role, xlink_href="http://www.example.invalid/role",
-         xlink_type="simple")
-    binding = _sub(role, "ServiceBinding")
-    service = _sub(binding, "Service", spec.service)
-    if spec.service_type:
-        service.set(_CPPA + "type", spec.service_type)
-    for action in party.sends:
-        _action(binding, "CanSend", action, channel_id, spec, slug)
-    for action in other.sends:
-        _action(binding, "CanReceive", action, channel_id, spec, slug)
+    services = _services(spec)
+    for index, item in enumerate(services):
+        role = _sub(info, "CollaborationRole")
+        _sub(
+            role, "ProcessSpecification", "", name=item.service, version="1.0",
+            xlink_href="http://www.example.invalid/process", xlink_type="simple",
+        )
+        _sub(role, "Role", name=party.role, xlink_href="http://www.example.invalid/role",
+             xlink_type="simple")
+        binding = _sub(role, "ServiceBinding")
+        service = _sub(binding, "Service", item.service)
+        if item.service_type:
+            service.set(_CPPA + "type", item.service_type)
+        item_channel = channel_id if index == 0 else f"{slug}_{item.slug}_channel"
+        item_slug = slug if index == 0 else f"{slug}_{item.slug}"
+        for action in party.sends:
+            _action(binding, "CanSend", action, item_channel, spec, item_slug, f"{slug}_package")
+        for action in other.sends:
+            _action(
+                binding, "CanReceive", action, item_channel, spec, item_slug, f"{slug}_package"
+            )
     client_cert = party.client_certificate or party.certificate
     server_cert = party.server_certificate or party.certificate
     _certificate(info, f"{slug}_cert", party.certificate)
@@ -207,21 +234,25 @@ def _party(
         anchors = _sub(details, "TrustAnchors")
         for index in range(1, len(party.trust_anchors) + 1):
             _sub(anchors, "AnchorCertificateRef", certId=f"{slug}_anchor{index}")
-    reliable = spec.reliable
-    channel = _sub(
-        info, "DeliveryChannel", channelId=channel_id, transportId=f"{slug}_transport",
-        docExchangeId=f"{slug}_docExchange",
-    )
-    _sub(
-        channel,
-        "MessagingCharacteristics",
-        syncReplyMode=party.sync_reply_mode or spec.sync_reply_mode,
-        ackRequested=party.ack_requested or ("always" if reliable else "never"),
-        ackSignatureRequested=party.ack_signature_requested
-        or ("always" if spec.signing else "never"),
-        duplicateElimination=party.duplicate_elimination or ("always" if reliable else "never"),
-        actor=party.actor or c.ACTOR_TO_PARTY_MSH,
-    )
+    for index, item in enumerate(services):
+        suffix = "" if index == 0 else f"_{item.slug}"
+        reliable = item.reliable
+        channel = _sub(
+            info, "DeliveryChannel",
+            channelId=channel_id if index == 0 else f"{slug}{suffix}_channel",
+            transportId=f"{slug}_transport", docExchangeId=f"{slug}_docExchange{suffix}",
+        )
+        _sub(
+            channel,
+            "MessagingCharacteristics",
+            syncReplyMode=party.sync_reply_mode or spec.sync_reply_mode,
+            ackRequested=party.ack_requested or ("always" if reliable else "never"),
+            ackSignatureRequested=party.ack_signature_requested
+            or ("always" if spec.signing else "never"),
+            duplicateElimination=party.duplicate_elimination
+            or ("always" if reliable else "never"),
+            actor=party.actor or c.ACTOR_TO_PARTY_MSH,
+        )
     transport = _sub(info, "Transport", transportId=f"{slug}_transport")
     sender = _sub(transport, "TransportSender")
     _sub(sender, "TransportProtocol", "HTTP", version="1.1")
@@ -240,33 +271,40 @@ def _party(
         server, "ServerCertificateRef",
         certId=f"{slug}_serverCert" if party.server_certificate is not None else f"{slug}_cert",
     )
-    exchange = _sub(info, "DocExchange", docExchangeId=f"{slug}_docExchange")
-    send_binding = _sub(exchange, "ebXMLSenderBinding", version="2.0")
-    if reliable:
-        _reliable_messaging(send_binding, spec)
-    if spec.signing:
-        nonrep = _sub(send_binding, "SenderNonRepudiation")
-        _sub(nonrep, "NonRepudiationProtocol", "http://www.w3.org/2000/09/xmldsig#")
-        _sub(nonrep, "HashFunction", spec.hash_function)
-        _sub(nonrep, "SignatureAlgorithm", spec.signature_algorithm)
-        _sub(nonrep, "SigningCertificateRef", certId=f"{slug}_cert")
-    if spec.encryption_algorithm:
-        envelope = _sub(send_binding, "SenderDigitalEnvelope")
-        _sub(envelope, "DigitalEnvelopeProtocol", "XMLENC", version="1.0")
-        _sub(envelope, "EncryptionAlgorithm", spec.encryption_algorithm)
-    receive_binding = _sub(exchange, "ebXMLReceiverBinding", version="2.0")
-    if reliable:
-        _reliable_messaging(receive_binding, spec)
-    if spec.signing:
-        nonrep = _sub(receive_binding, "ReceiverNonRepudiation")
-        _sub(nonrep, "NonRepudiationProtocol", "http://www.w3.org/2000/09/xmldsig#")
-        _sub(nonrep, "HashFunction", spec.hash_function)
-        _sub(nonrep, "SignatureAlgorithm", spec.signature_algorithm)
-    if spec.encryption_algorithm:
-        envelope = _sub(receive_binding, "ReceiverDigitalEnvelope")
-        _sub(envelope, "DigitalEnvelopeProtocol", "XMLENC", version="1.0")
-        _sub(envelope, "EncryptionAlgorithm", spec.encryption_algorithm)
-        _sub(envelope, "EncryptionCertificateRef", certId=f"{slug}_cert")
+    for index, item in enumerate(services):
+        suffix = "" if index == 0 else f"_{item.slug}"
+        exchange = _sub(info, "DocExchange", docExchangeId=f"{slug}_docExchange{suffix}")
+        send_binding = _sub(exchange, "ebXMLSenderBinding", version="2.0")
+        if item.reliable:
+            _reliable_messaging(send_binding, spec)
+        if spec.signing:
+            nonrep = _sub(send_binding, "SenderNonRepudiation")
+            _sub(nonrep, "NonRepudiationProtocol", "http://www.w3.org/2000/09/xmldsig#")
+            _sub(nonrep, "HashFunction", spec.hash_function)
+            _sub(nonrep, "SignatureAlgorithm", spec.signature_algorithm)
+            _sub(nonrep, "SigningCertificateRef", certId=f"{slug}_cert")
+        if spec.encryption_algorithm:
+            envelope = _sub(send_binding, "SenderDigitalEnvelope")
+            _sub(envelope, "DigitalEnvelopeProtocol", "XMLENC", version="1.0")
+            _sub(envelope, "EncryptionAlgorithm", spec.encryption_algorithm)
+        receive_binding = _sub(exchange, "ebXMLReceiverBinding", version="2.0")
+        if item.reliable:
+            _reliable_messaging(receive_binding, spec)
+        if spec.signing:
+            nonrep = _sub(receive_binding, "ReceiverNonRepudiation")
+            _sub(nonrep, "NonRepudiationProtocol", "http://www.w3.org/2000/09/xmldsig#")
+            _sub(nonrep, "HashFunction", spec.hash_function)
+            _sub(nonrep, "SignatureAlgorithm", spec.signature_algorithm)
+        if spec.encryption_algorithm:
+            envelope = _sub(receive_binding, "ReceiverDigitalEnvelope")
+            _sub(envelope, "DigitalEnvelopeProtocol", "XMLENC", version="1.0")
+            _sub(envelope, "EncryptionAlgorithm", spec.encryption_algorithm)
+            _sub(envelope, "EncryptionCertificateRef", certId=f"{slug}_cert")
+
+
+def _services(spec: CpaSpec) -> tuple[ServiceSpec, ...]:
+    first = ServiceSpec(spec.service, spec.service_type, spec.reliable)
+    return (first, *spec.extra_services)
 
 
 def build_cpa(spec: CpaSpec) -> bytes:

@@ -454,7 +454,10 @@ class Msh:
     def _check_channel(self, message: EbmsMessage, cpa: Cpa) -> EbmsError | None:
         header = message.header
         try:
-            channel = cpa.send_channel(header.from_party, header.action, header.service)
+            channel = cpa.send_channel(
+                header.from_party, header.action, header.service,
+                service_type=header.service_type, role=header.from_role,
+            )
         except CpaError:
             return _error(c.VALUE_NOT_RECOGNIZED, LOC_ACTION, "Value not found.")
         dup = channel.duplicate_elimination

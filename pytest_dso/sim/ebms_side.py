@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pytest_dso.ebms import constants as c
 from pytest_dso.ebms import mime
-from pytest_dso.ebms.cpa import Cpa, CpaError
+from pytest_dso.ebms.cpa import Binding, Cpa, CpaError
 from pytest_dso.ebms.envelope import (
     AckRequested,
     Attachment,
@@ -66,21 +66,35 @@ def _host(url: str) -> str:
 def dka_endpoint(sim: Simulator, cpa: Cpa) -> str:
     """Where the other party of ``cpa`` receives business messages from the simulator."""
     other = cpa.other_party(sim.sim_oin)
-    service, action = business_service(sim, cpa)
     try:
-        return cpa.endpoint_for(other, action, service)
+        _, receive = business_exchange(sim, cpa)
+        return cpa.endpoint_for(
+            other, receive.action, receive.service, service_type=receive.service_type,
+            role=receive.role,
+        )
     except CpaError:
         return cpa.endpoint_for(other)
 
 
-def business_service(sim: Simulator, cpa: Cpa) -> tuple[str, str]:
-    """(service, action) the simulator sends verzoeknotificaties with, read from the CPA."""
+def business_exchange(sim: Simulator, cpa: Cpa) -> tuple[Binding, Binding]:
+    """(the simulator's send binding, the DKA's receive binding) used for verzoeknotificaties:
+    the first exchange the CPA lets the simulator start, keyed by service type, service,
+    action and role."""
     own = cpa.party_by_oin(sim.sim_oin)
     if own is not None:
-        for binding in own.service_bindings:
-            if binding.can_send:
-                return binding.service, binding.can_send[0].action
-    raise CpaError(f"CPA {cpa.cpa_id} lets the simulator send no action (no CanSend binding)")
+        exchanges = cpa.exchanges(own)
+        if exchanges:
+            return exchanges[0]
+    raise CpaError(
+        f"CPA {cpa.cpa_id} lets the simulator send no action the other party can receive "
+        "(no matching CanSend/CanReceive bindings)"
+    )
+
+
+def business_service(sim: Simulator, cpa: Cpa) -> tuple[str, str]:
+    """(service, action) the simulator sends verzoeknotificaties with, read from the CPA."""
+    send, _ = business_exchange(sim, cpa)
+    return send.service, send.action
 
 
 def notificatie_message(sim: Simulator, cpa: Cpa | None, note: Notification) -> BuiltMessage:
@@ -93,9 +107,10 @@ def notificatie_message(sim: Simulator, cpa: Cpa | None, note: Notification) -> 
         )
     own = cpa.party(sim.sim_oin)
     other = cpa.other_party(own)
-    service, action = business_service(sim, cpa)
-    binding = next(b for b in own.service_bindings if b.service == service)
-    channel = cpa.receive_channel(other, action, service)
+    send, receive = business_exchange(sim, cpa)
+    channel = cpa.send_channel(
+        own, send.action, send.service, service_type=send.service_type, role=send.role
+    )
     now = sim.now()
     ttl = now + dt.timedelta(seconds=sim.policy.ttl)
     reliable = channel.ack_requested != "never"
@@ -105,11 +120,11 @@ def notificatie_message(sim: Simulator, cpa: Cpa | None, note: Notification) -> 
         cpa_id=cpa.cpa_id,
         from_party=own.party_id,
         to_party=other.party_id,
-        service=service,
-        service_type=binding.service_type,
-        action=action,
-        from_role=binding.role,
-        to_role=next((b.role for b in other.service_bindings if b.service == service), None),
+        service=send.service,
+        service_type=send.service_type,
+        action=send.action,
+        from_role=send.role,
+        to_role=receive.role or None,
         host=_host(sim.ebms_url),
         time_to_live=ttl,
         ack_requested=AckRequested() if reliable else None,
