@@ -11,6 +11,7 @@ or CIDR block per line, ``#`` starts a comment).
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from pytest_dso.network.endpoint import Endpoint
 from pytest_dso.network.handshake import CLIENT_CERTIFICATE_REJECTED, client_context, handshake
 from pytest_dso.network.tcp import tcp_connect, tcp_findings
 from pytest_dso.pkio.identity import Identity
-from pytest_dso.transport.tls_errors import classify_failure
+from pytest_dso.transport.tls_errors import classify_failure, exception_chain
 
 #: Entries with a shorter prefix than this (IPv4 /16, IPv6 /32) allow so many sources that
 #: the whitelist hardly protects anything; they are reported as a WARNING.
@@ -204,14 +205,15 @@ def check_ingress_reach(
     server_hostname: str | None = None,
     timeout: float = 5.0,
 ) -> list[Finding]:
-    """From this host, TCP and then a TLS handshake to every ingress endpoint.
+    """From this host, TCP and then a verified TLS handshake to every ingress endpoint.
 
-    A TCP failure is an ERROR (refused, timeout, unreachable); a TLS handshake that fails is an
-    ERROR (classified by ``transport.tls_errors.classify_failure``), except that a rejected
-    client certificate is a WARNING: the endpoint is reachable, the TLS suite reports the
-    certificate problem.
-    The server certificate is not verified here (``trust`` is only loaded into the context so
-    the handshake looks like the adapter's); that is the TLS suite's job.
+    The handshake sends ``server_hostname`` (the DSO host name; the address itself when not
+    given) as SNI and verifies the server's chain against ``trust`` and its name against
+    ``server_hostname``, so a middlebox or another server answering on the address fails
+    (``network.ingress.wrong_server``). A TCP failure is an ERROR (refused, timeout,
+    unreachable); another failed handshake is an ERROR (classified by
+    ``transport.tls_errors.classify_failure``), except that a rejected client certificate is a
+    WARNING: the endpoint is reachable, the TLS suite reports the certificate problem.
     """
     findings: list[Finding] = []
     if not endpoints:
@@ -222,16 +224,33 @@ def check_ingress_reach(
         if not tcp.ok:
             findings += tcp_findings(tcp, timeout, what="DSO ingress")
             continue
-        context = client_context(identity, trust)
-        result = handshake(endpoint, context, server_hostname=server_hostname, timeout=timeout,
+        name = server_hostname or endpoint.host
+        context = client_context(identity, trust, verify=True)
+        result = handshake(endpoint, context, server_hostname=name, timeout=timeout,
                            await_alert=0.3 if identity is not None else 0.0)
         where = str(endpoint)
+        verify_error = next((e for e in exception_chain(result.error)
+                             if isinstance(e, ssl.SSLCertVerificationError)), None) \
+            if result.error is not None else None
         if result.ok:
             findings.append(info(
                 "network.ingress.reached",
                 f"DSO ingress {endpoint} reached from {tcp.source}: TCP and TLS "
-                f"({result.version}) in {tcp.seconds * 1000:.0f} ms",
-                where=where, source=tcp.source or "",
+                f"({result.version}) in {tcp.seconds * 1000:.0f} ms; the server proved to be "
+                f"{name} (chain and name verified)",
+                where=where, source=tcp.source or "", server_name=name,
+            ))
+        elif verify_error is not None:
+            reason = str(verify_error.verify_message or verify_error.reason or verify_error)
+            findings.append(error(
+                "network.ingress.wrong_server",
+                f"DSO ingress {endpoint} answers, but the server there is not {name}: its "
+                f"certificate does not verify ({reason})",
+                "something else answers on this address (a proxy, a firewall that intercepts "
+                "TLS, or a stale DNS/hosts entry): allow direct outbound TLS to the DSO ingress "
+                "addresses; for a rehearsal against dso-sim, trust its root ([certificate] "
+                "trust_anchors) and use a host name in its certificate (docs/rehearsal.md)",
+                where=where, server_name=name,
             ))
         elif result.reason in CLIENT_CERTIFICATE_REJECTED:
             findings.append(warning(

@@ -104,15 +104,47 @@ def test_ingress_reach_over_tcp_and_tls(
     server = tls_server()
     up, down = server.endpoint, Endpoint("127.0.0.1", closed_port)
     findings = check_ingress_reach([up, down], identity=client_identity,
-                                   trust=pki.hierarchy.anchors, timeout=3)
+                                   trust=pki.hierarchy.anchors, server_hostname="localhost",
+                                   timeout=3)
     assert [f.check for f in findings] == ["network.ingress.reached", "network.tcp.refused"]
     assert findings[0].evidence["source"] == "127.0.0.1"
+    assert findings[0].evidence["server_name"] == "localhost"
 
 
-def test_ingress_reach_with_a_rejected_client_certificate_warns(tls_server: ServerFactory) -> None:
+def test_ingress_reach_fails_when_the_server_is_certified_for_another_name(
+    tls_server: ServerFactory, pki: TestPki, client_identity: Identity
+) -> None:
+    # The server answers TLS fine, but its certificate names localhost, not the DSO host.
+    server = tls_server()
+    (finding,) = check_ingress_reach([server.endpoint], identity=client_identity,
+                                     trust=pki.hierarchy.anchors,
+                                     server_hostname="service.pre.omgevingswet.overheid.nl",
+                                     timeout=3)
+    assert finding.check == "network.ingress.wrong_server"
+    assert finding.severity is Severity.ERROR
+    assert "service.pre.omgevingswet.overheid.nl" in finding.message
+
+
+def test_ingress_reach_fails_when_the_server_chain_is_not_trusted(
+    tls_server: ServerFactory, client_identity: Identity
+) -> None:
+    # The right name, but issued under a root we do not trust (an intercepting middlebox).
+    other = build_test_pki(key_type="ec256")
+    server = tls_server(identity=other.identity("dso-lv"), mtls=False)
+    (finding,) = check_ingress_reach([server.endpoint], identity=client_identity,
+                                     trust=build_test_pki(key_type="ec256").hierarchy.anchors,
+                                     server_hostname="localhost", timeout=3)
+    assert finding.check == "network.ingress.wrong_server"
+
+
+def test_ingress_reach_with_a_rejected_client_certificate_warns(
+    tls_server: ServerFactory, pki: TestPki
+) -> None:
     stranger = build_test_pki(key_type="ec256").identity("digikoppelaar")
     server = tls_server()
-    (finding,) = check_ingress_reach([server.endpoint], identity=stranger, timeout=3)
+    (finding,) = check_ingress_reach([server.endpoint], identity=stranger,
+                                     trust=pki.hierarchy.anchors, server_hostname="localhost",
+                                     timeout=3)
     assert finding.check == "network.ingress.client_rejected"
     assert finding.severity is Severity.WARNING
 
