@@ -105,6 +105,7 @@ class TriggersConfig:
     ebms_core_url: str | None = None
     mark_processed: bool = False
     poll_interval: float = 0.5
+    lookback: float = 3600.0
     verzoeknummer_xpath: str | None = None
     verzoeknummer_regex: str | None = None
     namespaces: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -304,6 +305,7 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "ebms_core_url": _str,
         "mark_processed": _bool,
         "poll_interval": _float,
+        "lookback": _float,
         "verzoeknummer_xpath": _str,
         "verzoeknummer_regex": _str,
         "namespaces": _str_table,

@@ -6,7 +6,13 @@ Three ways to get a verzoeknummer, chosen by the environment and the options:
   trigger source must then see the verzoeknotificatie for exactly that verzoeknummer;
 - **given** (``--dso-verzoeknummer``): a person already submitted; the number is fetched;
 - **guided** (PRE/PROD): the exact loket steps are printed and the run waits, with a visible
-  countdown bounded by ``[triggers] timeout``, for a new trigger addressed to the tenant.
+  countdown bounded by ``[triggers] timeout``, for a trigger addressed to the tenant.
+
+Every wait is matched against the session's whole trigger log (:class:`TriggerClaims`): a
+trigger that arrived while another tenant was waited for, or before the run (folder, DKA
+message list), is kept for its tenant. A verzoeknummer given by hand proves a submission, never
+a received trigger: with the ``manual`` source the verzoek is fetched, and "Triggerbericht
+ontvangen" stays for the Digikoppelaar to confirm.
 
 Each link gets its own verdict (see :mod:`pytest_dso.e2e.ophalen` for the ophalen ones):
 ``e2e.submission.failed``, ``e2e.trigger.timeout`` (nothing arrived), ``e2e.trigger.other_verzoek``
@@ -35,8 +41,13 @@ from pytest_dso.e2e.ophalen import Expectation, OphaalResult, Ophaler
 from pytest_dso.e2e.plan import SubmissionPlan
 from pytest_dso.findings import Finding, error, info, warning
 from pytest_dso.stam.model import Organisatie, Specificatie
-from pytest_dso.triggers.base import Trigger, TriggerSource, TriggerTimeout, utc_now
-from pytest_dso.triggers.manual import ManualTriggerSource
+from pytest_dso.triggers.base import (
+    Trigger,
+    TriggerClaims,
+    TriggerSource,
+    TriggerTimeout,
+    utc_now,
+)
 
 Say = Callable[[str], None]
 #: Default bijlagen of an automatic submission: (seed, size in bytes).
@@ -65,6 +76,8 @@ class FlowResult:
     submission_findings: tuple[Finding, ...] = ()
     trigger_findings: tuple[Finding, ...] = ()
     latency: Latency = field(default_factory=Latency)
+    #: Why no trigger was looked for (the source observes nothing), e.g. the manual source.
+    trigger_unobserved: str = ""
 
     @property
     def verzoeknummer(self) -> str | None:
@@ -128,7 +141,25 @@ def submit_automatic(client: IndienenClient, plan: SubmissionPlan,
     ]
 
 
-def trigger_verdict(exc: TriggerTimeout, tenant_oin: str) -> Finding:
+def no_trigger_hint(source: str, retry_interval: str | None = None) -> str:
+    """The likely causes of a verzoeknotificatie that does not come, most likely first."""
+    retry = f" ({retry_interval} in the CPA)" if retry_interval else ""
+    return (
+        "likely causes, most likely first: "
+        f"(1) DSO-LV's delivery was refused earlier (e.g. submitted while nothing listened at "
+        f"the CPA endpoint) and it retries only after the CPA's RetryInterval{retry}: wait "
+        "for the retry, or submit again while the run waits; "
+        f"(2) the DKA received it but does not forward it to the harness ([triggers] source = "
+        f"{source!r}): check the adapter log and its hand-over (folder, forward, message "
+        "list); "
+        "(3) the CPA's endpoint for the tenant is not where the adapter listens (host, port, "
+        "path in the CPA); "
+        "(4) a firewall blocks DSO-LV's egress addresses on the adapter's inbound side"
+    )
+
+
+def trigger_verdict(exc: TriggerTimeout, tenant_oin: str,
+                    retry_interval: str | None = None) -> Finding:
     """The finding for a wait that timed out: nothing, or something else arrived."""
     where = f"tenant {tenant_oin}, source {exc.source}"
     same = [t for t in exc.others if t.verzoeknummer == exc.verzoeknummer]
@@ -151,15 +182,20 @@ def trigger_verdict(exc: TriggerTimeout, tenant_oin: str) -> Finding:
     return error("e2e.trigger.timeout",
                  f"no verzoeknotificatie for {exc.verzoeknummer} arrived within {exc.timeout:g} s"
                  + (f" ({exc.detail})" if exc.detail else ""),
-                 "check the adapter's inbound endpoint in the CPA, the firewall (DSO egress "
-                 "addresses), the adapter log, and where it hands triggers on ([triggers] source)",
+                 no_trigger_hint(exc.source, retry_interval),
                  where)
 
 
-def trigger_findings(trigger: Trigger, source: TriggerSource, tenant_oin: str) -> list[Finding]:
-    """Notes about a received trigger: duplicates and late copies, another recipient."""
+def trigger_findings(trigger: Trigger, source: TriggerSource, tenant_oin: str,
+                     claims: TriggerClaims | None = None) -> list[Finding]:
+    """Notes about a received trigger: duplicates and late copies, another recipient, received
+    before the run."""
     where = f"tenant {tenant_oin}, source {trigger.source}"
     found: list[Finding] = [info("e2e.trigger.received", trigger.describe(), "", where)]
+    if claims is not None and claims.before_session(trigger):
+        found.append(info("e2e.trigger.before_run",
+                          f"the verzoeknotificatie for {trigger.verzoeknummer} was received "
+                          "before this run started (kept by the source)", "", where))
     if trigger.recipient_oin and trigger.recipient_oin != tenant_oin:
         found.append(error("e2e.trigger.recipient",
                            f"the verzoeknotificatie for {trigger.verzoeknummer} is addressed to "
@@ -183,36 +219,47 @@ def trigger_findings(trigger: Trigger, source: TriggerSource, tenant_oin: str) -
 
 
 def await_trigger(source: TriggerSource, verzoeknummer: str, timeout: float,
-                  tenant_oin: str) -> tuple[Trigger | None, list[Finding]]:
-    """Wait for the trigger of ``verzoeknummer`` addressed to the tenant."""
+                  tenant_oin: str, claims: TriggerClaims | None = None,
+                  retry_interval: str | None = None) -> tuple[Trigger | None, list[Finding]]:
+    """Wait for the trigger of ``verzoeknummer`` addressed to the tenant (one already in the
+    session's log counts)."""
     try:
         try:
             trigger = source.wait_for(verzoeknummer, timeout, recipient_oin=tenant_oin)
         except TypeError:  # a plugin source implementing only wait_for(verzoeknummer, timeout)
             trigger = source.wait_for(verzoeknummer, timeout)
     except TriggerTimeout as exc:
-        return None, [trigger_verdict(exc, tenant_oin)]
-    return trigger, trigger_findings(trigger, source, tenant_oin)
+        return None, [trigger_verdict(exc, tenant_oin, retry_interval)]
+    if claims is not None:
+        claims.claim(tenant_oin, trigger)
+    return trigger, trigger_findings(trigger, source, tenant_oin, claims)
 
 
 def await_guided(source: TriggerSource, plan: SubmissionPlan, timeout: float, say: Say,
-                 *, since: int = 0, step: float = 1.0, announce_every: float = 10.0,
+                 *, claims: TriggerClaims | None = None, step: float = 1.0,
+                 announce_every: float = 10.0, retry_interval: str | None = None,
                  ) -> tuple[Trigger | None, list[Finding]]:
-    """Wait for any new trigger addressed to the tenant (recipient unknown counts too),
-    printing a countdown every ``announce_every`` seconds."""
+    """Wait for a trigger addressed to the tenant (recipient unknown counts too) that no other
+    tenant's wait took: one already in the session's log is taken at once. A countdown is
+    printed every ``announce_every`` seconds."""
     tenant = plan.tenant.oin
+    claims = claims if claims is not None else TriggerClaims(source)
     deadline = time.monotonic() + timeout
-    last_say = 0.0
+    last_say = time.monotonic()
     while True:
-        for trigger in source.all()[since:]:
-            if trigger.verzoeknummer and trigger.recipient_oin in (None, tenant):
-                return trigger, trigger_findings(trigger, source, tenant)
+        trigger = claims.take(tenant)
+        if trigger is not None:
+            return trigger, trigger_findings(trigger, source, tenant, claims)
         left = deadline - time.monotonic()
         if left <= 0:
-            others = source.all()[since:]
+            others = [t for t in claims.unclaimed() if t.recipient_oin not in (None, tenant)]
+            detail = "or pass --dso-verzoeknummer OIN=NUMMER"
+            if others:
+                detail += (f"; {len(others)} trigger(s) for other recipients are kept for their "
+                           "own waits: " + "; ".join(t.describe() for t in others[:3]))
             return None, [trigger_verdict(
-                TriggerTimeout("(the verzoek submitted by hand)", timeout, source.name, others,
-                               "or pass --dso-verzoeknummer"), tenant)]
+                TriggerTimeout("(the verzoek submitted by hand)", timeout, source.name, (),
+                               detail), tenant, retry_interval)]
         if time.monotonic() - last_say >= announce_every:
             say(f"  waiting for the verzoeknotificatie for {plan.tenant.name} via "
                 f"{source.name}: {int(left)} s left")
@@ -246,6 +293,10 @@ class FlowDeps:
     ticket: str | None = None
     xsd_dir: Path | None = None
     verzoeknummer_pattern: str = r"^\d{13}$"
+    #: The session's claims over ``source`` (made per run when not given).
+    claims: TriggerClaims | None = None
+    #: The CPA's RetryInterval, for the hint when a trigger does not come.
+    retry_interval: str | None = None
 
 
 def _given_for(deps: FlowDeps, oin: str) -> str | None:
@@ -260,6 +311,8 @@ def run_flow(plan: SubmissionPlan, deps: FlowDeps) -> FlowResult:
     """Run submit → trigger → ophalen for ``plan``'s tenant; never raises for a broken link."""
     tenant = plan.tenant.oin
     source = deps.source
+    claims = deps.claims if deps.claims is not None else TriggerClaims(source)
+    observes = bool(getattr(source, "observes", True))
     submission: Submission | None = None
     sub_findings: list[Finding] = []
     given = _given_for(deps, tenant)
@@ -267,44 +320,57 @@ def run_flow(plan: SubmissionPlan, deps: FlowDeps) -> FlowResult:
         sub_findings.append(error(
             "e2e.submission.ambiguous",
             "--dso-verzoeknummer gives one verzoeknummer, but the run covers several tenants",
-            "limit the run with --dso-tenant, or give OIN=NUMMER pairs", f"tenant {tenant}"))
+            "give OIN=NUMMER pairs separated by commas, or limit the run with --dso-tenant",
+            f"tenant {tenant}"))
         return FlowResult(plan, source.name, submission_findings=tuple(sub_findings))
     if given is not None:
         submission = Submission(given, "given")
-        if isinstance(source, ManualTriggerSource):
-            source.provide(given, tenant)
+        claims.reserve(given, tenant)
     elif deps.submitter is not None:
         submission, found = deps.submitter(plan)
         sub_findings.extend(found)
         if submission is None:
             return FlowResult(plan, source.name, submission_findings=tuple(sub_findings))
-        if isinstance(source, ManualTriggerSource):
-            source.provide(submission.verzoeknummer, tenant)
-    elif isinstance(source, ManualTriggerSource):
+        claims.reserve(submission.verzoeknummer, tenant)
+    elif not observes:
         sub_findings.append(error(
             "e2e.submission.no_verzoeknummer",
-            "the manual trigger source needs the verzoeknummer of a submitted verzoek",
-            "submit in the loket (steps below) and pass --dso-verzoeknummer\n"
-            + guided_instructions(plan, deps.ticket), f"tenant {tenant}"))
+            f"the {source.name} trigger source observes nothing, so it needs the verzoeknummer "
+            "of a submitted verzoek",
+            "submit in the loket (steps below) and pass --dso-verzoeknummer OIN=NUMMER (pairs "
+            "separated by commas for several tenants)\n" + guided_instructions(plan, deps.ticket),
+            f"tenant {tenant}"))
         return FlowResult(plan, source.name, submission_findings=tuple(sub_findings))
 
-    if submission is not None:
+    trigger: Trigger | None = None
+    trig_findings: list[Finding] = []
+    unobserved = ""
+    if submission is not None and not observes:
+        unobserved = (
+            f"the {source.name} trigger source observes no verzoeknotificatie: verzoeknummer "
+            f"{submission.verzoeknummer} ({submission.how}) proves the submission, not that the "
+            "trigger arrived. The Digikoppelaar checks in the DKA that the verzoeknotificatie "
+            "arrived and was passed on, or choose an observing [triggers] source (receiver, "
+            "folder, http-forward, ebms-core)")
+    elif submission is not None:
         trigger, trig_findings = await_trigger(source, submission.verzoeknummer, deps.timeout,
-                                               tenant)
+                                               tenant, claims, deps.retry_interval)
     else:
-        since = len(source.all())
         deps.say(guided_instructions(plan, deps.ticket))
-        trigger, trig_findings = await_guided(source, plan, deps.timeout, deps.say, since=since)
+        trigger, trig_findings = await_guided(source, plan, deps.timeout, deps.say,
+                                              claims=claims, retry_interval=deps.retry_interval)
         if trigger is not None:
             submission = Submission(trigger.verzoeknummer, "guided")
     latency = Latency(submission.submitted_at if submission else None,
                       trigger.received_at if trigger else None)
-    if trigger is None or submission is None:
+    verzoeknummer = trigger.verzoeknummer if trigger is not None else (
+        submission.verzoeknummer if submission is not None and unobserved else None)
+    if verzoeknummer is None or submission is None:
         return FlowResult(plan, source.name, submission, None, None, tuple(sub_findings),
-                          tuple(trig_findings), latency)
+                          tuple(trig_findings), latency, unobserved)
     expectation = Expectation(
         tenant_oin=tenant,
-        verzoeknummer=trigger.verzoeknummer,
+        verzoeknummer=verzoeknummer,
         verzoektype=plan.verzoektype,
         bevoegd_gezag_oin=plan.bevoegd_gezag.oin,
         verzoeknummer_pattern=deps.verzoeknummer_pattern,
@@ -314,7 +380,7 @@ def run_flow(plan: SubmissionPlan, deps: FlowDeps) -> FlowResult:
     fetched_at = result.fetched_at or utc_now()
     latency = Latency(latency.submitted_at, latency.triggered_at, fetched_at)
     return FlowResult(plan, source.name, submission, trigger, result, tuple(sub_findings),
-                      tuple(trig_findings), latency)
+                      tuple(trig_findings), latency, unobserved)
 
 
 def end_of_run_findings(source: TriggerSource, expected: Sequence[str]) -> list[Finding]:

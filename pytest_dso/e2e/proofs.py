@@ -211,6 +211,8 @@ def _submission(request: pytest.FixtureRequest, label: str, runs: E2eRuns, tenan
 
 def _trigger(request: pytest.FixtureRequest, label: str, runs: E2eRuns, tenant: Tenant,
              flow: FlowResult) -> StepProof:
+    if flow.trigger_unobserved:
+        return StepProof(label, skipped=(f"MANUAL: {flow.trigger_unobserved}",))
     if flow.submission is None and flow.trigger is None and not flow.trigger_findings:
         return StepProof(label, skipped=(
             f"nothing was submitted for {tenant.name}, so no verzoeknotificatie can arrive",))

@@ -8,6 +8,18 @@ verzoeknummer X arrived?" (:meth:`TriggerSource.wait_for`) and "what arrived at 
 (:meth:`TriggerSource.all`). Nothing is ever dropped: duplicates, triggers for other verzoeken,
 triggers that arrive after their wait timed out (late) and payloads whose verzoeknummer could not
 be read are all kept, flagged, and reported.
+
+**One trigger log per session.** A source keeps every verzoeknotificatie it sees from the moment
+it starts (the session's start) and, where it can look back, from before: the folder source reads
+the files already in the folder, the ebms-core source the DKA's list of unprocessed messages.
+:class:`TriggerClaims` matches each tenant's wait against that whole log, so a trigger that
+arrives while another tenant is waited for, or before the run, is kept for its own tenant.
+
+The small read interface other checks may use (e.g. a health check for missed verzoeken):
+``source.all()`` (every :class:`Trigger`, arrival order), ``Trigger.received_at`` /
+``verzoeknummer`` / ``recipient_oin`` / ``duplicate`` / ``late`` / ``problem``, and on the
+session's :class:`TriggerClaims`: ``started_at``, ``claimed()`` (tenant OIN → the trigger its
+wait took) and ``unclaimed()`` (readable triggers no wait took).
 """
 
 from __future__ import annotations
@@ -228,6 +240,8 @@ class LoggingSource:
     """
 
     name = "base"
+    #: The source sees verzoeknotificaties itself (the manual source does not).
+    observes = True
 
     def __init__(self) -> None:
         self.log = TriggerLog(self.name)
@@ -254,3 +268,78 @@ class LoggingSource:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class TriggerClaims:
+    """Which trigger each tenant's wait took, for one session over one source (thread-safe).
+
+    Waits are matched against the source's whole log, never only against what arrives during
+    the wait. A trigger (verzoeknummer + recipient) goes to one tenant only, and a verzoeknummer
+    given by hand for a tenant (:meth:`reserve`) is never taken by another tenant's wait.
+    Triggers received more than ``lookback`` seconds before ``started_at`` (stale files, old
+    messages in the DKA) are not taken by a wait without a verzoeknummer.
+    """
+
+    def __init__(self, source: TriggerSource, *, started_at: dt.datetime | None = None,
+                 lookback: float = 3600.0) -> None:
+        self.source = source
+        self.started_at = started_at or utc_now()
+        self.lookback = max(0.0, float(lookback))
+        self._lock = threading.Lock()
+        self._taken: dict[tuple[str, str | None], str] = {}
+        self._claims: dict[str, Trigger] = {}
+        self._reserved: dict[str, str] = {}
+
+    def reserve(self, verzoeknummer: str, tenant_oin: str) -> None:
+        """``verzoeknummer`` belongs to ``tenant_oin`` (given with ``--dso-verzoeknummer``)."""
+        with self._lock:
+            self._reserved[verzoeknummer] = tenant_oin
+
+    def before_session(self, trigger: Trigger) -> bool:
+        """True when ``trigger`` was received before the session started."""
+        return trigger.received_at < self.started_at
+
+    def _usable(self, trigger: Trigger, tenant_oin: str) -> bool:
+        if not trigger.verzoeknummer or trigger.problem or trigger.duplicate:
+            return False
+        if (trigger.verzoeknummer, trigger.recipient_oin) in self._taken:
+            return False
+        owner = self._reserved.get(trigger.verzoeknummer)
+        if owner is not None and owner != tenant_oin:
+            return False
+        oldest = self.started_at - dt.timedelta(seconds=self.lookback)
+        return trigger.received_at >= oldest
+
+    def take(self, tenant_oin: str) -> Trigger | None:
+        """The first trigger in the log addressed to ``tenant_oin`` that no other wait took
+        (one with an unknown recipient when none is addressed to it), now claimed; else
+        ``None``. Never blocks."""
+        triggers = self.source.all()
+        with self._lock:
+            usable = [t for t in triggers if self._usable(t, tenant_oin)]
+            found = next((t for t in usable if t.recipient_oin == tenant_oin), None) or next(
+                (t for t in usable if t.recipient_oin is None), None)
+            if found is not None:
+                self._mark(tenant_oin, found)
+            return found
+
+    def claim(self, tenant_oin: str, trigger: Trigger) -> None:
+        """Record that ``tenant_oin``'s wait took ``trigger`` (a wait by verzoeknummer)."""
+        with self._lock:
+            self._mark(tenant_oin, trigger)
+
+    def _mark(self, tenant_oin: str, trigger: Trigger) -> None:
+        self._taken[(trigger.verzoeknummer, trigger.recipient_oin)] = tenant_oin
+        self._claims.setdefault(tenant_oin, trigger)
+
+    def claimed(self) -> dict[str, Trigger]:
+        """Tenant OIN → the trigger its wait took."""
+        with self._lock:
+            return dict(self._claims)
+
+    def unclaimed(self) -> list[Trigger]:
+        """Readable, first-seen triggers no wait took (in arrival order)."""
+        triggers = self.source.all()
+        with self._lock:
+            return [t for t in triggers if t.verzoeknummer and not t.problem and not t.duplicate
+                    and (t.verzoeknummer, t.recipient_oin) not in self._taken]

@@ -1,10 +1,9 @@
 """``manual``: the verzoeknummer a person read from the adapter or the VTH system.
 
 ``--dso-verzoeknummer`` takes one verzoeknummer (when the run covers one tenant) or a list of
-``OIN=NUMMER`` pairs separated by commas (one per tenant). Nothing is observed, so
-:meth:`ManualTriggerSource.wait_for` never blocks: the verzoeknummer was given or it was not.
-In local mode the automatic submission can hand its verzoeknummer over with
-:meth:`ManualTriggerSource.provide`, standing in for the person.
+``OIN=NUMMER`` pairs separated by commas (one per tenant), e.g.
+``--dso-verzoeknummer 00000001001234567000=2025030100001,00000001009876543000=2025030100002``.
+Nothing is observed: :meth:`ManualTriggerSource.wait_for` never blocks and never finds.
 """
 
 from __future__ import annotations
@@ -38,23 +37,21 @@ def parse_manual(text: str | None) -> dict[str | None, str]:
 
 
 class ManualTriggerSource(LoggingSource):
-    """Triggers typed in by a person; see the module docstring."""
+    """Verzoeknummers typed in by a person; see the module docstring.
+
+    A verzoeknummer given by hand proves that a verzoek was **submitted**, never that its
+    verzoeknotificatie was received: this source observes nothing (``observes`` is false), its
+    log stays empty and :meth:`wait_for` raises at once. The flow then fetches the verzoek with
+    the given number and leaves "Triggerbericht ontvangen" to the Digikoppelaar (manual).
+    """
 
     name = "manual"
+    #: This source sees no verzoeknotificatie itself.
+    observes = False
 
     def __init__(self, verzoeknummers: Mapping[str | None, str] | None = None) -> None:
         super().__init__()
         self.given = dict(verzoeknummers or {})
-        self._started = False
-
-    def start(self) -> None:
-        """Record the given verzoeknummers as triggers (once)."""
-        if self._started:
-            return
-        self._started = True
-        for oin, nummer in self.given.items():
-            self.log.record(nummer.encode(), verzoeknummer=nummer, recipient_oin=oin,
-                            location="--dso-verzoeknummer")
 
     def for_tenant(self, oin: str, only_tenant: bool) -> str | None:
         """The verzoeknummer given for tenant ``oin`` (a bare number counts for the only one)."""
@@ -64,19 +61,12 @@ class ManualTriggerSource(LoggingSource):
             return self.given[None]
         return None
 
-    def provide(self, verzoeknummer: str, recipient_oin: str | None = None) -> Trigger:
-        """Record ``verzoeknummer`` as entered (local mode: from the automatic submission)."""
-        return self.log.record(verzoeknummer.encode(), verzoeknummer=verzoeknummer,
-                               recipient_oin=recipient_oin, location="entered")
-
     def wait_for(
         self, verzoeknummer: str, timeout: float, *, recipient_oin: str | None = None
     ) -> Trigger:
-        """The trigger for ``verzoeknummer`` if it was given; never waits."""
-        try:
-            return self.log.wait_for(verzoeknummer, 0.0, recipient_oin=recipient_oin)
-        except TriggerTimeout as exc:
-            raise TriggerTimeout(
-                verzoeknummer, 0.0, self.name, exc.others,
-                "the manual source only knows the verzoeknummer given with --dso-verzoeknummer",
-            ) from None
+        """Never waits and never finds: nothing is observed."""
+        raise TriggerTimeout(
+            verzoeknummer, 0.0, self.name, (),
+            "the manual source observes no verzoeknotificatie; a verzoeknummer given with "
+            "--dso-verzoeknummer proves the submission only",
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 
 import pytest
 
@@ -16,7 +17,7 @@ from pytest_dso.e2e.steps import PRE_STEPS, PROD_STEPS, label_for, step, steps_f
 from pytest_dso.e2e.vth import VerzoekForVth, not_configured
 from pytest_dso.environments import PRE, PROD
 from pytest_dso.stam.model import VerzoekType
-from pytest_dso.triggers.base import LoggingSource, TriggerTimeout
+from pytest_dso.triggers.base import LoggingSource, TriggerClaims, TriggerTimeout
 
 GEMEENTE = Party("00000099000000101000", "Gemeente Oefenstad", "gemeente",
                  ("00000099000000201000",))
@@ -120,9 +121,9 @@ def test_schema_subset_keywords() -> None:
     assert validate_schema(True, {"type": "integer"})  # a boolean is not an integer
 
 
-def test_guided_wait_takes_the_first_new_trigger_for_the_tenant() -> None:
+def test_guided_wait_takes_the_first_trigger_for_the_tenant_that_no_wait_took() -> None:
     source = LoggingSource()
-    source.log.record(b"old", verzoeknummer="2025030100000", recipient_oin=WATERSCHAP.oin)
+    claims = TriggerClaims(source)
     plan = plan_for(WATERSCHAP, PARTIES, PRE)
     said: list[str] = []
 
@@ -132,7 +133,7 @@ def test_guided_wait_takes_the_first_new_trigger_for_the_tenant() -> None:
 
     timer = threading.Timer(0.2, later)
     timer.start()
-    trigger, findings = await_guided(source, plan, 5.0, said.append, since=1, step=0.02,
+    trigger, findings = await_guided(source, plan, 5.0, said.append, claims=claims, step=0.02,
                                      announce_every=0.05)
     timer.cancel()
     assert trigger is not None
@@ -140,9 +141,45 @@ def test_guided_wait_takes_the_first_new_trigger_for_the_tenant() -> None:
     assert [f.check for f in findings] == ["e2e.trigger.received"]
     assert said
     assert "s left" in said[0]
-    trigger, findings = await_guided(source, plan, 0.1, said.append, since=3, step=0.02)
+    # the waterschap's trigger is taken; a second wait for it finds nothing new
+    trigger, findings = await_guided(source, plan, 0.1, said.append, claims=claims, step=0.02)
     assert trigger is None
     assert findings[0].check == "e2e.trigger.timeout"
+    assert findings[0].hint.index("RetryInterval") < findings[0].hint.index("forward") < (
+        findings[0].hint.index("CPA's endpoint")) < findings[0].hint.index("firewall")
+    # the gemeente's trigger arrived while the waterschap was waited for: kept for it
+    gemeente = plan_for(GEMEENTE, PARTIES, PRE)
+    t0 = time.monotonic()
+    trigger, _ = await_guided(source, gemeente, 5.0, said.append, claims=claims, step=0.02)
+    assert time.monotonic() - t0 < 1.0
+    assert trigger is not None and trigger.verzoeknummer == "2025030100001"
+    assert set(claims.claimed()) == {WATERSCHAP.oin, GEMEENTE.oin}
+    assert claims.unclaimed() == []
+
+
+def test_guided_wait_takes_a_trigger_from_before_the_run_but_not_a_stale_one() -> None:
+    source = LoggingSource()
+    start = dt.datetime.now(dt.UTC)
+    source.log.record(b"s", verzoeknummer="2025030100007", recipient_oin=GEMEENTE.oin,
+                      received_at=start - dt.timedelta(hours=5))
+    source.log.record(b"f", verzoeknummer="2025030100008", recipient_oin=GEMEENTE.oin,
+                      received_at=start - dt.timedelta(minutes=5))
+    claims = TriggerClaims(source, started_at=start, lookback=3600)
+    trigger, findings = await_guided(source, plan_for(GEMEENTE, PARTIES, PRE), 1.0,
+                                     lambda _: None, claims=claims, step=0.02)
+    assert trigger is not None and trigger.verzoeknummer == "2025030100008"
+    assert "e2e.trigger.before_run" in [f.check for f in findings]
+
+
+def test_a_reserved_verzoeknummer_is_never_taken_by_another_tenants_wait() -> None:
+    source = LoggingSource()
+    claims = TriggerClaims(source)
+    source.log.record(b"u", verzoeknummer="2025030100011")  # recipient unknown
+    claims.reserve("2025030100011", GEMEENTE.oin)
+    trigger, _ = await_guided(source, plan_for(WATERSCHAP, PARTIES, PRE), 0.1, lambda _: None,
+                              claims=claims, step=0.02)
+    assert trigger is None
+    assert [t.verzoeknummer for t in claims.unclaimed()] == ["2025030100011"]
 
 
 def test_trigger_verdicts_tell_the_links_apart() -> None:

@@ -29,7 +29,7 @@ def _setup(pytester: pytest.Pytester, source: str, timeout: float = 15.0,
     pytester.makeconftest(FAST_PKI + conftest)
 
 
-@pytest.mark.parametrize("source", ["receiver", "folder", "http-forward", "ebms-core", "manual"])
+@pytest.mark.parametrize("source", ["receiver", "folder", "http-forward", "ebms-core"])
 def test_every_tenant_passes_through_each_local_source(
     pytester: pytest.Pytester, source: str
 ) -> None:
@@ -39,6 +39,18 @@ def test_every_tenant_passes_through_each_local_source(
     # manual without a dso_vth_check.
     result.assert_outcomes(passed=9, skipped=3)
     result.stdout.fnmatch_lines(["*MANUAL: no VTH check is configured*"])
+
+
+def test_a_verzoeknummer_given_by_hand_never_proves_a_received_trigger(
+    pytester: pytest.Pytester,
+) -> None:
+    _setup(pytester, "manual")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    # submitted and fetched for each of the 3 tenants; the trigger and VTH steps are manual
+    result.assert_outcomes(passed=6, skipped=6)
+    result.stdout.fnmatch_lines(["*MANUAL: the manual trigger source observes no "
+                                 "verzoeknotificatie*proves the submission*"])
+    assert "e2e.trigger.duplicate" not in result.stdout.str()
 
 
 def test_no_trigger_within_the_timeout(pytester: pytest.Pytester) -> None:

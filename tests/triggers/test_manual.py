@@ -22,23 +22,21 @@ def test_forms_of_the_option() -> None:
         parse_manual("2025030100001,2025030100002")
 
 
-def test_given_numbers_become_triggers_and_waiting_never_blocks() -> None:
+def test_a_given_number_is_never_a_received_trigger_and_waiting_never_blocks() -> None:
     source = ManualTriggerSource({BG: "2025030100001"})
     source.start()
     source.start()  # idempotent
-    found = source.wait_for("2025030100001", 60.0)
-    assert (found.recipient_oin, found.source) == (BG, "manual")
     t0 = time.monotonic()
-    with pytest.raises(TriggerTimeout, match="--dso-verzoeknummer"):
-        source.wait_for("2025030100009", 60.0)
+    with pytest.raises(TriggerTimeout, match="proves the submission only"):
+        source.wait_for("2025030100001", 60.0, recipient_oin=BG)
     assert time.monotonic() - t0 < 1.0
+    assert source.all() == []  # nothing observed, so nothing to count as received
+    assert not source.observes
     assert source.for_tenant(BG, only_tenant=False) == "2025030100001"
     assert source.for_tenant(BD, only_tenant=False) is None
 
 
-def test_a_bare_number_counts_for_the_only_tenant_and_provide_records() -> None:
+def test_a_bare_number_counts_for_the_only_tenant() -> None:
     source = ManualTriggerSource({None: "2025030100003"})
     assert source.for_tenant(BG, only_tenant=True) == "2025030100003"
     assert source.for_tenant(BG, only_tenant=False) is None
-    source.provide("2025030100004", BD)
-    assert source.wait_for("2025030100004", 0, recipient_oin=BD).location == "entered"
