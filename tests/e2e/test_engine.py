@@ -152,7 +152,8 @@ def test_guided_wait_takes_the_first_trigger_for_the_tenant_that_no_wait_took() 
     t0 = time.monotonic()
     trigger, _ = await_guided(source, gemeente, 5.0, said.append, claims=claims, step=0.02)
     assert time.monotonic() - t0 < 1.0
-    assert trigger is not None and trigger.verzoeknummer == "2025030100001"
+    assert trigger is not None
+    assert trigger.verzoeknummer == "2025030100001"
     assert set(claims.claimed()) == {WATERSCHAP.oin, GEMEENTE.oin}
     assert claims.unclaimed() == []
 
@@ -167,7 +168,8 @@ def test_guided_wait_takes_a_trigger_from_before_the_run_but_not_a_stale_one() -
     claims = TriggerClaims(source, started_at=start, lookback=3600)
     trigger, findings = await_guided(source, plan_for(GEMEENTE, PARTIES, PRE), 1.0,
                                      lambda _: None, claims=claims, step=0.02)
-    assert trigger is not None and trigger.verzoeknummer == "2025030100008"
+    assert trigger is not None
+    assert trigger.verzoeknummer == "2025030100008"
     assert "e2e.trigger.before_run" in [f.check for f in findings]
 
 
