@@ -18,6 +18,7 @@ pytest_plugins = [
     "pytest_dso.fixtures.sim",
     "pytest_dso.fixtures.e2e",
     "pytest_dso.fixtures.evidence",
+    "pytest_dso.fixtures.xdist",
 ]
 
 SETTINGS_KEY = pytest.StashKey[DsoSettings]()
