@@ -383,8 +383,9 @@ def check_chain(
                     f"the chain ends at '{root_name}', which is not a PKIoverheid private "
                     f"root{source}; DSO-LV will refuse it",
                     "use a PKIoverheid certificate under the Private Root CA - G1 (or G4 "
-                    "Private G-TLS) for PRE and PROD; test certificates work only against the "
-                    "local simulator",
+                    "Private G-TLS) for PRE and PROD. For a rehearsal against dso-sim serve, "
+                    "accept its test root by fingerprint: [certificate] "
+                    "accepted_root_fingerprints (see docs/rehearsal.md)",
                     where=where,
                     **evidence,
                 )

@@ -27,6 +27,7 @@ from pytest_dso.sim.rest.http import (
     link,
     templates,
 )
+from pytest_dso.stam.model import VerzoekType
 
 NAME = "indienen"
 BASE_PATH = "/publiek/verzoeken/api/indienen/v4"
@@ -38,6 +39,55 @@ DESCRIPTION = (
     "No OIDC login is simulated."
 )
 MAX_DOCUMENT = 20 * 1024 * 1024
+
+_OIN = {"type": "string", "pattern": "^[0-9]{20}$"}
+#: JSON schema of the indienbericht (the simulator's model, ``dso.shapes.Indienbericht``).
+INDIENBERICHT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The simulator's indienbericht, not the official Omgevingsloket format.",
+    "required": ["type", "activiteiten"],
+    "properties": {
+        "type": {"type": "string", "enum": [t.value for t in VerzoekType],
+                 "description": "The indieningsvereiste (verzoektype): 'Melding' for a "
+                 "bevoegd gezag, 'Informatie' for a behandeldienst"},
+        "doel": {"type": "string", "description": "Default 'initiëren'"},
+        "naam": {"type": "string", "description": "Name of the project"},
+        "toelichting": {"type": "string"},
+        "locatieOin": {**_OIN, "description": "OIN of the gemeente (or waterschap, provincie) "
+                       "whose area holds the location; the simulator routes on it"},
+        "definitief": {"type": "boolean", "description": "Simulator extension: submit in one "
+                       "call; the response then holds the verzoeknummers"},
+        "activiteiten": {
+            "type": "array", "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["activiteit", "bevoegdGezag"],
+                "properties": {
+                    "activiteit": {"type": "object", "required": ["naam", "oin"], "properties": {
+                        "naam": {"type": "string", "description": "e.g. 'Gemeentes – "
+                                 "Informatie' (the aansluitactiviteit)"},
+                        "oin": _OIN}},
+                    "bevoegdGezag": {"type": "object", "required": ["oin"], "properties": {
+                        "oin": _OIN, "naam": {"type": "string"}}},
+                    "toestemming": {"type": "object", "required": ["code"], "properties": {
+                        "code": {"type": "string"}, "waarde": {"type": "string"}}},
+                    "specificaties": {"type": "array", "items": {
+                        "type": "object", "required": ["vraagId", "antwoord"], "properties": {
+                            "vraagId": {"type": "string"}, "antwoord": {"type": "string"}}}},
+                },
+            },
+        },
+        "bijlagen": {"type": "array", "description": "Simulator extension: documents it "
+                     "generates from a seed and a size", "items": {
+                         "type": "object", "required": ["seed", "size"], "properties": {
+                             "seed": {"type": "integer"}, "size": {"type": "integer",
+                                                                   "minimum": 0},
+                             "bestandsnaam": {"type": "string"},
+                             "mediatype": {"type": "string"}}}},
+        "projectlocaties": {"type": "array", "items": {"type": "object"}},
+        "initiatiefnemer": {"type": "object"},
+    },
+}
 
 
 def _concept_json(concept: Concept, base_url: str, p: Mapping[str, str]) -> dict[str, Any]:
@@ -114,6 +164,8 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None) -> Api:
 
     routes = (
         Route.of("POST", p["start"], start, "Verzoek starten (indienbericht)",
+                 requestBody={"required": True, "content": {
+                     "application/json": {"schema": INDIENBERICHT_SCHEMA}}},
                  responses={"201": {"description": "Concept created (or submitted with "
                                     "definitief=true)"}}),
         Route.of("GET", p["finaliseren"], show, "Concept-verzoek opvragen"),
