@@ -120,6 +120,15 @@ class ApiConfig:
     acting_oin_header: str | None = None
     api_key_env: str | None = None
     openapi_dir: Path | None = None
+    indienen_version: str = "v5"
+    rerouting_version: str = "v1"
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """``[health]``: the scheduled read-only checks."""
+
+    missed_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,7 @@ class DsoFile:
     triggers: TriggersConfig = TriggersConfig()
     api: ApiConfig = ApiConfig()
     behandeldienst: BehandeldienstConfig = BehandeldienstConfig()
+    health: HealthConfig = HealthConfig()
     stam: StamConfig = StamConfig()
     evidence: EvidenceConfig = EvidenceConfig()
     simulator: SimulatorConfig = SimulatorConfig()
@@ -254,6 +264,13 @@ def _fingerprints(value: Any) -> tuple[str, ...]:
     return cleaned
 
 
+def _days(value: Any) -> int:
+    days = _int(value)
+    if not 1 <= days <= 366:
+        raise _Bad("a number of days from 1 to 366")
+    return days
+
+
 def _choice(*allowed: str) -> _Conv:
     def convert(value: Any) -> str:
         text = _str(value)
@@ -316,7 +333,10 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "acting_oin_header": _str,
         "api_key_env": _str,
         "openapi_dir": _PATH,
+        "indienen_version": _choice("v4", "v5"),
+        "rerouting_version": _choice("v1", "v2"),
     },
+    "health": {"missed_days": _days},
     "behandeldienst": {"configuraties": _PATH, "test_activiteit": _str},
     "stam": {"xsd_dir": _PATH, "verzoeknummer_pattern": _str},
     "evidence": {"allure_dir": _PATH, "redact_elements": _strs, "redact_headers": _strs},
@@ -442,6 +462,7 @@ _SECTION_TYPES: dict[str, type] = {
     "triggers": TriggersConfig,
     "api": ApiConfig,
     "behandeldienst": BehandeldienstConfig,
+    "health": HealthConfig,
     "stam": StamConfig,
     "evidence": EvidenceConfig,
     "simulator": SimulatorConfig,

@@ -101,7 +101,8 @@ def _bases(pkio: str, public: str) -> Mapping[str, str]:
                 f"{pkio}/overheid/toepasbare-regels/api/behandeldienstconfiguraties/v1"
             ),
             "verzoeksroutering": f"{public}/publiek/toepasbare-regels/api/verzoeksroutering/v2",
-            "indienen": f"{public}/publiek/verzoeken/api/indienen/v4",
+            # v5 is current; v4 is deprecated [C] ([api] indienen_version = "v4" selects it).
+            "indienen": f"{public}/publiek/verzoeken/api/indienen/v5",
             # Endpoint not published [?]: follows the domain rule; override in dso.toml.
             "cpa_aanbieden": f"{pkio}/overheid/digikoppeling/api/cpa-aanbieden/v1",
         }

@@ -1,12 +1,13 @@
-"""Behandeldienstconfiguratie: activiteit + bevoegd gezag (+ toestemming) (+ locatie) → exactly
-one behandeldienst (aansluitproces.md §10).
+"""Behandeldienstconfiguratie: activiteit + bevoegd gezag (+ toestemming) (+ locatie) → exactly one
+behandeldienst (the behandeldienstconfiguratie rules of the DSO process document).
 
-Reads the configuration of every bevoegd gezag of the run; locally (and on PRE with
-``--dso-allow-writes``) creates and removes a configuration for a test activiteit and checks
-through Verzoeksroutering that a verzoek for it at a locatie in the gemeente lands at the
-behandeldienst; lints the configurations for overlaps (two behandeldiensten for one key) and
-gaps. PROD stays read-only unless ``--dso-allow-prod-writes``. A file of configurations can be
-linted too: ``[behandeldienst] configuraties`` in dso.toml, a JSON list (or the API's HAL form).
+Reads the configuration of every bevoegd gezag of the run; locally (and on PRE with ``--dso-
+allow-writes``) creates and removes a configuration for a test activiteit and checks through
+Verzoeksroutering's "Behandeldienst bepalen" that a verzoek for it at a locatie in the gemeente
+lands at the behandeldienst; lints the configurations for overlaps (two behandeldiensten for one
+key) and gaps. PROD stays read-only unless ``--dso-allow-prod-writes``. A file of configurations
+can be linted too: ``[behandeldienst] configuraties`` in dso.toml, a JSON list (or the API's HAL
+form).
 """
 
 from __future__ import annotations
@@ -149,9 +150,9 @@ def test_configuratie_aanmaken_routeren_verwijderen(
             if stored.behandeldienst_oin != bd:
                 problems.append(error("behandeldienst.create.stored",
                                       f"stored as {stored.describe()}, asked {wanted.describe()}"))
-        advies = VerzoeksrouteringClient(dso_rest_session_for(None)).bepaal(
-            [activiteit], locatie_oin=bg.oin)
-        routed = advies.behandeldienst.oin if advies.behandeldienst else None
+        found = VerzoeksrouteringClient(dso_rest_session_for(None)).behandeldienst_bepalen(
+            [activiteit], bevoegd_gezag_oin=bg.oin, locatie_oin=bg.oin)
+        routed = found.oin if found else None
         if routed != bd:
             problems.append(error(
                 "behandeldienst.routering",

@@ -98,6 +98,7 @@ def _options(args: argparse.Namespace, ebms_port: int | None = None) -> SimOptio
         retry_interval=args.retry_interval,
         retries=args.retries,
         time_to_live=args.time_to_live,
+        indienen_version=getattr(args, "indienen_version", "v5"),
         api_key=api_key,
         faults=tuple(faults),
         sync_reply=args.sync_reply,
@@ -141,6 +142,9 @@ def _serving(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key-env",
                         help="Take the x-api-key from this environment variable. Default: a "
                         "random key per run, written to <output>/api-key")
+    parser.add_argument("--indienen-version", default="v5", choices=("v4", "v5"),
+                        help="Verzoek indienen version to serve. Default: v5 (v4 is "
+                        "deprecated)")
 
 
 def build_parser() -> argparse.ArgumentParser:

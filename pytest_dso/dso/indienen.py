@@ -1,10 +1,13 @@
 """Client of Verzoek indienen (public; x-api-key plus an OIDC login of the initiatiefnemer) [C].
 
 Flow [C]: ``POST /verzoeken`` with the indienbericht (a temporary verzoekId plus links), upload
-the documents, ``POST /verzoeken/{verzoekId}`` to finalise, which returns the verzoeknummer.
-An unfinished flow is aborted after 24 hours. The indienbericht field names are this
-project's model [?] (:class:`~pytest_dso.dso.shapes.Indienbericht`); against the real API this
-client is only usable with an OIDC token, which is out of scope: it drives the simulator.
+the documents, ``POST /verzoeken/{verzoekId}`` to finalise, which returns the verzoeknummer. An
+unfinished flow is aborted after 24 hours. The version follows the base URL (``…/v5``, the
+default; ``…/v4`` is deprecated [C]): v5 bodies carry ``rolaanduiding`` instead of
+``machtiging`` and no empty address elements, and type "Idee" goes to ``/ideeverkenningen``. The
+indienbericht field names are this project's model [?]
+(:class:`~pytest_dso.dso.shapes.Indienbericht`); against the real API this client is only usable
+with an OIDC token, which is out of scope: it drives the simulator.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_dso.dso.paths import api_major
 from pytest_dso.dso.rest import ApiError, RestSession
 from pytest_dso.dso.shapes import Indienbericht
 
@@ -31,9 +35,18 @@ class IndienenClient:
     def __init__(self, session: RestSession) -> None:
         self.session = session
 
+    @property
+    def major(self) -> int:
+        """The indienen major version of the configured base URL (5 when it names none)."""
+        return api_major(self.session.config.base_url("indienen")) or 5
+
+    def _idee(self, bericht: Indienbericht) -> bool:
+        return self.major >= 5 and bericht.type.value == "Idee"
+
     def start(self, bericht: Indienbericht) -> IndienStart:
-        """Start a submission."""
-        response = self.session.call("indienen.start", json_body=bericht.to_json()).expect(
+        """Start a submission (an ideeverkenning for type "Idee" on v5)."""
+        name = "indienen.idee_start" if self._idee(bericht) else "indienen.start"
+        response = self.session.call(name, json_body=bericht.to_json(self.major)).expect(
             what="starting a submission"
         )
         data = response.json()
@@ -75,9 +88,16 @@ class IndienenClient:
 
     def finaliseren(self, start: IndienStart) -> tuple[str, ...]:
         """Finalise; returns the verzoeknummer(s) (more than one for a meervoudig verzoek)."""
-        response = self.session.call(
-            "indienen.finaliseren", json_body={}, verzoekId=start.verzoek_id
-        ).expect(what="finalising")
+        href = start.links.get("indienen")
+        if href:
+            response = self.session.request(
+                "POST", self.session.resolve("indienen", href), api="indienen",
+                operation="indienen.finaliseren", json_body={},
+            ).expect(what="finalising")
+        else:
+            response = self.session.call(
+                "indienen.finaliseren", json_body={}, verzoekId=start.verzoek_id
+            ).expect(what="finalising")
         data: Any = response.json()
         nummers = data.get("verzoeknummers") if isinstance(data, dict) else None
         if isinstance(nummers, list) and nummers:

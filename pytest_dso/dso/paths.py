@@ -15,6 +15,7 @@ response over building URLs where a response offers them (the afhandelen client 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -82,7 +83,8 @@ DEFAULT_PATHS: Mapping[str, PathDefault] = MappingProxyType(
             "POST",
             "verzoeken/{verzoeknummer}/_wijzigBevoegdGezag",
             "[?]",
-            "rerouting to another bevoegd gezag exists [C]; path and body are unknown",
+            "rerouting to another bevoegd gezag exists [C]; path and body are unknown. Called on "
+            "afhandelen v1 by default ([api] rerouting_version), as a vendor does [V]",
         ),
         "behandeldienstconfiguratie.create": PathDefault(
             "behandeldienstconfiguratie",
@@ -100,12 +102,27 @@ DEFAULT_PATHS: Mapping[str, PathDefault] = MappingProxyType(
         "behandeldienstconfiguratie.delete": PathDefault(
             "behandeldienstconfiguratie", "DELETE", "{id}", "[I]", "delete by id"
         ),
-        "verzoeksroutering.routering": PathDefault(
+        "verzoeksroutering.bevoegd_gezag": PathDefault(
             "verzoeksroutering",
             "POST",
-            "routering",
-            "[?]",
-            "functioneleStructuurRefs + locatie -> bevoegde gezagen, conceptverzoek, BD",
+            "bevoegdGezag/_bepaal",
+            "[I]",
+            "service 'Bevoegd gezag bepalen' [C]: functioneleStructuurRefs + locatie -> the "
+            "selectable bevoegde gezagen (naam, OIN, afgeleid); path in DSO-LV's _bepaal style",
+        ),
+        "verzoeksroutering.conceptverzoek": PathDefault(
+            "verzoeksroutering",
+            "POST",
+            "conceptverzoek/_bepaal",
+            "[I]",
+            "service 'Conceptverzoek bepalen' [C]: whether a conceptverzoek is allowed",
+        ),
+        "verzoeksroutering.behandeldienst": PathDefault(
+            "verzoeksroutering",
+            "POST",
+            "behandeldienst/_bepaal",
+            "[I]",
+            "service 'Behandeldienst bepalen' [C]: the behandeldienst for a bevoegd gezag",
         ),
         "indienen.start": PathDefault(
             "indienen",
@@ -127,6 +144,27 @@ DEFAULT_PATHS: Mapping[str, PathDefault] = MappingProxyType(
             "verzoeken/{verzoekId}",
             "[C]",
             "finalise; returns the verzoeknummer (unfinished flows expire after 24 h)",
+        ),
+        "indienen.idee_start": PathDefault(
+            "indienen",
+            "POST",
+            "ideeverkenningen",
+            "[C]",
+            "v5: type 'Idee' uses paths under /ideeverkenningen (path listed in the v4.3.2 OAS)",
+        ),
+        "indienen.idee_document": PathDefault(
+            "indienen",
+            "POST",
+            "ideeverkenningen/{verzoekId}/documenten",
+            "[?]",
+            "v5: upload a document to an ideeverkenning",
+        ),
+        "indienen.idee_finaliseren": PathDefault(
+            "indienen",
+            "POST",
+            "ideeverkenningen/{verzoekId}",
+            "[I]",
+            "v5: finalise an ideeverkenning, like verzoeken/{verzoekId}",
         ),
         "cpa_aanbieden.aanbieden": PathDefault(
             "cpa_aanbieden",
@@ -172,6 +210,26 @@ def render_path(name: str, overrides: Mapping[str, str] | None = None, **params:
         raise KeyError(
             f"path template {template!r} of {name} needs {{{exc.args[0]}}}; it was not given"
         ) from None
+
+
+_MAJOR = re.compile(r"/v(\d+)/?$")
+
+
+def api_major(base_url: str) -> int | None:
+    """The major version at the end of an API base URL (``…/indienen/v5`` → 5), if any."""
+    found = _MAJOR.search(base_url)
+    return int(found.group(1)) if found else None
+
+
+def with_major(base_url: str, version: str | int) -> str:
+    """``base_url`` with its trailing ``/v<major>`` replaced by ``version`` (``"v1"`` or 1);
+    unchanged when it ends in no version."""
+    major = str(version).lower().removeprefix("v")
+    if not major.isdigit():
+        raise ValueError(f"API version {version!r} is not of the form v<major> (e.g. v1)")
+    if _MAJOR.search(base_url) is None:
+        return base_url
+    return _MAJOR.sub(f"/v{major}", base_url.rstrip("/"))
 
 
 def join_url(base_url: str, path: str) -> str:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from pytest_dso.dso.paths import join_url, operation, render_path
+from pytest_dso.dso.paths import join_url, operation, render_path, with_major
 from pytest_dso.dso.shapes import DEFAULT_RELATIONS, HAL_JSON
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ REDACTED = "__ALLURE_REDACTED__"
 SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
 #: APIs that take the x-api-key by default (the public ``publiek`` APIs) [C].
 PUBLIC_APIS = frozenset({"verzoeksroutering", "indienen"})
+#: Operations sent to afhandelen ``[api] rerouting_version`` (v1 in a vendor's example [V]).
+REROUTING_OPERATIONS = frozenset({"afhandelen.wijzig_bevoegd_gezag"})
 #: Bodies larger than this are recorded truncated.
 MAX_RECORDED_BODY = 1024 * 1024
 
@@ -214,18 +216,24 @@ class RestConfig:
         default_factory=lambda: MappingProxyType(dict(DEFAULT_RELATIONS))
     )
     check_hostname: bool = True
+    rerouting_version: str = "v1"
 
     @classmethod
     def from_settings(cls, settings: DsoSettings, environment: EnvironmentProfile) -> RestConfig:
-        """Base URLs of the profile overridden by ``[api.base_urls]``; paths, header name and
-        API key variable from ``[api]``."""
+        """Base URLs of the profile overridden by ``[api.base_urls]`` (the profile's indienen
+        URL set to ``[api] indienen_version``); paths, header name, API key variable and the
+        rerouting version from ``[api]``."""
         api = settings.file.api
-        merged = {**environment.api_base_urls, **api.base_urls}
+        bases = dict(environment.api_base_urls)
+        if "indienen" in bases:
+            bases["indienen"] = with_major(bases["indienen"], api.indienen_version)
+        merged = {**bases, **api.base_urls}
         return cls(
             base_urls=MappingProxyType(merged),
             paths=MappingProxyType(dict(api.paths)),
             acting_oin_header=api.acting_oin_header,
             api_key_env=api.api_key_env,
+            rerouting_version=api.rerouting_version,
         )
 
     def base_url(self, api: str) -> str:
@@ -303,11 +311,13 @@ class RestSession:
         self.close()
 
     def url(self, name: str, **params: str) -> str:
-        """The absolute URL of operation ``name`` with its path parameters."""
+        """The absolute URL of operation ``name`` with its path parameters. Rerouting
+        (``afhandelen.wijzig_bevoegd_gezag``) goes to afhandelen ``rerouting_version``."""
         op = operation(name)
-        return join_url(
-            self.config.base_url(op.api), render_path(name, self.config.paths, **params)
-        )
+        base = self.config.base_url(op.api)
+        if name in REROUTING_OPERATIONS:
+            base = with_major(base, self.config.rerouting_version)
+        return join_url(base, render_path(name, self.config.paths, **params))
 
     def resolve(self, api: str, href: str) -> str:
         """An absolute URL for a HAL ``href`` of ``api``: absolute URLs as they are,

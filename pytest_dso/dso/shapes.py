@@ -485,6 +485,11 @@ class GegenereerdeBijlage:
     mediatype: str = "application/pdf"
 
 
+#: ``rolaanduiding`` values the simulator accepts: who submits [? the real value list].
+ROL_INITIATIEFNEMER = "initiatiefnemer"
+ROLAANDUIDINGEN = (ROL_INITIATIEFNEMER, "gemachtigde")
+
+
 @dataclass(frozen=True)
 class Indienbericht:
     """A submission (indienbericht) [C content]: type, doel, activiteiten per BG, locatie.
@@ -502,16 +507,25 @@ class Indienbericht:
     initiatiefnemer: NatuurlijkPersoon | None = None
     bijlagen: tuple[GegenereerdeBijlage, ...] = ()
     toelichting: str = ""
+    rolaanduiding: str = ROL_INITIATIEFNEMER
 
-    def to_json(self) -> dict[str, Any]:
-        """The request body [? field names]; contains the BSN, keep it out of evidence."""
-        return {
+    def to_json(self, major: int = 5) -> dict[str, Any]:
+        """The request body for indienen v``major`` [? field names]; contains the BSN, keep it
+        out of evidence. v5 carries ``rolaanduiding`` (it replaces v4's ``machtiging`` [C]) and
+        no empty address elements (v5 refuses them [C]); v4 carries neither."""
+        locaties = [projectlocatie_to_dict(p) for p in self.projectlocaties]
+        if major >= 5:
+            for locatie in locaties:
+                if locatie.get("adres"):
+                    locatie["adres"] = {k: v for k, v in locatie["adres"].items()
+                                        if v not in ("", None)}
+        body: dict[str, Any] = {
             "type": self.type.value,
             "doel": self.doel.value,
             "naam": self.naam,
             "toelichting": self.toelichting,
             "locatieOin": self.locatie_oin,
-            "projectlocaties": [projectlocatie_to_dict(p) for p in self.projectlocaties],
+            "projectlocaties": locaties,
             "initiatiefnemer": persoon_to_dict(self.initiatiefnemer),
             "activiteiten": [
                 {
@@ -541,15 +555,19 @@ class Indienbericht:
                 for b in self.bijlagen
             ],
         }
+        if major >= 5:
+            body["rolaanduiding"] = self.rolaanduiding
+        return body
 
     @classmethod
     def from_json(cls, data: object) -> Indienbericht:
-        """Parse a request body; raises :class:`ShapeError` listing the problems."""
+        """Parse a request body; raises :class:`ShapeError` listing the problems. The type
+        may be one this project does not know (``"Idee"``): see ``type.is_known``."""
         if not isinstance(data, Mapping):
             raise ShapeError("indienbericht", ["the body must be a JSON object"])
         problems: list[str] = []
         try:
-            vtype = VerzoekType.parse(str(data.get("type", "")))
+            vtype = VerzoekType.of(str(data.get("type", "")))
             doel = Doel.parse(str(data.get("doel", Doel.INITIEREN.value)))
         except ValueError as exc:
             raise ShapeError("indienbericht", [str(exc)]) from None
@@ -605,9 +623,14 @@ class Indienbericht:
         locatie_oin = str(data.get("locatieOin", "") or "")
         if locatie_oin and not is_oin(locatie_oin):
             problems.append("'locatieOin' must be a 20-digit OIN")
+        rol = data.get("rolaanduiding", ROL_INITIATIEFNEMER)
+        if not isinstance(rol, str) or rol.casefold() not in ROLAANDUIDINGEN:
+            problems.append(f"'rolaanduiding' must be one of {', '.join(ROLAANDUIDINGEN)}")
+            rol = ROL_INITIATIEFNEMER
         if problems:
             raise ShapeError("indienbericht", problems)
         return cls(
+            rolaanduiding=rol.casefold(),
             type=vtype,
             doel=doel,
             naam=str(data.get("naam", "")),

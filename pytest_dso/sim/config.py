@@ -27,7 +27,8 @@ class SimOptions:
     run. ``cpa`` is a CPA file to use instead of building one; ``dka_endpoint`` is the DKA's
     ebMS URL for a CPA the simulator builds. ``paths`` overrides REST path templates (same keys
     as ``[api.paths]``); ``acting_oin_header`` names the header that carries the OIN a mandated
-    caller acts for (unknown in DSO-LV [?], off by default).
+    caller acts for (unknown in DSO-LV [?], off by default). ``indienen_version`` is the
+    Verzoek indienen major version served (``"v5"``; ``"v4"`` is deprecated but selectable).
     """
 
     host: str = "127.0.0.1"
@@ -50,6 +51,7 @@ class SimOptions:
     send_timeout: float = 10.0
     workers: int = 16
     pong_delay: float = 0.0
+    indienen_version: str = "v5"
 
     def with_changes(self, **changes: object) -> SimOptions:
         """A copy with ``changes`` applied."""
@@ -71,5 +73,6 @@ class SimOptions:
             bevoegde_gezagen=file.bevoegde_gezagen or local_bevoegde_gezagen(),
             paths=MappingProxyType(dict(file.api.paths)),
             acting_oin_header=file.api.acting_oin_header,
+            indienen_version=file.api.indienen_version,
         )
         return options.with_changes(**changes) if changes else options

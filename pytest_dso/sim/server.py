@@ -194,6 +194,9 @@ class Simulator:
         """The base URL of API ``name`` (``afhandelen``, ``behandeldienstconfiguratie``,
         ``verzoeksroutering``, ``indienen``, ``cpa_aanbieden``)."""
         bases = {str(m.NAME): str(m.BASE_PATH) for m in _API_MODULES}
+        bases["indienen"] = indienen.base_path(self.options.indienen_version)
+        if name == afhandelen.V1_NAME:
+            return self.api_origin + afhandelen.V1_BASE_PATH
         if name not in bases:
             raise KeyError(f"no simulated API {name!r}; known: {', '.join(bases)}")
         return self.api_origin + bases[name]
@@ -286,9 +289,10 @@ class Simulator:
             )
             apis = [
                 afhandelen.build(self._services, o.paths, o.acting_oin_header),
+                afhandelen.build(self._services, o.paths, o.acting_oin_header, version="v1"),
                 behandeldienstconfiguratie.build(self._services, o.paths, o.acting_oin_header),
                 verzoeksroutering.build(self._services, o.paths),
-                indienen.build(self._services, o.paths),
+                indienen.build(self._services, o.paths, o.indienen_version),
                 cpa_aanbieden.build(self._services, o.paths, o.acting_oin_header),
             ]
             router = RestRouter(apis, self._api_key,

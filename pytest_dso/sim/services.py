@@ -285,7 +285,8 @@ class SimServices:
         return next((_OWNER_WORDS[w] for w in words if w in _OWNER_WORDS), None)
 
     def route(self, activiteiten: Sequence[str], locatie_oin: str | None,
-              toestemming: str | None) -> RouteringAdvies:
+              toestemming: str | None,
+              bevoegd_gezag_oin: str | None = None) -> RouteringAdvies:
         place = self.organisations.get(locatie_oin) if locatie_oin else None
         owners: dict[str, tuple[Organisation, bool]] = {}
         bd: Organisatie | None = None
@@ -304,6 +305,8 @@ class SimServices:
                          if (kind and o.type == kind) or o.oin in configured]
             for org, afgeleid in found:
                 owners.setdefault(org.oin, (org, afgeleid))
+                if bevoegd_gezag_oin and org.oin != bevoegd_gezag_oin:
+                    continue
                 bd_oin = self.routing.route(activiteit, org.oin, toestemming, locatie_oin)
                 if bd is None and bd_oin:
                     bd = Organisatie(bd_oin, self.names.get(bd_oin, ""))

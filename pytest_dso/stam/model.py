@@ -25,7 +25,12 @@ EMPTY_BSN = "000000000"
 
 
 class VerzoekType(enum.StrEnum):
-    """The seven verzoek types, valued as in the STAM XML [V]."""
+    """The seven verzoek types, valued as in the STAM XML [V].
+
+    :meth:`of` also yields an *unknown* type (``is_known`` false) for any other text, such as
+    ``"Idee"`` (a type of Verzoek indienen v5 [C] that is not one of the seven STAM types), so a
+    verzoek of a newer type is read, and flagged, instead of refused.
+    """
 
     AANVRAAG_VERGUNNING = "Aanvraag vergunning"
     MELDING = "Melding"
@@ -51,6 +56,26 @@ class VerzoekType(enum.StrEnum):
         raise ValueError(
             f"unknown verzoek type {text!r}; expected one of: {', '.join(m.value for m in cls)}"
         )
+
+    @classmethod
+    def of(cls, text: str) -> VerzoekType:
+        """Like :meth:`parse`, but an unknown non-empty text gives an unknown type carrying
+        that text as its value (never an error for a non-empty text)."""
+        try:
+            return cls.parse(text)
+        except ValueError:
+            value = " ".join(text.split())
+            if not value:
+                raise
+        unknown = str.__new__(cls, value)
+        unknown._name_ = "ONBEKEND"
+        unknown._value_ = value
+        return unknown
+
+    @property
+    def is_known(self) -> bool:
+        """False for a type made by :meth:`of` from a text that is none of the seven."""
+        return self._name_ != "ONBEKEND"
 
 
 class Doel(enum.StrEnum):
@@ -401,7 +426,7 @@ def verzoek_from_dict(data: Mapping[str, Any]) -> Verzoek:
     return Verzoek(
         verzoeknummer=str(data["verzoeknummer"]),
         volgnummer=int(data.get("volgnummer", 0)),
-        type=VerzoekType.parse(data["type"]),
+        type=VerzoekType.of(str(data["type"])),
         doel=Doel.parse(data.get("doel", Doel.INITIEREN.value)),
         naam=str(data.get("naam", "")),
         indiendatum=dt.datetime.fromisoformat(data["indiendatum"]),

@@ -166,13 +166,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, w.routing.get(ident).to_json())
             except ConfiguratieNotFoundError as exc:
                 return self._problem(404, str(exc))
-        if path == VR + "/routering" and method == "POST":
+        if path == VR + "/bevoegdGezag/_bepaal" and method == "POST":
             if self.headers.get("x-api-key") != w.api_key:
                 return self._problem(401, "x-api-key missing or wrong")
             advies = RouteringAdvies(
                 ((Organisatie("00000099000000101000", "TEST Gemeente"), False),)
             )
-            return self._send(200, advies.to_json())
+            return self._send(200, {"bevoegdeGezagen": advies.to_json()["bevoegdeGezagen"]})
         return self._problem(404, f"no route for {method} {path}")
 
     def do_GET(self) -> None:
@@ -226,7 +226,7 @@ def config_for(world: World, **changes: Any) -> RestConfig:
             "afhandelen": base + AFH,
             "behandeldienstconfiguratie": base + BDC,
             "verzoeksroutering": base + VR,
-            "indienen": base + "/publiek/verzoeken/api/indienen/v4",
+            "indienen": base + "/publiek/verzoeken/api/indienen/v5",
             "cpa_aanbieden": base + "/overheid/cpa/v1",
         },
         "timeout": 5.0,

@@ -143,8 +143,9 @@ def test_api_key_from_env_on_public_apis_only_and_masked(
     session = session_for(
         "gemeente", config=rest_config(api_key_env="DSO_TEST_API_KEY"), recorder=log.record
     )
-    advies = VerzoeksrouteringClient(session).bepaal(["ref-1"], locatie_oin=GEMEENTE)
-    assert advies.bevoegde_gezagen[0][0].oin == GEMEENTE
+    gezagen = VerzoeksrouteringClient(session).bevoegd_gezag_bepalen(
+        ["ref-1"], locatie_oin=GEMEENTE)
+    assert gezagen[0][0].oin == GEMEENTE
     assert world.seen[-1]["headers"]["x-api-key"] == world.api_key
     AfhandelenClient(session).referenties_response("2026069999999")
     assert "x-api-key" not in world.seen[-1]["headers"]
@@ -155,7 +156,7 @@ def test_api_key_from_env_on_public_apis_only_and_masked(
 
 def test_missing_api_key_is_a_clear_401(world: Any, session_for: Any) -> None:
     with pytest.raises(ApiError, match="401"):
-        VerzoeksrouteringClient(session_for("gemeente")).bepaal(["ref-1"])
+        VerzoeksrouteringClient(session_for("gemeente")).bevoegd_gezag_bepalen(["ref-1"])
 
 
 def test_untrusted_server_is_a_tls_transport_error(world: Any, rest_config: Any) -> None:

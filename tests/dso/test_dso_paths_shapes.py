@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 
 import pytest
 
@@ -27,6 +28,7 @@ from pytest_dso.dso.shapes import (
 )
 from pytest_dso.environments import API_NAMES
 from pytest_dso.stam.model import (
+    Adres,
     NatuurlijkPersoon,
     Organisatie,
     Projectlocatie,
@@ -169,7 +171,27 @@ def test_indienbericht_round_trip_and_errors() -> None:
     assert "bijlagen[0]" in str(info.value)
     assert "locatieOin" in str(info.value)
     with pytest.raises(ShapeError, match="unknown verzoek type"):
-        Indienbericht.from_json({"type": "Bouwen", "activiteiten": []})
+        Indienbericht.from_json({"type": " ", "activiteiten": []})
+    idee = Indienbericht.from_json({**b.to_json(), "type": "Idee"})
+    assert idee.type.value == "Idee"
+    assert not idee.type.is_known
+    with pytest.raises(ShapeError, match="rolaanduiding"):
+        Indienbericht.from_json({**b.to_json(), "rolaanduiding": "buurman"})
+
+
+def test_indienbericht_v5_has_rolaanduiding_and_no_empty_address_elements() -> None:
+    b = Indienbericht(
+        VerzoekType.MELDING,
+        (IndienActiviteit(ActiviteitRef("Gemeentes – Melding", BG), Organisatie(BG, "G")),),
+        projectlocaties=(Projectlocatie(adres=Adres(postcode="1234AB", huisnummer=1)),),
+    )
+    v5, v4 = b.to_json(), b.to_json(4)
+    assert v5["rolaanduiding"] == "initiatiefnemer"
+    assert "machtiging" not in v5
+    assert v5["projectlocaties"][0]["adres"] == {"postcode": "1234AB", "huisnummer": 1}
+    assert "rolaanduiding" not in v4
+    assert v4["projectlocaties"][0]["adres"]["huisletter"] == ""
+    assert Indienbericht.from_json(v5) == Indienbericht.from_json(v4) == b
 
 
 def test_rest_config_from_settings_merges_overrides() -> None:
@@ -191,3 +213,31 @@ def test_rest_config_from_settings_merges_overrides() -> None:
     )
     assert config.paths["afhandelen.referenties"] == "v/{verzoeknummer}"
     assert (config.acting_oin_header, config.api_key_env) == ("X-Namens", "MY_KEY")
+
+
+def test_indienen_v5_by_default_v4_and_rerouting_version_configurable() -> None:
+    from pytest_dso.dso.paths import api_major, with_major
+    from pytest_dso.dso.rest import RestConfig, RestSession
+    from pytest_dso.dsofile import ApiConfig, DsoFile
+    from pytest_dso.environments import profile
+    from pytest_dso.settings import DsoSettings
+
+    def config(**api: typing.Any) -> RestConfig:
+        file = DsoFile(api=ApiConfig(**api))
+        return RestConfig.from_settings(DsoSettings(env="prod", file=file), profile("prod"))
+
+    assert config().base_url("indienen").endswith("/publiek/verzoeken/api/indienen/v5")
+    assert config(indienen_version="v4").base_url("indienen").endswith("/indienen/v4")
+    with RestSession(config()) as session:
+        assert session.url("afhandelen.wijzig_bevoegd_gezag", verzoeknummer="1").startswith(
+            "https://pkio.service.omgevingswet.overheid.nl/overheid/verzoeken/api/afhandelen/v1/")
+        assert "/afhandelen/v2/" in session.url("afhandelen.referenties", verzoeknummer="1")
+    with RestSession(config(rerouting_version="v2")) as session:
+        assert "/afhandelen/v2/" in session.url("afhandelen.wijzig_bevoegd_gezag",
+                                                verzoeknummer="1")
+    assert api_major("https://x/a/v12/") == 12
+    assert api_major("https://x/a") is None
+    assert with_major("https://x/a/v2", "v1") == "https://x/a/v1"
+    assert with_major("https://x/a", 1) == "https://x/a"
+    with pytest.raises(ValueError, match="v<major>"):
+        with_major("https://x/a/v2", "latest")

@@ -111,13 +111,24 @@ def test_behandeldienstconfiguratie_routes_a_verzoek_to_the_behandeldienst(
     assert [item["id"] for item in listed] == [config_id]
 
     anon = HttpClient.for_identity(None, sim.trust_anchors)
-    advies = anon.post(
-        sim.api_url("verzoeksroutering") + "/routering",
-        json.dumps({"functioneleStructuurRefs": ["Gemeentes – Informatie"],
-                    "locatieOin": GEMEENTE}).encode(),
-        headers={"x-api-key": sim.api_key, "Content-Type": "application/json"},
-    )
+    refs = {"functioneleStructuurRefs": ["Gemeentes – Informatie"], "locatieOin": GEMEENTE}
+    public = {"x-api-key": sim.api_key, "Content-Type": "application/json"}
+    routering = sim.api_url("verzoeksroutering")
+    advies = anon.post(routering + "/behandeldienst/_bepaal", json.dumps(refs).encode(),
+                       headers=public)
     assert body_json(advies)["behandeldienst"]["oin"] == OMGEVINGSDIENST
+    gezagen = anon.post(routering + "/bevoegdGezag/_bepaal", json.dumps(refs).encode(),
+                        headers=public)
+    assert [b["oin"] for b in body_json(gezagen)["bevoegdeGezagen"]] == [GEMEENTE]
+    concept = anon.post(routering + "/conceptverzoek/_bepaal", json.dumps(refs).encode(),
+                        headers=public)
+    assert body_json(concept)["conceptverzoekToegestaan"] is False
+    other = anon.post(routering + "/behandeldienst/_bepaal",
+                      json.dumps({**refs, "bevoegdGezag": {"oin": OMGEVINGSDIENST}}).encode(),
+                      headers=public)
+    assert body_json(other)["behandeldienst"] is None
+    assert anon.post(routering + "/routering", json.dumps(refs).encode(),
+                     headers=public).status == 404
 
     [nummer] = submit(sim, melding(activiteit="Gemeentes – Informatie"))
     sim.wait_for_delivery(nummer, timeout=10)

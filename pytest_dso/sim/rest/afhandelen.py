@@ -85,9 +85,16 @@ def referenties(verzoek: Verzoek, base_url: str, paths: Mapping[str, str]) -> di
     }
 
 
+#: Rerouting goes to afhandelen v1 in a vendor's example [V]; the simulator serves the same
+#: operations on v1 as on v2, so either ``[api] rerouting_version`` works.
+V1_NAME = "afhandelen_v1"
+V1_BASE_PATH = "/overheid/verzoeken/api/afhandelen/v1"
+
+
 def build(backend: Backend, paths: Mapping[str, str] | None = None,
-          acting_header: str | None = None) -> Api:
-    """The afhandelen API on ``backend``; ``paths`` holds ``[api.paths]`` overrides."""
+          acting_header: str | None = None, version: str = "v2") -> Api:
+    """The afhandelen API (``version`` ``"v2"``, or ``"v1"`` for rerouting) on ``backend``;
+    ``paths`` holds ``[api.paths]`` overrides."""
     p = templates(NAME, paths)
 
     def caller(request: ApiRequest) -> Caller:
@@ -168,7 +175,13 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
 
     routes = (
         Route.of("POST", p["wijzig_bevoegd_gezag"], post_wijzig,
-                 "Bevoegd gezag wijzigen (model of the simulator)"),
+                 "Bevoegd gezag wijzigen (model of the simulator)",
+                 requestBody={"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["bevoegdGezag"],
+                     "properties": {"bevoegdGezag": {
+                         "type": "object", "required": ["oin"],
+                         "properties": {"oin": {"type": "string",
+                                                "pattern": "^[0-9A-Za-z]{20}$"}}}}}}}}),
         Route.of("POST", p["zoek"], post_zoek, "Verzoeken zoeken (zaakverwijzingen)"),
         Route.of("GET", p["referenties"], get_referenties, "Verzoekreferenties ophalen",
                  responses={"200": {"description": "HAL referenties"},
@@ -179,4 +192,9 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
         Route.of("GET", p["pdf"], get_pdf, "Publiceerbare PDF ophalen"),
         Route.of("GET", p["document"], get_document, "Document (bijlage) ophalen"),
     )
+    if version == "v1":
+        return Api(V1_NAME, "Verzoek afhandelen (v1)", V1_BASE_PATH, "pkio", routes,
+                   DESCRIPTION.replace("v2", "v1") + " A vendor calls v1 to reroute a verzoek "
+                   "to another bevoegd gezag or behandeldienst; the simulator serves the same "
+                   "operations as on v2.", semver="1.0.0")
     return Api(NAME, "Verzoek afhandelen", BASE_PATH, "pkio", routes, DESCRIPTION)

@@ -107,8 +107,10 @@ class Backend(Protocol):
 
     # Verzoeksroutering
     def route(self, activiteiten: Sequence[str], locatie_oin: str | None,
-              toestemming: str | None) -> RouteringAdvies:
-        """Who gets ``activiteiten`` at the gemeente ``locatie_oin``."""
+              toestemming: str | None,
+              bevoegd_gezag_oin: str | None = None) -> RouteringAdvies:
+        """Who gets ``activiteiten`` at the gemeente ``locatie_oin``; with
+        ``bevoegd_gezag_oin``, the behandeldienst is the one of that bevoegd gezag."""
 
     # Verzoek indienen
     def concept_start(self, bericht: Indienbericht) -> Concept:

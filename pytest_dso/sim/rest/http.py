@@ -24,7 +24,8 @@ API_VERSIONS: Mapping[str, str] = MappingProxyType(
         "afhandelen": "2.0.0",
         "behandeldienstconfiguratie": "1.0.0",
         "verzoeksroutering": "2.0.0",
-        "indienen": "4.0.0",
+        "indienen": "5.0.0",
+        "indienen_v4": "4.3.2",
         "cpa_aanbieden": "1.0.0",
     }
 )
@@ -101,15 +102,18 @@ def hal_response(data: Any, status: int = 200) -> ApiResponse:
     return json_response(data, status, HAL_JSON)
 
 
-def problem(status: int, title: str, detail: str, instance: str = "", **extra: Any) -> ApiResponse:
-    """An RFC 7807 problem response. The shape DSO-LV uses is not public [?]; this follows the
-    NL API Design Rules."""
+def problem(status: int, title: str, detail: str, instance: str = "",
+            content_type: str = PROBLEM_JSON, **extra: Any) -> ApiResponse:
+    """An RFC 7807 problem response. Verzoek indienen v5 answers errors as
+    ``application/problem+json`` [C]; the fields DSO-LV fills are not public [?], so this follows
+    the NL API Design Rules. ``content_type`` is ``application/json`` for APIs that predate it
+    (indienen v4)."""
     data: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
                             "detail": detail}
     if instance:
         data["instance"] = instance
     data.update(extra)
-    return json_response(data, status, PROBLEM_JSON)
+    return json_response(data, status, content_type)
 
 
 def link(href: str, title: str = "", type_: str = "", templated: bool = False) -> dict[str, Any]:
@@ -176,7 +180,8 @@ class Api:
     """One simulated API: its name, base path, auth kind and routes.
 
     ``auth`` is ``"pkio"`` (client certificate with an OIN required) or ``"public"``
-    (``x-api-key`` required).
+    (``x-api-key`` required). ``semver`` overrides the ``API-Version`` of :data:`API_VERSIONS`;
+    ``error_content_type`` is the media type of its error bodies.
     """
 
     name: str
@@ -185,11 +190,13 @@ class Api:
     auth: str
     routes: tuple[Route, ...]
     description: str = ""
+    semver: str = ""
+    error_content_type: str = PROBLEM_JSON
 
     @property
     def version(self) -> str:
         """The full semantic version reported in ``API-Version``."""
-        return API_VERSIONS.get(self.name, "1.0.0")
+        return self.semver or API_VERSIONS.get(self.name, "1.0.0")
 
     def openapi_document(self, base_url: str) -> dict[str, Any]:
         """An OpenAPI 3.0 document generated from the routes, served at ``openapi.json``."""

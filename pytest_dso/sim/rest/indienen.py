@@ -1,13 +1,17 @@
-"""Verzoek indienen v4 (public, ``x-api-key``): the submission that stands in for the
-Omgevingsloket.
+"""Verzoek indienen v5 (default) or v4 (public, ``x-api-key``): the submission that stands in
+for the Omgevingsloket.
 
 Confirmed [C]: ``POST /verzoeken`` with the indienbericht returns a temporary verzoek id plus
 links; documents are uploaded; ``POST /verzoeken/{verzoekId}`` finalises and returns the
-verzoeknummer; an unfinished flow is dropped after 24 h. The real API also needs an OIDC login
-of the initiatiefnemer, which the simulator does not ask for. The indienbericht fields and the
-upload format are the simulator's model [?] (``pytest_dso.dso.shapes.Indienbericht``).
-Simulator extensions: ``bijlagen`` the simulator generates from a seed and size, and
-``"definitief": true``, which submits in one call (used by ``dso-sim load``).
+verzoeknummer; an unfinished flow is dropped after 24 h. The live v4 OpenAPI (4.3.2) marks v4
+deprecated: in v5 ``machtiging`` is replaced by ``rolaanduiding``, ``/info`` and ``/health``
+are gone, errors are ``application/problem+json`` (v4: ``application/json``), empty address
+elements are refused, and type "Idee" uses ``/ideeverkenningen``. The real API also needs an
+OIDC login of the initiatiefnemer, which the simulator does not ask for. The indienbericht
+fields, the ``rolaanduiding`` values and the upload format are the simulator's model [?]
+(``pytest_dso.dso.shapes.Indienbericht``). Simulator extensions: ``bijlagen`` the simulator
+generates from a seed and size, and ``"definitief": true``, which submits in one call (used by
+``dso-sim load``).
 """
 
 from __future__ import annotations
@@ -15,30 +19,55 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_dso.dso.shapes import Indienbericht, ShapeError
+from pytest_dso.dso.shapes import ROLAANDUIDINGEN, Indienbericht, ShapeError
 from pytest_dso.sim.rest.backend import Backend, Concept, Submitted
 from pytest_dso.sim.rest.http import (
+    API_VERSIONS,
+    JSON,
+    PROBLEM_JSON,
     Api,
     ApiError,
     ApiRequest,
     ApiResponse,
     Route,
     hal_response,
+    json_response,
     link,
     templates,
 )
 from pytest_dso.stam.model import VerzoekType
 
 NAME = "indienen"
-BASE_PATH = "/publiek/verzoeken/api/indienen/v4"
-DESCRIPTION = (
-    "Simulated Verzoek indienen v4 (pytest-dso dso-sim), standing in for the Omgevingsloket. The "
-    "three-step flow (POST /verzoeken, upload documents, POST /verzoeken/{verzoekId}) is "
-    "documented by DSO; the indienbericht fields, the upload format and the one-call "
-    "'definitief' extension are the simulator's own model, not the official specification. "
-    "No OIDC login is simulated."
-)
+#: The default major version (v4 is deprecated [C]).
+DEFAULT_VERSION = "v5"
+VERSIONS = ("v4", "v5")
+BASE_PATH = "/publiek/verzoeken/api/indienen/v5"
 MAX_DOCUMENT = 20 * 1024 * 1024
+#: The type that uses ``/ideeverkenningen`` in v5 [C].
+IDEE = "Idee"
+
+
+def base_path(version: str = DEFAULT_VERSION) -> str:
+    """The base path of indienen ``version`` (``"v4"`` or ``"v5"``)."""
+    if version not in VERSIONS:
+        raise ValueError(f"indienen version {version!r} is not simulated; choose v4 or v5")
+    return f"/publiek/verzoeken/api/indienen/{version}"
+
+
+def _description(version: str) -> str:
+    extra = ("v4 is deprecated (use v5); it takes 'machtiging' and answers errors as "
+             "application/json." if version == "v4" else
+             "v5: 'rolaanduiding' replaces 'machtiging', errors are application/problem+json, "
+             "type 'Idee' goes to /ideeverkenningen.")
+    return (
+        f"Simulated Verzoek indienen {version} (pytest-dso dso-sim), standing in for the "
+        "Omgevingsloket. The three-step flow (POST /verzoeken, upload documents, POST "
+        "/verzoeken/{verzoekId}) and the v4 to v5 changes are documented by DSO; the "
+        "indienbericht fields, the rolaanduiding values, the upload format and the one-call "
+        f"'definitief' extension are the simulator's own model, not the official "
+        f"specification. No OIDC login is simulated. {extra}"
+    )
+
 
 _OIN = {"type": "string", "pattern": "^[0-9]{20}$"}
 #: JSON schema of the indienbericht (the simulator's model, ``dso.shapes.Indienbericht``).
@@ -90,8 +119,53 @@ INDIENBERICHT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _concept_json(concept: Concept, base_url: str, p: Mapping[str, str]) -> dict[str, Any]:
-    self_url = f"{base_url}/{p['finaliseren'].replace('{verzoekId}', concept.verzoek_id)}"
+
+def request_schema(version: str = DEFAULT_VERSION, *, idee: bool = False) -> dict[str, Any]:
+    """:data:`INDIENBERICHT_SCHEMA` for ``version``: v5 with ``rolaanduiding``, v4 with
+    ``machtiging``; ``idee`` for ``/ideeverkenningen`` (type "Idee" only)."""
+    properties = dict(INDIENBERICHT_SCHEMA["properties"])
+    if idee:
+        properties["type"] = {"type": "string", "enum": [IDEE],
+                              "description": "An ideeverkenning (indienen v5)"}
+    if version == "v4":
+        properties["machtiging"] = {"type": "object", "description": "v4 only; replaced by "
+                                    "rolaanduiding in v5"}
+    else:
+        properties["rolaanduiding"] = {"type": "string", "enum": list(ROLAANDUIDINGEN),
+                                       "description": "Who submits (v5; replaces machtiging). "
+                                       "The real value list is not public"}
+    return {**INDIENBERICHT_SCHEMA, "properties": properties}
+
+
+_VERZOEK_KEYS = ("finaliseren", "document")
+_IDEE_KEYS = ("idee_finaliseren", "idee_document")
+
+
+def _version_rules(raw: Mapping[str, Any], version: str) -> None:
+    """Refuse the element of the other version, with the reason [C]."""
+    if version != "v4" and "machtiging" in raw:
+        raise ApiError(400, "Ongeldig indienbericht",
+                       "indienen v5 has no 'machtiging': it is replaced by 'rolaanduiding' "
+                       "(initiatiefnemer or gemachtigde)")
+    if version == "v4" and "rolaanduiding" in raw:
+        raise ApiError(400, "Ongeldig indienbericht",
+                       "'rolaanduiding' is an indienen v5 element; v4 takes 'machtiging'")
+    if version != "v4":
+        for n, locatie in enumerate(raw.get("projectlocaties") or ()):
+            adres = locatie.get("adres") if isinstance(locatie, dict) else None
+            empty = [k for k, v in adres.items() if v in ("", None)] if isinstance(
+                adres, dict) else []
+            if empty:
+                raise ApiError(400, "Ongeldig indienbericht",
+                               f"projectlocaties[{n}].adres has empty elements "
+                               f"({', '.join(empty)}); indienen v5 no longer allows them: "
+                               "leave them out")
+
+
+def _concept_json(concept: Concept, base_url: str, p: Mapping[str, str],
+                  keys: tuple[str, str] = _VERZOEK_KEYS) -> dict[str, Any]:
+    final, document = keys
+    self_url = f"{base_url}/{p[final].replace('{verzoekId}', concept.verzoek_id)}"
     return {
         "verzoekId": concept.verzoek_id,
         "status": "ingediend" if concept.verzoeknummers else "concept",
@@ -103,7 +177,7 @@ def _concept_json(concept: Concept, base_url: str, p: Mapping[str, str]) -> dict
         "_links": {
             "self": link(self_url),
             "documenten": link(
-                f"{base_url}/{p['document'].replace('{verzoekId}', concept.verzoek_id)}"
+                f"{base_url}/{p[document].replace('{verzoekId}', concept.verzoek_id)}"
             ),
             "indienen": link(self_url, "Verzoek definitief indienen (POST)"),
         },
@@ -118,21 +192,48 @@ def _submitted_json(submitted: Submitted) -> dict[str, Any]:
     }
 
 
-def build(backend: Backend, paths: Mapping[str, str] | None = None) -> Api:
-    """The indienen API on ``backend``."""
+def build(backend: Backend, paths: Mapping[str, str] | None = None,
+          version: str = DEFAULT_VERSION) -> Api:
+    """The indienen API ``version`` (``"v5"`` default, or ``"v4"``) on ``backend``."""
     p = templates(NAME, paths)
+    path = base_path(version)
 
-    def start(request: ApiRequest) -> ApiResponse:
+    def bericht_of(request: ApiRequest, idee: bool) -> tuple[Indienbericht, Any]:
         raw = request.json()
+        if isinstance(raw, dict):
+            _version_rules(raw, version)
         try:
             bericht = Indienbericht.from_json(raw)
         except ShapeError as exc:
             raise ApiError(400, "Ongeldig indienbericht", str(exc), problems=exc.problems) from None
+        if idee and bericht.type.value != IDEE:
+            raise ApiError(400, "Ongeldig type",
+                           f"/ideeverkenningen takes type {IDEE!r}, not {bericht.type.value!r}; "
+                           "submit other types to /verzoeken")
+        if not idee and bericht.type.value.casefold() == IDEE.casefold():
+            raise ApiError(400, "Ongeldig type",
+                           f"type {IDEE!r} is submitted to /ideeverkenningen" if version != "v4"
+                           else f"type {IDEE!r} does not exist in v4; use indienen v5")
+        if not idee and not bericht.type.is_known:
+            raise ApiError(400, "Ongeldig type",
+                           f"unknown verzoek type {bericht.type.value!r}; expected one of: "
+                           + ", ".join(t.value for t in VerzoekType))
+        return bericht, raw
+
+    def open_concept(request: ApiRequest, idee: bool) -> ApiResponse:
+        bericht, raw = bericht_of(request, idee)
         concept = backend.concept_start(bericht)
         if isinstance(raw, dict) and raw.get("definitief") is True:
             return hal_response(_submitted_json(backend.concept_finalise(concept.verzoek_id)),
                                 201)
-        return hal_response(_concept_json(concept, request.base_url, p), 201)
+        keys = _IDEE_KEYS if idee else _VERZOEK_KEYS
+        return hal_response(_concept_json(concept, request.base_url, p, keys), 201)
+
+    def start(request: ApiRequest) -> ApiResponse:
+        return open_concept(request, idee=False)
+
+    def idee_start(request: ApiRequest) -> ApiResponse:
+        return open_concept(request, idee=True)
 
     def concept_of(request: ApiRequest) -> Concept:
         concept = backend.concept(request.params["verzoekId"])
@@ -143,7 +244,10 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None) -> Api:
         return concept
 
     def show(request: ApiRequest) -> ApiResponse:
-        return hal_response(_concept_json(concept_of(request), request.base_url, p))
+        concept = concept_of(request)
+        idee = concept.bericht.type.value == IDEE
+        return hal_response(_concept_json(concept, request.base_url, p,
+                                          _IDEE_KEYS if idee else _VERZOEK_KEYS))
 
     def upload(request: ApiRequest) -> ApiResponse:
         concept = concept_of(request)
@@ -162,17 +266,50 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None) -> Api:
         concept = concept_of(request)
         return hal_response(_submitted_json(backend.concept_finalise(concept.verzoek_id)))
 
-    routes = (
+    def info(request: ApiRequest) -> ApiResponse:
+        return json_response({"naam": "Verzoeken-Indienen", "versie": API_VERSIONS[
+            "indienen_v4"], "deprecated": "De v4 van deze API is deprecated, gebruik v5."})
+
+    def health(request: ApiRequest) -> ApiResponse:
+        return json_response({"status": "UP"})
+
+    concept_responses = {"201": {"description": "Concept created (or submitted with "
+                                 "definitief=true)"},
+                         "400": {"description": "Invalid indienbericht"}}
+    body = {"required": True, "content": {"application/json": {
+        "schema": request_schema(version)}}}
+    idee_body = {"required": True, "content": {"application/json": {
+        "schema": request_schema(version, idee=True)}}}
+    upload_params = [{"name": "bestandsnaam", "in": "query", "required": False,
+                      "schema": {"type": "string", "maxLength": 255}}]
+    upload_body = {"required": True, "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}}
+    final_body = {"required": False, "content": {"application/json": {
+        "schema": {"type": "object"}}}}
+    routes: list[Route] = [
         Route.of("POST", p["start"], start, "Verzoek starten (indienbericht)",
-                 requestBody={"required": True, "content": {
-                     "application/json": {"schema": INDIENBERICHT_SCHEMA}}},
-                 responses={"201": {"description": "Concept created (or submitted with "
-                                    "definitief=true)"}}),
+                 requestBody=body, responses=concept_responses),
         Route.of("GET", p["finaliseren"], show, "Concept-verzoek opvragen"),
-        Route.of("POST", p["finaliseren"], finalise, "Verzoek definitief indienen"),
+        Route.of("POST", p["finaliseren"], finalise, "Verzoek definitief indienen",
+                 requestBody=final_body),
         Route.of("POST", p["document"], upload, "Document toevoegen",
-                 parameters=[{"name": "bestandsnaam", "in": "query", "required": False,
-                              "schema": {"type": "string"}}],
+                 parameters=upload_params, requestBody=upload_body,
                  responses={"201": {"description": "Document stored"}}),
-    )
-    return Api(NAME, "Verzoek indienen", BASE_PATH, "public", routes, DESCRIPTION)
+    ]
+    if version == "v4":
+        routes += [Route.of("GET", "info", info, "Informatie over de API (v4 only)"),
+                   Route.of("GET", "health", health, "Gezondheid (v4 only)")]
+    else:
+        routes += [
+            Route.of("POST", p["idee_start"], idee_start, "Ideeverkenning starten (type Idee)",
+                     requestBody=idee_body, responses=concept_responses),
+            Route.of("GET", p["idee_finaliseren"], show, "Ideeverkenning opvragen"),
+            Route.of("POST", p["idee_finaliseren"], finalise, "Ideeverkenning indienen",
+                     requestBody=final_body),
+            Route.of("POST", p["idee_document"], upload, "Document toevoegen (ideeverkenning)",
+                     parameters=upload_params, requestBody=upload_body,
+                     responses={"201": {"description": "Document stored"}}),
+        ]
+    return Api(NAME, "Verzoek indienen", path, "public", tuple(routes), _description(version),
+               semver=API_VERSIONS["indienen_v4"] if version == "v4" else "",
+               error_content_type=JSON if version == "v4" else PROBLEM_JSON)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pytest_dso.sim.rest.auth import require_api_key
 from pytest_dso.sim.rest.http import (
+    PROBLEM_JSON,
     Api,
     ApiError,
     ApiRequest,
@@ -22,6 +23,10 @@ log = logging.getLogger("pytest_dso.sim.rest")
 
 #: Handler for the simulator's own control endpoints under ``/_sim/``.
 ControlHandler = Callable[[ApiRequest], ApiResponse]
+
+
+def _error_type(api: Api | None) -> str:
+    return api.error_content_type if api is not None else PROBLEM_JSON
 
 
 class RestRouter:
@@ -61,6 +66,7 @@ class RestRouter:
         lower = {k.lower(): v for k, v in headers.items()}
         request = ApiRequest(method.upper(), path, parse_query(query), lower, body, peer_oin,
                              has_client_certificate, origin)
+        serving: Api | None = None
         try:
             if path.startswith("/_sim/") or path == "/_sim":
                 if self._control is None:
@@ -69,16 +75,19 @@ class RestRouter:
                 return self._control(request)
             for api in self.apis:
                 if path == api.base_path or path.startswith(api.base_path + "/"):
+                    serving = api
                     return self._dispatch(api, request, path[len(api.base_path):])
             raise ApiError(404, "Niet gevonden",
                            f"no simulated API at {path}; known base paths: "
                            + ", ".join(a.base_path for a in self.apis))
         except ApiError as exc:
-            return problem(exc.status, exc.title, exc.detail, path, **exc.extra)
+            return problem(exc.status, exc.title, exc.detail, path,
+                           content_type=_error_type(serving), **exc.extra)
         except Exception:  # a bug in a handler: answer 500 with a short text, log the detail
             log.exception("dso-sim REST handler failed for %s %s", method, path)
             return problem(500, "Interne fout",
-                           "the simulator failed to handle this request; see its log")
+                           "the simulator failed to handle this request; see its log",
+                           content_type=_error_type(serving))
 
     def _dispatch(self, api: Api, request: ApiRequest, rest: str) -> ApiResponse:
         base_url = request.base_url + api.base_path

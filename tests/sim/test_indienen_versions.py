@@ -1,0 +1,80 @@
+"""Verzoek indienen v5 (the default) and v4 (deprecated, selectable) on a real simulator: v5
+takes ``rolaanduiding`` and refuses ``machtiging``, answers errors as
+``application/problem+json`` and has ``/ideeverkenningen``; v4 is the other way round."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sim_helpers import Dka, body_json, melding, start_sim
+
+from pytest_dso.pkio.testpki import TestPki
+from pytest_dso.sim.server import Simulator
+from pytest_dso.transport.client import HttpClient, HttpExchange
+
+
+def _post(sim: Simulator, path: str, body: dict[str, Any]) -> HttpExchange:
+    http = HttpClient.for_identity(None, sim.trust_anchors)
+    return http.post(sim.api_url("indienen") + path, json.dumps(body).encode(),
+                     headers={"x-api-key": sim.api_key, "Content-Type": "application/json"})
+
+
+def _content_type(exchange: HttpExchange) -> str:
+    return next(v for k, v in exchange.response_headers if k.lower() == "content-type")
+
+
+def test_v5_is_the_default(sim: Simulator) -> None:
+    assert sim.api_url("indienen").endswith("/publiek/verzoeken/api/indienen/v5")
+    ok = _post(sim, "/verzoeken", {**melding(), "rolaanduiding": "gemachtigde",
+                                   "definitief": True})
+    assert ok.status == 201, ok.response_body
+    assert len(body_json(ok)["verzoeknummers"]) == 1
+
+    old = _post(sim, "/verzoeken", {**melding(), "machtiging": {"gemachtigde": True}})
+    assert old.status == 400
+    assert _content_type(old).startswith("application/problem+json")
+    assert "rolaanduiding" in body_json(old)["detail"]
+
+    empty = _post(sim, "/verzoeken", {**melding(), "projectlocaties": [
+        {"adres": {"postcode": "1234AB", "huisletter": ""}, "punt": None}]})
+    assert empty.status == 400
+    assert "huisletter" in body_json(empty)["detail"]
+
+
+def test_v5_ideeverkenningen_take_type_idee_only(sim: Simulator, dka: Dka) -> None:
+    idee = _post(sim, "/ideeverkenningen", {**melding(), "type": "Idee"})
+    assert idee.status == 201, idee.response_body
+    links = body_json(idee)["_links"]
+    assert "/ideeverkenningen/" in links["indienen"]["href"]
+    wrong = _post(sim, "/ideeverkenningen", melding())
+    assert wrong.status == 400
+    assert "Idee" in body_json(wrong)["detail"]
+    elsewhere = _post(sim, "/verzoeken", {**melding(), "type": "Idee"})
+    assert elsewhere.status == 400
+    assert "ideeverkenningen" in body_json(elsewhere)["detail"]
+
+
+def test_v4_is_selectable(sim_pki: TestPki, tmp_path: Path, dka: Dka) -> None:
+    v4 = start_sim(sim_pki, tmp_path / "v4.sqlite", dka, indienen_version="v4")
+    try:
+        assert v4.api_url("indienen").endswith("/indienen/v4")
+        ok = _post(v4, "/verzoeken", {**melding(), "machtiging": {}, "definitief": True})
+        assert ok.status == 201, ok.response_body
+        [nummer] = body_json(ok)["verzoeknummers"]
+        v4.wait_for_delivery(nummer, timeout=10)
+        assert dka.received(nummer) == 1
+
+        bad = _post(v4, "/verzoeken", {**melding(), "rolaanduiding": "initiatiefnemer"})
+        assert bad.status == 400
+        assert _content_type(bad).startswith("application/json")
+        assert _post(v4, "/ideeverkenningen", {**melding(), "type": "Idee"}).status == 404
+        http = HttpClient.for_identity(None, v4.trust_anchors)
+        info = http.get(v4.api_url("indienen") + "/info", headers={"x-api-key": v4.api_key})
+        assert info.status == 200
+        assert "deprecated" in body_json(info)["deprecated"]
+        spec = http.get(v4.api_url("indienen") + "/openapi.json")
+        assert body_json(spec)["info"]["version"] == "4.3.2"
+    finally:
+        v4.stop()
