@@ -35,6 +35,7 @@ from pytest_dso.stam.model import (
     persoon_to_dict,
     projectlocatie_from_dict,
     projectlocatie_to_dict,
+    specificatie_from_dict,
     specificatie_to_dict,
 )
 
@@ -591,8 +592,7 @@ class Indienbericht:
                         if t
                         else None,
                         specificaties=tuple(
-                            Specificatie(str(s["vraagId"]), str(s["antwoord"]))
-                            for s in a.get("specificaties", ())
+                            specificatie_from_dict(s) for s in a.get("specificaties", ())
                         ),
                     )
                 )

@@ -163,18 +163,28 @@ class RdPunt:
 
 @dataclass(frozen=True)
 class Projectlocatie:
-    """One projectlocatie: an address and/or an RD point."""
+    """One projectlocatie: an address, an RD point and/or an RD polygon (``vlak``: a closed
+    ring, first point equal to the last)."""
 
     adres: Adres | None = None
     punt: RdPunt | None = None
+    vlak: tuple[RdPunt, ...] = ()
 
 
 @dataclass(frozen=True)
 class Specificatie:
-    """An answer to a question of the indieningsvereisten (``vraagId`` is numeric text)."""
+    """An answer to a question of the indieningsvereisten (``vraagId`` is numeric text).
+
+    ``vraagtekst``, ``vraagclassificatie`` and ``groepering`` are optional; ``document_ids``
+    name the bijlagen (``documentId`` of the verzoek's documents) asked for by the question.
+    """
 
     vraag_id: str
     antwoord: str
+    vraagtekst: str = ""
+    vraagclassificatie: str = ""
+    groepering: str = ""
+    document_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -323,6 +333,7 @@ def projectlocatie_to_dict(p: Projectlocatie) -> dict[str, Any]:
             "nummeraanduidingId": p.adres.nummeraanduiding_id,
         },
         "punt": None if p.punt is None else {"x": p.punt.x, "y": p.punt.y},
+        **({"vlak": [[q.x, q.y] for q in p.vlak]} if p.vlak else {}),
     }
 
 
@@ -343,6 +354,7 @@ def projectlocatie_from_dict(p: Mapping[str, Any]) -> Projectlocatie:
             nummeraanduiding_id=str(a.get("nummeraanduidingId", "")),
         ),
         punt=None if punt is None else RdPunt(float(punt["x"]), float(punt["y"])),
+        vlak=tuple(RdPunt(float(x), float(y)) for x, y in p.get("vlak") or ()),
     )
 
 
@@ -370,14 +382,28 @@ def persoon_from_dict(p: Mapping[str, Any] | None) -> NatuurlijkPersoon | None:
     )
 
 
-def specificatie_to_dict(s: Specificatie) -> dict[str, str]:
-    """``{"vraagId", "antwoord"}``."""
-    return {"vraagId": s.vraag_id, "antwoord": s.antwoord}
+def specificatie_to_dict(s: Specificatie) -> dict[str, Any]:
+    """``{"vraagId", "antwoord"}`` plus the optional fields that are set."""
+    out: dict[str, Any] = {"vraagId": s.vraag_id, "antwoord": s.antwoord}
+    for key, value in (("vraagtekst", s.vraagtekst), ("vraagclassificatie", s.vraagclassificatie),
+                       ("groepering", s.groepering)):
+        if value:
+            out[key] = value
+    if s.document_ids:
+        out["documentIds"] = list(s.document_ids)
+    return out
 
 
 def specificatie_from_dict(s: Mapping[str, Any]) -> Specificatie:
     """The inverse of :func:`specificatie_to_dict`."""
-    return Specificatie(str(s["vraagId"]), str(s["antwoord"]))
+    return Specificatie(
+        str(s["vraagId"]),
+        str(s["antwoord"]),
+        vraagtekst=str(s.get("vraagtekst", "")),
+        vraagclassificatie=str(s.get("vraagclassificatie", "")),
+        groepering=str(s.get("groepering", "")),
+        document_ids=tuple(str(d) for d in s.get("documentIds") or ()),
+    )
 
 
 def verzoek_to_dict(verzoek: Verzoek) -> dict[str, Any]:

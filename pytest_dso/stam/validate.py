@@ -234,7 +234,8 @@ def check_verzoek(
     - the tenant is the uitvoerende instantie (fine), only the bevoegd gezag (a kopiebericht:
       INFO, never an error), or neither (ERROR);
     - the verzoeknummer equals the submitted one (ERROR) and has the expected form (WARNING);
-    - the type equals the submitted one (ERROR);
+    - the type is one of the seven (WARNING: never a parse failure) and equals the submitted
+      one (ERROR);
     - volgnummer and doel agree (0 / Initiëren or Conceptverzoek, 1..998 / Aanvullen,
       999 / Intrekken) (WARNING).
     """
@@ -277,9 +278,20 @@ def check_verzoek(
             )
         )
     findings.extend(check_verzoeknummer(verzoek.verzoeknummer, pattern, where=where))
+    if not verzoek.type.is_known:
+        findings.append(
+            warning(
+                "stam.verzoek.type_unknown",
+                f"verzoek type {verzoek.type.value!r} is none of the seven STAM verzoek types "
+                f"({', '.join(t.value for t in VerzoekType)})",
+                "a newer DSO-LV type (Verzoek indienen v5 has 'Idee'): make sure the VTH "
+                "system routes it to a person instead of dropping it",
+                where,
+            )
+        )
     if expected_type is not None:
         wanted = (
-            VerzoekType.parse(expected_type) if isinstance(expected_type, str) else expected_type
+            VerzoekType.of(expected_type) if isinstance(expected_type, str) else expected_type
         )
         if verzoek.type != wanted:
             findings.append(

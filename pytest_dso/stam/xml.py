@@ -1,43 +1,57 @@
-"""Render and parse verzoek and verzoeknotificatie XML (a documented model of STAM v4).
+"""Render and parse verzoek and verzoeknotificatie XML (this project's layout of STAM v4).
 
-**This is not the official STAM v4 XSD layout.** The element layout below is a model built
-from public descriptions (element names seen in real messages as documented by a VTH vendor
-[V], namespaces consistent across independent parsers [I], enumerations from CIM-AM [C]). It
-is what the embedded simulator emits and what :mod:`pytest_dso.stam.schemas` describes. To
-validate real DSO-LV messages against the official schemas, point ``[stam] xsd_dir`` in
-``dso.toml`` at the XSDs published on iplo.nl (see :mod:`pytest_dso.stam.validate`).
+**This is not the official STAM v4 XSD layout.** The verzoek layout below is **inferred from
+public consumers** [I]: several independent Python parsers written against real STAM v4
+messages look up, namespace-exact in ``http://www.omgevingswet.nl/koppelvlak/stam-v4/verzoek``
+(prefix ``vx``), ``verzoeknummer``, ``activiteitnaam``, ``type``, ``indienDatum``,
+``adresaanduiding``, ``bevoegdGezagNaam``, ``specificatie`` (with ``vraagtekst``, ``antwoord``,
+``vraagId``, ``vraagclassificatie``, ``groepering``, ``gevraagdeBijlage//document`` with
+``bestandsnaam`` and ``documentId``), ``initiatiefnemer/naam`` and ``gml:posList``. The simulator
+writes those names with that case in that namespace, so a parser written against real messages
+finds them in what ``dso-sim`` hands out. The nesting (which parsers mostly skip with
+``.//``) and all other elements are this project's choice; enumerations come from CIM-AM [C]
+and a vendor's documentation [V]. :mod:`pytest_dso.stam.schemas` describes exactly this
+layout. To validate real DSO-LV messages against the official schemas, point
+``[stam] xsd_dir`` in ``dso.toml`` at the XSDs published on iplo.nl (see
+:mod:`pytest_dso.stam.validate`).
 
-Parsing is lenient on purpose, as the reference advises: element names are matched
-**case-insensitively by local name in any namespace** (``indiendatum`` = ``indienDatum``),
-and a verzoek wrapped by an adapter (``<verzoekXML><verzoek>…``) is found inside its wrapper.
+Parsing is lenient on purpose: element names are matched **case-insensitively by local name
+in any namespace** (``indiendatum`` = ``indienDatum``), so this layout, the earlier one of this
+project (``imam:verzoeknummer``, ``imam:activiteitNaam``, ``gml:pos``) and real messages all
+read; a verzoek wrapped by an adapter (``<verzoekXML><verzoek>…``) is found inside its
+wrapper; an unknown verzoek type is kept (``type.is_known`` false) for a warning finding.
 
-Layout of a verzoek (prefixes from :class:`StamNamespaces`; ``?`` optional, ``*`` repeated)::
+Layout of a verzoek (all elements ``vx:`` unless shown; ``?`` optional, ``*`` repeated)::
 
-    vx:verzoek
-      imam:verzoeknummer            13 digits [I]
-      imam:volgnummer               0, +1 per aanvulling, 999 intrekking [C]
-      imam:type                     "Aanvraag vergunning" | "Melding" | ... [V]
-      imam:doel                     "Initiëren" | "Conceptverzoek" | "Aanvullen" | "Intrekken"
-      imam:naam
-      imam:indiendatum              xs:dateTime
-      imam:toelichting?
-      imam:bevoegdGezag             ic:oin, ic:naam
-      imam:uitvoerendeInstantie     ic:oin, ic:naam (the behandeldienst, or the BG itself)
-      imam:projectlocaties
-        imam:projectlocatie*
-          imam:adresAanduiding?     ic:nummeraanduidingId? ic:postcode? ic:huisnummer?
-                                    ic:huisletter? ic:huisnummertoevoeging? ic:straatnaam?
-                                    ic:woonplaats?
-          imam:punt?                gml:Point(srsName EPSG:28992)/gml:pos "x y"
-      imam:projectactiviteiten
-        imam:projectactiviteit*
-          imam:activiteitNaam, imam:activiteitId?
-          imam:specificaties/imam:specificatie*   imam:vraagId, imam:antwoord
-      imam:initiatiefnemer?
-        imam:natuurlijkPersoon      ic:bsn, ic:voorletters?, ic:achternaam?, ic:emailadres?
-      imam:verzoekbijlages?
-        imam:document*              imam:documentId, imam:bestandsnaam, imam:mediatype,
-                                    imam:grootte, imam:sha256
+    verzoek
+      verzoeknummer                 13 digits [I]
+      volgnummer                    0, +1 per aanvulling, 999 intrekking [C]
+      type                          "Aanvraag vergunning" | "Melding" | ... [V]
+      doel                          "Initiëren" | "Conceptverzoek" | "Aanvullen" | "Intrekken"
+      naam
+      indienDatum                   xs:dateTime
+      toelichting?
+      bevoegdGezag                  oin, bevoegdGezagNaam
+      uitvoerendeInstantie          oin, naam (the behandeldienst, or the BG itself)
+      projectlocaties
+        projectlocatie*
+          adresaanduiding?          nummeraanduidingId? postcode? huisnummer? huisletter?
+                                    huisnummertoevoeging? straatnaam? woonplaats?
+          punt?                     gml:Point(srsName EPSG:28992)/gml:pos "x y"
+          vlak?                     gml:Polygon(srsName EPSG:28992)/gml:exterior/
+                                    gml:LinearRing/gml:posList "x1 y1 ... x1 y1"
+      projectactiviteiten
+        projectactiviteit*
+          activiteitnaam, activiteitId?
+          specificaties/specificatie*   vraagId, vraagtekst?, vraagclassificatie?,
+                                        groepering?, antwoord,
+                                        gevraagdeBijlage?/documenten/document*
+                                          (documentId, bestandsnaam)
+      initiatiefnemer?
+        naam                        voorletters and achternaam
+        natuurlijkPersoon           bsn, voorletters?, achternaam?, emailadres?
+      verzoekbijlages?
+        document*                   documentId, bestandsnaam, mediatype, grootte, sha256
 
 Layout of a verzoeknotificatie (its official namespace and element list are unknown [?]; in
 practice it carries only the verzoeknummer [V])::
@@ -133,11 +147,6 @@ class _Builder:
         if text not in (None, ""):
             self.el(parent, prefix, name, text)
 
-    def organisatie(self, parent: etree._Element, name: str, org: Organisatie) -> None:
-        node = self.el(parent, "imam", name)
-        self.el(node, "ic", "oin", org.oin)
-        self.el(node, "ic", "naam", org.naam)
-
 
 def _fmt_datetime(value: dt.datetime) -> str:
     return value.isoformat(timespec="seconds")
@@ -147,68 +156,101 @@ def _fmt_coord(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+def _ring(points: tuple[RdPunt, ...]) -> str:
+    ring = list(points)
+    if ring and ring[0] != ring[-1]:
+        ring.append(ring[0])
+    return " ".join(f"{_fmt_coord(p.x)} {_fmt_coord(p.y)}" for p in ring)
+
+
 def verzoek_element(
     verzoek: Verzoek, namespaces: StamNamespaces = DEFAULT_NAMESPACES
 ) -> etree._Element:
     """The verzoek as an lxml element tree (see the module docstring for the layout)."""
     b = _Builder(namespaces)
-    nsmap = {k: v for k, v in namespaces.as_map().items() if k != "vn"}
-    root = etree.Element(f"{{{namespaces.vx}}}verzoek", nsmap=nsmap)
+    root = etree.Element(f"{{{namespaces.vx}}}verzoek",
+                         nsmap={"vx": namespaces.vx, "gml": namespaces.gml})
     v = verzoek
-    b.el(root, "imam", "verzoeknummer", v.verzoeknummer)
-    b.el(root, "imam", "volgnummer", v.volgnummer)
-    b.el(root, "imam", "type", v.type.value)
-    b.el(root, "imam", "doel", v.doel.value)
-    b.el(root, "imam", "naam", v.naam)
-    b.el(root, "imam", "indiendatum", _fmt_datetime(v.indiendatum))
-    b.opt(root, "imam", "toelichting", v.toelichting)
-    b.organisatie(root, "bevoegdGezag", v.bevoegd_gezag)
-    b.organisatie(root, "uitvoerendeInstantie", v.uitvoerende_instantie)
-    locaties = b.el(root, "imam", "projectlocaties")
+
+    def el(parent: etree._Element, name: str, text: object = None) -> etree._Element:
+        return b.el(parent, "vx", name, text)
+
+    def opt(parent: etree._Element, name: str, text: object) -> None:
+        b.opt(parent, "vx", name, text)
+
+    el(root, "verzoeknummer", v.verzoeknummer)
+    el(root, "volgnummer", v.volgnummer)
+    el(root, "type", v.type.value)
+    el(root, "doel", v.doel.value)
+    el(root, "naam", v.naam)
+    el(root, "indienDatum", _fmt_datetime(v.indiendatum))
+    opt(root, "toelichting", v.toelichting)
+    bg = el(root, "bevoegdGezag")
+    el(bg, "oin", v.bevoegd_gezag.oin)
+    el(bg, "bevoegdGezagNaam", v.bevoegd_gezag.naam)
+    ui = el(root, "uitvoerendeInstantie")
+    el(ui, "oin", v.uitvoerende_instantie.oin)
+    el(ui, "naam", v.uitvoerende_instantie.naam)
+    locaties = el(root, "projectlocaties")
     for loc in v.projectlocaties:
-        node = b.el(locaties, "imam", "projectlocatie")
+        node = el(locaties, "projectlocatie")
         if loc.adres is not None:
             a = loc.adres
-            adres = b.el(node, "imam", "adresAanduiding")
-            b.opt(adres, "ic", "nummeraanduidingId", a.nummeraanduiding_id)
-            b.opt(adres, "ic", "postcode", a.postcode)
-            b.opt(adres, "ic", "huisnummer", a.huisnummer)
-            b.opt(adres, "ic", "huisletter", a.huisletter)
-            b.opt(adres, "ic", "huisnummertoevoeging", a.huisnummertoevoeging)
-            b.opt(adres, "ic", "straatnaam", a.straatnaam)
-            b.opt(adres, "ic", "woonplaats", a.woonplaats)
+            adres = el(node, "adresaanduiding")
+            opt(adres, "nummeraanduidingId", a.nummeraanduiding_id)
+            opt(adres, "postcode", a.postcode)
+            opt(adres, "huisnummer", a.huisnummer)
+            opt(adres, "huisletter", a.huisletter)
+            opt(adres, "huisnummertoevoeging", a.huisnummertoevoeging)
+            opt(adres, "straatnaam", a.straatnaam)
+            opt(adres, "woonplaats", a.woonplaats)
         if loc.punt is not None:
-            punt = b.el(node, "imam", "punt")
-            point = b.el(punt, "gml", "Point")
+            point = b.el(el(node, "punt"), "gml", "Point")
             point.set("srsName", SRS_RD)
             b.el(point, "gml", "pos", f"{_fmt_coord(loc.punt.x)} {_fmt_coord(loc.punt.y)}")
-    activiteiten = b.el(root, "imam", "projectactiviteiten")
+        if loc.vlak:
+            polygon = b.el(el(node, "vlak"), "gml", "Polygon")
+            polygon.set("srsName", SRS_RD)
+            ring = b.el(b.el(polygon, "gml", "exterior"), "gml", "LinearRing")
+            b.el(ring, "gml", "posList", _ring(loc.vlak))
+    names = {d.document_id: d.bestandsnaam for d in v.bijlagen}
+    activiteiten = el(root, "projectactiviteiten")
     for act in v.projectactiviteiten:
-        node = b.el(activiteiten, "imam", "projectactiviteit")
-        b.el(node, "imam", "activiteitNaam", act.activiteit_naam)
-        b.opt(node, "imam", "activiteitId", act.activiteit_id)
-        specs = b.el(node, "imam", "specificaties")
+        node = el(activiteiten, "projectactiviteit")
+        el(node, "activiteitnaam", act.activiteit_naam)
+        opt(node, "activiteitId", act.activiteit_id)
+        specs = el(node, "specificaties")
         for spec in act.specificaties:
-            s = b.el(specs, "imam", "specificatie")
-            b.el(s, "imam", "vraagId", spec.vraag_id)
-            b.el(s, "imam", "antwoord", spec.antwoord)
+            s = el(specs, "specificatie")
+            el(s, "vraagId", spec.vraag_id)
+            opt(s, "vraagtekst", spec.vraagtekst)
+            opt(s, "vraagclassificatie", spec.vraagclassificatie)
+            opt(s, "groepering", spec.groepering)
+            el(s, "antwoord", spec.antwoord)
+            if spec.document_ids:
+                docs = el(el(s, "gevraagdeBijlage"), "documenten")
+                for document_id in spec.document_ids:
+                    doc = el(docs, "document")
+                    el(doc, "documentId", document_id)
+                    el(doc, "bestandsnaam", names.get(document_id) or document_id)
     if v.initiatiefnemer is not None:
         p = v.initiatiefnemer
-        ini = b.el(root, "imam", "initiatiefnemer")
-        persoon = b.el(ini, "imam", "natuurlijkPersoon")
-        b.el(persoon, "ic", "bsn", p.bsn)
-        b.opt(persoon, "ic", "voorletters", p.voorletters)
-        b.opt(persoon, "ic", "achternaam", p.achternaam)
-        b.opt(persoon, "ic", "emailadres", p.emailadres)
+        ini = el(root, "initiatiefnemer")
+        el(ini, "naam", " ".join(x for x in (p.voorletters, p.achternaam) if x))
+        persoon = el(ini, "natuurlijkPersoon")
+        el(persoon, "bsn", p.bsn)
+        opt(persoon, "voorletters", p.voorletters)
+        opt(persoon, "achternaam", p.achternaam)
+        opt(persoon, "emailadres", p.emailadres)
     if v.bijlagen:
-        bijlages = b.el(root, "imam", "verzoekbijlages")
+        bijlages = el(root, "verzoekbijlages")
         for bijlage in v.bijlagen:
-            doc = b.el(bijlages, "imam", "document")
-            b.el(doc, "imam", "documentId", bijlage.document_id)
-            b.el(doc, "imam", "bestandsnaam", bijlage.bestandsnaam)
-            b.el(doc, "imam", "mediatype", bijlage.mediatype)
-            b.el(doc, "imam", "grootte", bijlage.size)
-            b.el(doc, "imam", "sha256", bijlage.sha256)
+            doc = el(bijlages, "document")
+            el(doc, "documentId", bijlage.document_id)
+            el(doc, "bestandsnaam", bijlage.bestandsnaam)
+            el(doc, "mediatype", bijlage.mediatype)
+            el(doc, "grootte", bijlage.size)
+            el(doc, "sha256", bijlage.sha256)
     return root
 
 
@@ -303,14 +345,19 @@ def _descendant(node: etree._Element, name: str) -> etree._Element | None:
     return None
 
 
-def _locate(root: etree._Element, name: str) -> etree._Element:
-    """The element named ``name`` carrying a verzoeknummer: the root or inside a wrapper."""
+def _locate(root: etree._Element, name: str, *, any_parent: bool = False) -> etree._Element:
+    """The element named ``name`` carrying a verzoeknummer: the root or inside a wrapper;
+    with ``any_parent``, else the parent of the first ``verzoeknummer`` anywhere."""
     if _child(root, "verzoeknummer") is not None:
         return root
     wanted = name.casefold()
     for item in root.iter():
         if local_name(item) == wanted and _child(item, "verzoeknummer") is not None:
             return item
+    nummer = _descendant(root, "verzoeknummer") if any_parent else None
+    parent = nummer.getparent() if nummer is not None else None
+    if parent is not None:
+        return parent
     raise StamParseError(
         f"no <{name}> with a <verzoeknummer> found (root element is <{local_name(root)}>)",
         _line(root),
@@ -352,11 +399,22 @@ def _int(text: str, field_name: str, node: etree._Element) -> int:
         raise StamParseError(f"{field_name} {text!r} is not an integer", _line(node)) from None
 
 
-def _organisatie(node: etree._Element | None) -> Organisatie | None:
+def _organisatie(node: etree._Element | None, *names: str) -> Organisatie | None:
     if node is None:
         return None
     oin = _text(node, "oin") or _text(_descendant(node, "oin"))
-    return Organisatie(oin, _text(node, "naam")) if oin else None
+    naam = next((t for t in (_text(node, n) for n in (*names, "naam")) if t), "")
+    return Organisatie(oin, naam) if oin else None
+
+
+def _parse_ring(text: str, node: etree._Element) -> tuple[RdPunt, ...]:
+    try:
+        values = [float(v) for v in text.split()]
+    except ValueError:
+        raise StamParseError(f"gml:posList {text[:60]!r} holds a non-number", _line(node)) from None
+    if len(values) % 2 or len(values) < 8:
+        raise StamParseError("gml:posList must hold at least four 'x y' pairs", _line(node))
+    return tuple(RdPunt(values[i], values[i + 1]) for i in range(0, len(values), 2))
 
 
 def _locatie(node: etree._Element) -> Projectlocatie:
@@ -375,14 +433,33 @@ def _locatie(node: etree._Element) -> Projectlocatie:
         )
     punt: RdPunt | None = None
     punt_node = _child(node, "punt")
-    pos = _descendant(punt_node, "pos") if punt_node is not None else None
+    pos = _descendant(punt_node if punt_node is not None else node, "pos")
     if pos is not None and pos.text:
         parts = pos.text.split()
         try:
             punt = RdPunt(float(parts[0]), float(parts[1]))
         except (IndexError, ValueError):
             raise StamParseError(f"RD point {pos.text!r} is not 'x y'", _line(pos)) from None
-    return Projectlocatie(adres=adres, punt=punt)
+    pos_list = _descendant(node, "posList")
+    vlak = _parse_ring(pos_list.text, pos_list) if pos_list is not None and pos_list.text else ()
+    return Projectlocatie(adres=adres, punt=punt, vlak=vlak)
+
+
+def _specificatie(node: etree._Element) -> Specificatie:
+    asked = _child(node, "gevraagdeBijlage")
+    ids = tuple(
+        _text(doc, "documentId")
+        for doc in (asked.iter() if asked is not None else ())
+        if local_name(doc) == "document" and _text(doc, "documentId")
+    )
+    return Specificatie(
+        _text(node, "vraagId"),
+        _text(node, "antwoord"),
+        vraagtekst=_text(node, "vraagtekst"),
+        vraagclassificatie=_text(node, "vraagclassificatie"),
+        groepering=_text(node, "groepering"),
+        document_ids=ids,
+    )
 
 
 def parse_verzoek(
@@ -397,7 +474,7 @@ def parse_verzoek(
     with the line and the problem.
     """
     root = _parse_root(data, "verzoek XML")
-    node = _locate(root, "verzoek")
+    node = _locate(root, "verzoek", any_parent=True)
     if namespaces is not None:
         _check_namespace(node, {namespaces.vx, namespaces.imam, NS_IMAM_V2})
     nummer = _text(node, "verzoeknummer")
@@ -405,14 +482,16 @@ def parse_verzoek(
         raise StamParseError("the verzoek has an empty <verzoeknummer>", _line(node))
     type_text = _text(node, "type")
     try:
-        vtype = VerzoekType.parse(type_text)
+        vtype = VerzoekType.of(type_text)
         doel = Doel.parse(_text(node, "doel") or Doel.INITIEREN.value)
     except ValueError as exc:
         raise StamParseError(str(exc), _line(node)) from None
     datum_text = _text(node, "indiendatum")
     if not datum_text:
-        raise StamParseError("the verzoek has no <indiendatum>", _line(node))
-    bg = _organisatie(_child(node, "bevoegdGezag"))
+        raise StamParseError("the verzoek has no <indienDatum>", _line(node))
+    bg = _organisatie(_child(node, "bevoegdGezag"), "bevoegdGezagNaam")
+    if bg is not None and not bg.naam:
+        bg = Organisatie(bg.oin, _text(node, "bevoegdGezagNaam"))
     if bg is None:
         raise StamParseError("the verzoek has no <bevoegdGezag> with an <oin>", _line(node))
     ui = _organisatie(_child(node, "uitvoerendeInstantie")) or bg
@@ -426,14 +505,14 @@ def parse_verzoek(
             voorletters=_text(person_node, "voorletters"),
             emailadres=_text(person_node, "emailadres"),
         )
+    elif _text(node, "initiatiefnemer", "naam"):
+        initiatiefnemer = NatuurlijkPersoon(bsn="", achternaam=_text(node, "initiatiefnemer",
+                                                                      "naam"))
     activiteiten = []
     for act in _items(node, "projectactiviteiten", "projectactiviteit"):
-        specs = tuple(
-            Specificatie(_text(s, "vraagId"), _text(s, "antwoord"))
-            for s in _items(act, "specificaties", "specificatie")
-        )
+        specs = tuple(_specificatie(s) for s in _items(act, "specificaties", "specificatie"))
         activiteiten.append(
-            Projectactiviteit(_text(act, "activiteitNaam"), specs, _text(act, "activiteitId"))
+            Projectactiviteit(_text(act, "activiteitnaam"), specs, _text(act, "activiteitId"))
         )
     bijlagen = []
     for doc in _items(node, "verzoekbijlages", "document"):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+from xml.etree import ElementTree
 
 import pytest
 from sim_helpers import Dka, melding
@@ -81,6 +82,8 @@ def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
     try:
         printed = _wait_for_line(sink, "dso-sim ready", 30)
         assert any("dso-sim ebMS endpoint: https://127.0.0.1:" in line for line in printed)
+        [indienen] = [line for line in printed if line.startswith("dso-sim API indienen: ")]
+        assert indienen.endswith("/publiek/verzoeken/api/indienen/v5")
         assert any(str(output / "cpa.xml") in line for line in printed)
         info = json.loads((output / "urls.json").read_text())
         api_key = (output / "api-key").read_text().strip()
@@ -106,6 +109,13 @@ def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
         assert refs.status == 200
         xml = as_dka.get(json.loads(refs.response_body)["_links"]["verzoek"]["href"])
         assert parse_verzoek(xml.response_body).verzoeknummer == nummer
+        # A consumer written against real STAM v4 messages: namespace-exact, no leniency.
+        vx = {"vx": "http://www.omgevingswet.nl/koppelvlak/stam-v4/verzoek"}
+        for body in (xml.response_body, as_dka.get(referenties + "/samenvatting").response_body):
+            root = ElementTree.fromstring(body)  # noqa: S314 - our own simulator's output
+            assert root.findtext(".//vx:verzoeknummer", namespaces=vx) == nummer
+            assert root.findtext(".//vx:activiteitnaam", namespaces=vx) == "Gemeentes – Melding"
+            assert root.findtext(".//vx:type", namespaces=vx) == "Melding"
         other = HttpClient.for_identity(ids.party("waterschap"), ids.trust).get(referenties)
         assert other.status == 403
     finally:

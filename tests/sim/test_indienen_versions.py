@@ -5,9 +5,11 @@ takes ``rolaanduiding`` and refuses ``machtiging``, answers errors as
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sim_helpers import Dka, body_json, melding, start_sim
 
 from pytest_dso.pkio.testpki import TestPki
@@ -78,3 +80,35 @@ def test_v4_is_selectable(sim_pki: TestPki, tmp_path: Path, dka: Dka) -> None:
         assert body_json(spec)["info"]["version"] == "4.3.2"
     finally:
         v4.stop()
+
+
+@pytest.mark.parametrize("version", ["v5", "v4"])
+def test_the_harness_client_submits_on_either_version(
+    version: str, sim_pki: TestPki, tmp_path: Path, dka: Dka
+) -> None:
+    from pytest_dso.dso.indienen import IndienenClient
+    from pytest_dso.dso.rest import RestConfig, RestSession
+    from pytest_dso.dso.shapes import ActiviteitRef, IndienActiviteit, Indienbericht
+    from pytest_dso.stam.model import Organisatie, VerzoekType
+
+    gemeente = "00000099000000101000"
+    bericht = Indienbericht(
+        VerzoekType.MELDING,
+        (IndienActiviteit(ActiviteitRef("Gemeentes – Melding", gemeente),
+                          Organisatie(gemeente)),),
+        locatie_oin=gemeente,
+    )
+    simulator = start_sim(sim_pki, tmp_path / "sim.sqlite", dka, indienen_version=version)
+    os.environ["DSO_TEST_INDIENEN_KEY"] = simulator.api_key
+    try:
+        config = RestConfig(base_urls=dict(simulator.api_base_urls),
+                            api_key_env="DSO_TEST_INDIENEN_KEY")
+        with RestSession(config, None, simulator.trust_anchors) as session:
+            client = IndienenClient(session)
+            assert client.major == int(version[1:])
+            [nummer] = client.indienen(bericht)
+        simulator.wait_for_delivery(nummer, timeout=10)
+        assert dka.received(nummer) == 1
+    finally:
+        del os.environ["DSO_TEST_INDIENEN_KEY"]
+        simulator.stop()

@@ -45,12 +45,17 @@ def make_verzoek(**changes: object) -> Verzoek:
                     nummeraanduiding_id="0000200000123456",
                 ),
                 RdPunt(155000.25, 463000.0),
+                (RdPunt(155000, 463000), RdPunt(155010, 463000), RdPunt(155010, 463010),
+                 RdPunt(155000, 463000)),
             ),
         ),
         "projectactiviteiten": (
             Projectactiviteit(
                 "Gemeentes – Melding",
-                (Specificatie("1", "Jan Tester"), Specificatie("42", "ja")),
+                (Specificatie("1", "Jan Tester"),
+                 Specificatie("42", "ja", vraagtekst="Is er een tekening?",
+                              vraagclassificatie="Bijlage", groepering="Tekeningen",
+                              document_ids=("doc-1",))),
                 "nl.imow-gm0000.activiteit.Test",
             ),
         ),

@@ -40,7 +40,7 @@ def test_minimal_verzoek_is_schema_valid(make: Callable[..., Verzoek]) -> None:
 
 def test_missing_verzoeknummer_is_rejected_with_line_and_path(verzoek: Verzoek) -> None:
     xml = render_verzoek(verzoek)
-    start = xml.index(b"  <imam:verzoeknummer>")
+    start = xml.index(b"  <vx:verzoeknummer>")
     end = xml.index(b"\n", start) + 1
     findings = validate_verzoek(xml[:start] + xml[end:])
     assert findings
@@ -62,8 +62,8 @@ def test_wrong_type_enumeration_is_rejected(verzoek: Verzoek) -> None:
     ("old", "new"),
     [
         (b"2026060200019", b"OLO2026"),
-        (b"<ic:oin>00000099000000101000", b"<ic:oin>123"),
-        (b"<imam:volgnummer>0<", b"<imam:volgnummer>1000<"),
+        (b"<vx:oin>00000099000000101000", b"<vx:oin>123"),
+        (b"<vx:volgnummer>0<", b"<vx:volgnummer>1000<"),
         (b">Initi\xc3\xabren<", b">Vooroverleg<"),
     ],
 )
@@ -98,8 +98,8 @@ def test_user_xsd_dir_is_used(tmp_path: Path, verzoek: Verzoek) -> None:
     shutil.copytree(SCHEMA_DIR, user, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     xml = render_verzoek(verzoek)
     assert validate_verzoek(xml, user) == []
-    imam = user / "stam-sim-imam.xsd"
-    imam.write_text(imam.read_text("utf-8").replace('value="Melding"', 'value="Mld"'), "utf-8")
+    entry = user / "stam-sim-verzoek.xsd"
+    entry.write_text(entry.read_text("utf-8").replace('value="Melding"', 'value="Mld"'), "utf-8")
     findings = validate_verzoek(xml, user)
     assert findings
     assert findings[0].evidence["schema"].endswith("stam-sim-verzoek.xsd")

@@ -31,6 +31,8 @@ from pytest_dso.stam.model import (
     Bijlage,
     Organisatie,
     Projectactiviteit,
+    Projectlocatie,
+    RdPunt,
     Verzoek,
     Verzoeknotificatie,
 )
@@ -186,7 +188,7 @@ def submit(
             uitvoerende_instantie=Organisatie(
                 ui_oin, names.get(ui_oin, bg_naam if ui_oin == bg_oin else "")
             ),
-            projectlocaties=bericht.projectlocaties,
+            projectlocaties=tuple(_with_vlak(p) for p in bericht.projectlocaties),
             projectactiviteiten=tuple(
                 Projectactiviteit(a.activiteit.naam, a.specificaties) for a in acts
             ),
@@ -269,3 +271,18 @@ def wijzig_bevoegd_gezag(
         ),
     )
     return SubmissionResult((moved,), (note,))
+
+
+#: Half the side of the square the simulator derives around a point locatie, in metres.
+DERIVED_HALF_SIDE = 5.0
+
+
+def _with_vlak(locatie: Projectlocatie) -> Projectlocatie:
+    """A point locatie with a derived square polygon around it (rendered as ``gml:posList``),
+    standing in for the locatie DSO-LV derives; the real derivation is not public [?]."""
+    if locatie.punt is None or locatie.vlak:
+        return locatie
+    x, y, d = locatie.punt.x, locatie.punt.y, DERIVED_HALF_SIDE
+    ring = (RdPunt(x - d, y - d), RdPunt(x + d, y - d), RdPunt(x + d, y + d),
+            RdPunt(x - d, y + d), RdPunt(x - d, y - d))
+    return replace(locatie, vlak=ring)

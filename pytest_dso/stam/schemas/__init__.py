@@ -1,11 +1,14 @@
 """XML Schemas written for this project: exactly what the embedded simulator emits.
 
-They describe this project's documented model of STAM v4 (see :mod:`pytest_dso.stam.xml`), not
-the official STAM v4 XSDs, which are published on iplo.nl. Files:
+They describe this project's layout of STAM v4 (see :mod:`pytest_dso.stam.xml`): verzoek
+element names and case inferred from public parsers of real messages, the rest this project's
+choice. They are not the official STAM v4 XSDs, which are published on iplo.nl. Files:
 
-- ``stam-sim-verzoek.xsd`` (root ``vx:verzoek``) importing ``stam-sim-imam.xsd``,
-  ``stam-sim-common.xsd`` and ``gml-point-subset.xsd`` (only ``gml:Point``/``gml:pos``);
-- ``stam-sim-verzoeknotificatie.xsd`` (root ``vn:verzoeknotificatie``).
+- ``stam-sim-verzoek.xsd`` (root ``vx:verzoek``, every verzoek element in the ``stam-v4/verzoek``
+  namespace) importing ``gml-subset.xsd`` (only ``gml:Point``/``gml:pos`` and a
+  ``gml:Polygon`` with one ``gml:posList`` ring);
+- ``stam-sim-verzoeknotificatie.xsd`` (root ``vn:verzoeknotificatie``) importing
+  ``stam-sim-common.xsd``.
 """
 
 from __future__ import annotations
