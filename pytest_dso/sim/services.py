@@ -80,6 +80,15 @@ class _OpenConcept:
     uploads: list[tuple[DocumentInfo, bytes]] = field(default_factory=list)
 
 
+def _located_in(verzoek: Verzoek, polygoon: Sequence[RdPunt]) -> bool:
+    """True when a point of a projectlocatie (its punt or a corner of its vlak) lies inside
+    ``polygoon``. A verzoek submitted without any located projectlocatie matches every polygon
+    (the simulator accepts submissions without a locatie; DSO-LV always has one)."""
+    points = [q for p in verzoek.projectlocaties
+              for q in ((p.punt,) if p.punt is not None else ()) + p.vlak]
+    return not points or any(_inside(q, polygoon) for q in points)
+
+
 def _inside(point: RdPunt, polygon: Sequence[RdPunt]) -> bool:
     """Ray casting: is ``point`` inside ``polygon`` (RD coordinates)?"""
     inside = False
@@ -203,9 +212,7 @@ class SimServices:
         for v in candidates:
             if not since <= v.indiendatum < until or not self.may_fetch(caller, v)[0]:
                 continue
-            if vraag.polygoon and not any(
-                p.punt is not None and _inside(p.punt, vraag.polygoon) for p in v.projectlocaties
-            ):
+            if vraag.polygoon and not _located_in(v, vraag.polygoon):
                 continue
             out.append(v)
         return out

@@ -1,0 +1,141 @@
+"""Gemiste verzoeken: verzoeken DSO-LV holds for a tenant that the VTH side never saw.
+
+What a leverancier runs after an outage (a vendor describes the procedure [V]): search Verzoek
+afhandelen ``verzoeken/_zoek`` for the last N days, and for every hit that the trigger source
+did not see (and a VTH check, when configured, does not find) report the verzoeknummer with
+its ``samenvatting`` link, the original STAM message, to fetch it by hand or by the adapter.
+
+``_zoek`` takes a verzoeknummer or an RD polygon plus a date range and answers in pages of 50
+[V]; the search here uses a polygon around the whole of the Netherlands in RD [I] (the
+vendor's procedure gives a polygon, its extent is the searcher's choice) and keeps the hits
+where the tenant is the bevoegd gezag or the behandeldienst. At most ``max_pages`` pages are
+read; more hits than that give a warning, never an endless loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pytest_dso.dso.afhandelen import AfhandelenClient
+from pytest_dso.dso.shapes import ZoekVraag
+from pytest_dso.findings import Finding, error, info, warning
+from pytest_dso.stam.model import RdPunt
+
+#: The whole of the Netherlands in Rijksdriehoek coordinates (the RD validity area), closed.
+NL_RD_POLYGON: tuple[RdPunt, ...] = (
+    RdPunt(-7000, 289000),
+    RdPunt(300000, 289000),
+    RdPunt(300000, 629000),
+    RdPunt(-7000, 629000),
+    RdPunt(-7000, 289000),
+)
+#: Default look-back (``[health] missed_days``).
+DEFAULT_DAYS = 7
+#: Pages of 50 read at most per tenant.
+MAX_PAGES = 20
+PAGE_SIZE = 50
+
+#: ``seen(verzoeknummer)``: True when the trigger source or the VTH check knows it.
+Seen = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class GemistVerzoek:
+    """One verzoek DSO-LV holds for the tenant that the VTH side has not seen."""
+
+    verzoeknummer: str
+    tenant_oin: str
+    bevoegd_gezag_oin: str
+    behandeldienst_oin: str
+    samenvatting_url: str
+
+    def describe(self) -> str:
+        """One line for reports."""
+        bd = f", behandeldienst {self.behandeldienst_oin}" if self.behandeldienst_oin else ""
+        return (f"{self.verzoeknummer} (bevoegd gezag {self.bevoegd_gezag_oin}{bd}): "
+                f"{self.samenvatting_url}")
+
+
+@dataclass(frozen=True)
+class MissedReport:
+    """The outcome for one tenant: what ``_zoek`` found, what was not seen, and whether the
+    page limit cut the search short."""
+
+    tenant_oin: str
+    van: dt.date
+    tot: dt.date
+    found: tuple[str, ...]
+    missed: tuple[GemistVerzoek, ...]
+    truncated: bool = False
+
+    def findings(self, tenant_name: str = "") -> list[Finding]:
+        """One ERROR per missed verzoek, a WARNING when the search was cut short, and an INFO
+        with the counts."""
+        where = f"tenant {tenant_name or self.tenant_oin} ({self.tenant_oin})"
+        out = [
+            error(
+                "health.missed_verzoek",
+                f"verzoek {m.verzoeknummer} is in DSO-LV for {self.tenant_oin} but the trigger "
+                "source and the VTH check have not seen it",
+                f"fetch the original STAM message at {m.samenvatting_url} (samenvatting) and "
+                "process it; then find out why its verzoeknotificatie did not arrive (adapter, "
+                "DKA, ESB). If your VTH system does have it, configure a VTH check "
+                "(pytest_dso_vth_check) so this check can tell",
+                where,
+                verzoeknummer=m.verzoeknummer,
+                samenvatting=m.samenvatting_url,
+            )
+            for m in self.missed
+        ]
+        if self.truncated:
+            out.append(warning(
+                "health.missed_truncated",
+                f"_zoek returned more than {len(self.found)} verzoeken between {self.van} and "
+                f"{self.tot}; only those were compared",
+                "lower [health] missed_days so one run covers all of them", where))
+        out.append(info(
+            "health.missed_summary",
+            f"{len(self.found)} verzoek(en) between {self.van} and {self.tot}, "
+            f"{len(self.missed)} not seen", "", where))
+        return out
+
+
+def missed_verzoeken(
+    client: AfhandelenClient,
+    tenant_oin: str,
+    seen: Seen,
+    *,
+    days: int = DEFAULT_DAYS,
+    today: dt.date | None = None,
+    polygon: tuple[RdPunt, ...] = NL_RD_POLYGON,
+    max_pages: int = MAX_PAGES,
+) -> MissedReport:
+    """Search the last ``days`` days for ``tenant_oin`` and report what ``seen`` does not know.
+
+    Read-only (``_zoek`` is a POST that changes nothing). Raises the client's ``ApiError``
+    when the search itself fails.
+    """
+    if not 1 <= days <= 366:
+        raise ValueError(f"days must be 1..366, not {days}")
+    tot = today or dt.datetime.now(dt.UTC).date()
+    van = tot - dt.timedelta(days=days)
+    vraag = ZoekVraag(van, tot, polygoon=polygon, page_size=PAGE_SIZE)
+    hits = client.zoek_alle(vraag, max_pages=max_pages)
+    mine = [h for h in hits if tenant_oin in (h.bevoegd_gezag_oin, h.behandeldienst_oin)]
+    unique = list(dict.fromkeys(h.verzoeknummer for h in mine))
+    by_nummer = {h.verzoeknummer: h for h in mine}
+    missed = tuple(
+        GemistVerzoek(
+            nr,
+            tenant_oin,
+            by_nummer[nr].bevoegd_gezag_oin,
+            by_nummer[nr].behandeldienst_oin,
+            client.session.url("afhandelen.samenvatting", verzoeknummer=nr),
+        )
+        for nr in unique
+        if not seen(nr)
+    )
+    return MissedReport(tenant_oin, van, tot, tuple(unique), missed,
+                        truncated=len(hits) >= max_pages * PAGE_SIZE)

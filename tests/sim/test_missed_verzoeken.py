@@ -1,0 +1,77 @@
+"""Gemiste verzoeken against a real simulator on loopback: a verzoek whose trigger was dropped
+on purpose is reported with a samenvatting link that returns its STAM message; when every
+trigger arrived, nothing is reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from xml.etree import ElementTree
+
+import pytest
+from sim_helpers import GEMEENTE, WATERSCHAP, Dka, melding, submit
+
+from pytest_dso.dso.afhandelen import AfhandelenClient
+from pytest_dso.dso.rest import RestConfig, RestSession
+from pytest_dso.e2e.missed import missed_verzoeken
+from pytest_dso.findings import errors
+from pytest_dso.sim.server import Simulator
+
+VX = {"vx": "http://www.omgevingswet.nl/koppelvlak/stam-v4/verzoek"}
+
+
+@pytest.fixture
+def afhandelen(sim: Simulator) -> Iterator[AfhandelenClient]:
+    """The leverancier's afhandelen client (mandated for every bevoegd gezag)."""
+    config = RestConfig(base_urls=dict(sim.api_base_urls))
+    with RestSession(config, sim.identities.party("leverancier"), sim.trust_anchors) as session:
+        yield AfhandelenClient(session)
+
+
+@pytest.fixture
+def submitted(sim: Simulator, dka: Dka) -> list[str]:
+    """Three meldingen for the gemeente, each delivered to the DKA."""
+    nummers = [n for _ in range(3) for n in submit(sim, melding())]
+    for nummer in nummers:
+        sim.wait_for_delivery(nummer, timeout=10)
+        assert dka.received(nummer) == 1
+    return nummers
+
+
+def test_a_dropped_trigger_is_reported(
+    submitted: list[str], dka: Dka, afhandelen: AfhandelenClient
+) -> None:
+    dropped = submitted[1]
+    with dka.lock:  # the trigger source never passes this one on
+        log = [n for n in dka.application if n != dropped]
+
+    report = missed_verzoeken(afhandelen, GEMEENTE, lambda nr: nr in log, days=7)
+
+    assert sorted(report.found) == sorted(submitted)
+    assert [m.verzoeknummer for m in report.missed] == [dropped]
+    [finding] = errors(report.findings("TEST Gemeente"))
+    assert finding.check == "health.missed_verzoek"
+    assert dropped in finding.message
+    link = report.missed[0].samenvatting_url
+    assert link.endswith(f"/overheid/verzoeken/api/afhandelen/v2/verzoeken/{dropped}/samenvatting")
+    assert link in finding.hint
+    stam = afhandelen.session.request("GET", link, accept="application/xml").expect()
+    root = ElementTree.fromstring(stam.body)  # noqa: S314 - our own simulator's output
+    assert root.findtext(".//vx:verzoeknummer", namespaces=VX) == dropped
+
+
+def test_a_complete_run_reports_none(
+    submitted: list[str], dka: Dka, afhandelen: AfhandelenClient
+) -> None:
+    with dka.lock:
+        log = list(dka.application)
+    report = missed_verzoeken(afhandelen, GEMEENTE, lambda nr: nr in log, days=7)
+    assert sorted(report.found) == sorted(submitted)
+    assert report.missed == ()
+    assert errors(report.findings()) == []
+    other = missed_verzoeken(afhandelen, WATERSCHAP, lambda nr: False, days=7)
+    assert other.found == ()
+
+
+def test_days_are_bounded(afhandelen: AfhandelenClient) -> None:
+    with pytest.raises(ValueError, match=r"1\.\.366"):
+        missed_verzoeken(afhandelen, GEMEENTE, lambda nr: True, days=0)
