@@ -42,7 +42,8 @@ def dso_seen_verzoek(
 
     def for_tenant(tenant: Tenant) -> Callable[[str], bool]:
         def seen(verzoeknummer: str) -> bool:
-            if any(t.verzoeknummer == verzoeknummer for t in dso_trigger_source.all()):
+            if any(t.verzoeknummer == verzoeknummer and t.is_verzoeknotificatie
+                   for t in dso_trigger_source.all()):
                 return True
             outcome = dso_vth_check(VerzoekForVth(verzoeknummer, tenant.oin, tenant.name,
                                                   dso_settings.env, None,

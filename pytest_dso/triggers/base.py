@@ -48,7 +48,8 @@ class Trigger:
     ``duplicate``: an earlier trigger had the same ebMS MessageId, or (without one) the same
     verzoeknummer, recipient and payload. ``late``: it arrived after a wait for its verzoeknummer
     had timed out. ``problem``: why the verzoeknummer could not be read (``verzoeknummer`` is
-    then empty and the trigger never matches a wait).
+    then empty and the trigger never matches a wait). ``kind`` is ``"verzoeknotificatie"``, or
+    ``"dka-intrekking"`` for a DKA's own withdrawal message, which never matches a wait.
     """
 
     verzoeknummer: str
@@ -62,6 +63,12 @@ class Trigger:
     message_id: str | None = None
     problem: str = ""
     location: str = ""
+    kind: str = "verzoeknotificatie"
+
+    @property
+    def is_verzoeknotificatie(self) -> bool:
+        """True for a verzoeknotificatie (not a DKA's own withdrawal message)."""
+        return self.kind == "verzoeknotificatie"
 
     @property
     def sha256(self) -> str:
@@ -71,6 +78,8 @@ class Trigger:
     def describe(self) -> str:
         """One line for reports."""
         parts = [self.verzoeknummer or "<unreadable>", f"via {self.source}"]
+        if not self.is_verzoeknotificatie:
+            parts.insert(1, f"({self.kind})")
         parts.append(f"at {self.received_at.isoformat(timespec='milliseconds')}")
         if self.recipient_oin:
             parts.append(f"to {self.recipient_oin}")
@@ -165,6 +174,7 @@ class TriggerLog:
         problem: str = "",
         location: str = "",
         received_at: dt.datetime | None = None,
+        kind: str = "verzoeknotificatie",
     ) -> Trigger:
         """Add one observation; returns the trigger with its duplicate/late flags set."""
         with self._cond:
@@ -188,6 +198,7 @@ class TriggerLog:
                 message_id=message_id,
                 problem=problem,
                 location=location,
+                kind=kind,
             )
             self._triggers.append(trigger)
             self._cond.notify_all()
@@ -196,6 +207,8 @@ class TriggerLog:
     def _match(self, verzoeknummer: str, recipient_oin: str | None) -> Trigger | None:
         for trigger in self._triggers:
             if not trigger.verzoeknummer or trigger.verzoeknummer != verzoeknummer:
+                continue
+            if not trigger.is_verzoeknotificatie:
                 continue
             if recipient_oin and trigger.recipient_oin and trigger.recipient_oin != recipient_oin:
                 continue

@@ -271,6 +271,7 @@ class EbmsCoreTriggerSource(LoggingSource):
         self.log.record(
             message.payload,
             verzoeknummer=found.verzoeknummer,
+            kind=found.kind,
             sender_oin=message.sender_oin,
             recipient_oin=found.recipient_oin or message.recipient_oin,
             message_id=str(message.properties.get("messageId") or message_id),

@@ -6,6 +6,11 @@ default is the lenient STAM parser of :mod:`pytest_dso.stam.xml`; where an adapt
 something else, configure an XPath (``[triggers] verzoeknummer_xpath``) or a regular expression
 (``[triggers] verzoeknummer_regex``; the group named ``verzoeknummer``, else group 1, else the
 whole match).
+
+A DKA may also send messages of its own: the Jnet/EnableU DKA announces a withdrawal as
+``<root><oin/><verzoeknummer/><actie>close</actie></root>`` [V]. That payload is recognised
+before any other method and extracted with ``kind`` :data:`KIND_DKA_WITHDRAWAL`, so it is
+recorded as a withdrawal and never taken for a verzoeknotificatie.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from types import MappingProxyType
 
 from lxml import etree
 
-from pytest_dso.stam.xml import StamParseError, parse_verzoeknotificatie
+from pytest_dso.stam.xml import StamParseError, local_name, parse_verzoeknotificatie
 from pytest_dso.xmlsafe import UnsafeXmlError, parse_xml
 
 
@@ -25,13 +30,39 @@ class TriggerParseError(ValueError):
     """The payload holds no readable verzoeknummer; the message says why."""
 
 
+#: A verzoeknotificatie (triggerbericht) from DSO-LV.
+KIND_VERZOEKNOTIFICATIE = "verzoeknotificatie"
+#: A DKA's own withdrawal message (``<root>…<actie>close</actie></root>``) [V].
+KIND_DKA_WITHDRAWAL = "dka-intrekking"
+
+
 @dataclass(frozen=True)
 class Extracted:
-    """What a payload says: the verzoeknummer and the OINs it names, if any."""
+    """What a payload says: the verzoeknummer, the OINs it names, if any, and its kind."""
 
     verzoeknummer: str
     recipient_oin: str | None = None
     bevoegd_gezag_oin: str | None = None
+    kind: str = KIND_VERZOEKNOTIFICATIE
+
+
+def dka_withdrawal(raw: bytes) -> Extracted | None:
+    """The DKA withdrawal in ``raw`` (``<root><oin/><verzoeknummer/><actie>close</actie>
+    </root>``, element names matched case-insensitively in any namespace), or ``None``."""
+    head = raw.lstrip()[:512].lower()
+    if b"close" not in raw.lower() or b"root" not in head:
+        return None
+    try:
+        root = parse_xml(raw, what="DKA message")
+    except UnsafeXmlError:
+        return None
+    if local_name(root) != "root":
+        return None
+    fields = {local_name(c): (c.text or "").strip() for c in root if isinstance(c.tag, str)}
+    if fields.get("actie", "").casefold() != "close" or not fields.get("verzoeknummer"):
+        return None
+    return Extracted(fields["verzoeknummer"], fields.get("oin") or None,
+                     kind=KIND_DKA_WITHDRAWAL)
 
 
 @dataclass(frozen=True)
@@ -70,6 +101,9 @@ class VerzoeknummerExtractor:
         """The verzoeknummer in ``raw``; raises :class:`TriggerParseError`."""
         if not raw.strip():
             raise TriggerParseError("the payload is empty")
+        withdrawal = dka_withdrawal(raw)
+        if withdrawal is not None:
+            return withdrawal
         if self.regex:
             return self._by_regex(raw)
         if self.xpath:

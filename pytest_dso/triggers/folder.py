@@ -155,6 +155,7 @@ class FolderTriggerSource(LoggingSource):
         self.log.record(
             raw,
             verzoeknummer=found.verzoeknummer,
+            kind=found.kind,
             recipient_oin=found.recipient_oin,
             location=location,
             # The adapter's write time measures the chain better than our polling moment.

@@ -102,6 +102,7 @@ class HttpForwardTriggerSource(LoggingSource):
         trigger = self.log.record(
             request.body,
             verzoeknummer=found.verzoeknummer,
+            kind=found.kind,
             sender_oin=sender,
             recipient_oin=found.recipient_oin,
             message_id=message_id,

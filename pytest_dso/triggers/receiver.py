@@ -85,6 +85,7 @@ class ReceiverTriggerSource(LoggingSource):
         return self.log.record(
             payload,
             verzoeknummer=found.verzoeknummer,
+            kind=found.kind,
             sender_oin=sender,
             # The notificatie names the bevoegd gezag or behandeldienst it is for; the ebMS To
             # party is often the Digikoppelaar that receives for many of them.

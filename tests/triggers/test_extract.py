@@ -7,9 +7,12 @@ from collections.abc import Callable
 import pytest
 
 from pytest_dso.triggers.extract import (
+    KIND_DKA_WITHDRAWAL,
+    KIND_VERZOEKNOTIFICATIE,
     STAM_EXTRACTOR,
     TriggerParseError,
     VerzoeknummerExtractor,
+    dka_withdrawal,
 )
 
 GEMEENTE = "00000099000000101000"
@@ -66,3 +69,30 @@ def test_configuration_mistakes_are_reported_up_front() -> None:
         VerzoeknummerExtractor(regex="(")
     with pytest.raises(ValueError, match="xpath"):
         VerzoeknummerExtractor(xpath="//[")
+
+
+DKA_CLOSE = (b"<root><oin>00000099000000101000</oin><verzoeknummer>2026060200019</verzoeknummer>"
+             b"<actie>close</actie></root>")
+
+
+@pytest.mark.parametrize(
+    "extractor",
+    [STAM_EXTRACTOR, VerzoeknummerExtractor(regex=r"(\d{13})"),
+     VerzoeknummerExtractor(xpath="//verzoeknummer")],
+)
+def test_a_dka_withdrawal_is_recognised_whatever_the_method(
+    extractor: VerzoeknummerExtractor,
+) -> None:
+    found = extractor.extract(DKA_CLOSE)
+    assert found.kind == KIND_DKA_WITHDRAWAL
+    assert found.verzoeknummer == "2026060200019"
+    assert found.recipient_oin == "00000099000000101000"
+
+
+def test_other_root_messages_are_not_withdrawals() -> None:
+    open_ = DKA_CLOSE.replace(b"close", b"open")
+    assert STAM_EXTRACTOR.extract(open_).kind == KIND_VERZOEKNOTIFICATIE
+    assert dka_withdrawal(b"<Root><Actie>CLOSE</Actie><VerzoekNummer>1</VerzoekNummer></Root>")
+    assert dka_withdrawal(b"<root><actie>close</actie></root>") is None
+    assert dka_withdrawal(b"<trigger><actie>close</actie><verzoeknummer>1</verzoeknummer>"
+                          b"</trigger>") is None

@@ -87,3 +87,22 @@ def test_missing_folder_and_poll_bounds(tmp_path: Path) -> None:
         FolderTriggerSource(tmp_path / "nope").start()
     assert clamp_poll_interval(0) == MIN_POLL
     assert clamp_poll_interval(3600) == MAX_POLL
+
+
+def test_a_dka_withdrawal_is_recorded_as_such_not_as_a_verzoeknotificatie(
+    source: FolderTriggerSource, tmp_path: Path, notificatie: Callable[..., bytes]
+) -> None:
+    (tmp_path / "close.xml").write_bytes(
+        b"<root><oin>00000099000000101000</oin><verzoeknummer>2025030100007</verzoeknummer>"
+        b"<actie>close</actie></root>")
+    deadline = time.monotonic() + 5
+    while not source.all() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    [withdrawal] = source.all()
+    assert withdrawal.kind == "dka-intrekking"
+    assert not withdrawal.is_verzoeknotificatie
+    assert "(dka-intrekking)" in withdrawal.describe()
+    with pytest.raises(TriggerTimeout):
+        source.wait_for("2025030100007", 0.2)
+    (tmp_path / "trigger.xml").write_bytes(notificatie("2025030100007"))
+    assert source.wait_for("2025030100007", 5.0).is_verzoeknotificatie
