@@ -1,7 +1,8 @@
 """Environment profiles as data: PRE, PROD and the local simulator.
 
-Sources: ``aansluitproces.md`` (IP lists, CPA register, lokets, aansluitactiviteiten) and
-``dso-apis.md`` (the URL domain rule). Base URLs the public documentation does not state
+Sources: DSO's *Procesbeschrijving aansluiten op STAM-koppelvlak* v2.1 (IP lists, CPA register,
+lokets, aansluitactiviteiten) and the developer portal (the URL domain rule; see
+``docs/unknowns.md``). Base URLs the public documentation does not state
 literally (PROD of Verzoek afhandelen, CPA aanbieden) follow the documented domain rule and can
 be overridden per API in ``dso.toml`` (``[api.base_urls]``).
 """

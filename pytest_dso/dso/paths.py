@@ -1,6 +1,6 @@
 """Default path templates of the DSO-LV REST operations, each tagged with its confidence.
 
-Tags (see the reference README): **[C]** confirmed by DSO documentation, **[V]** seen in a
+Tags (explained in ``docs/unknowns.md``): **[C]** confirmed by DSO documentation, **[V]** seen in a
 vendor's production client, **[I]** inferred, **[?]** unknown: a placeholder this project
 chose, which the embedded simulator implements and which PRE/PROD users must check and
 override in ``dso.toml``::

@@ -1,6 +1,6 @@
 """The verzoek and verzoeknotificatie as frozen values (a model of STAM v4 / IMAM).
 
-Field names follow the STAM element names seen in public descriptions (dso-apis.md §9) in
+Field names follow the STAM element names seen in public descriptions (see ``docs/unknowns.md``) in
 Python spelling. The model holds what the harness and the simulator need; it is not the full
 IMAM. Enumerations carry the values as they appear in the XML [V], plus the CIM-AM codes [C].
 

@@ -1,6 +1,6 @@
 """Indienen as DSO-LV does it: split per bevoegd gezag, route, and announce with triggers.
 
-Behaviour modelled (aansluitproces §10-§11, dso-apis.md §8-§9):
+Behaviour modelled (DSO's process documents and the sources in ``docs/unknowns.md``):
 
 - A submission whose activiteiten belong to several bevoegde gezagen becomes one verzoek
   per bevoegd gezag (**meervoudig verzoek**), each with its own verzoeknummer [I].
