@@ -13,7 +13,7 @@ import json
 from lxml import etree
 
 from pytest_dso.pkio.identity import Identity
-from pytest_dso.stam.xml import NS_COMMON, NS_IMAM
+from pytest_dso.stam.xml import NS_VERZOEK
 from pytest_dso.transport.client import HttpClient
 from pytest_dso.transport.server import HttpsServer, Request, Response
 
@@ -55,9 +55,9 @@ class MisbehavingAfhandelen:
         elif "xml" in ctype and self.mode in ("bad-xml", "wrong-bg"):
             root = etree.fromstring(body)
             if self.mode == "bad-xml":
-                etree.SubElement(root, f"{{{NS_IMAM}}}onbekendVeld").text = "x"
+                etree.SubElement(root, f"{{{NS_VERZOEK}}}onbekendVeld").text = "x"
             else:
-                oin = root.find(f"{{{NS_IMAM}}}bevoegdGezag/{{{NS_COMMON}}}oin")
+                oin = root.find(f"{{{NS_VERZOEK}}}bevoegdGezag/{{{NS_VERZOEK}}}oin")
                 assert oin is not None
                 oin.text = OTHER_BG
             body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
