@@ -87,11 +87,13 @@ class EbmsConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """``[network]``: the adapter's allow list and host."""
+    """``[network]``: the adapter's allow list and host, and the NCSC TLS guidelines edition
+    the TLS suite judges by (``2025-05`` or ``2.1``)."""
 
     allow_from: tuple[str, ...] = ()
     allow_from_file: Path | None = None
     adapter_host: str | None = None
+    tls_guidelines: str = "2025-05"
 
 
 @dataclass(frozen=True)
@@ -313,7 +315,12 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "endpoint": _str,
         "concurrency": _int,
     },
-    "network": {"allow_from": _strs, "allow_from_file": _PATH, "adapter_host": _str},
+    "network": {
+        "allow_from": _strs,
+        "allow_from_file": _PATH,
+        "adapter_host": _str,
+        "tls_guidelines": _choice("2025-05", "2.1"),
+    },
     "triggers": {
         "source": _choice(*TRIGGER_SOURCES),
         "timeout": _float,

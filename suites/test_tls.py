@@ -1,6 +1,10 @@
 """TLS of the DSO-LV endpoint: what the adapter will meet when it connects (Digikoppeling
 TLS001-TLS006, aansluitproces PRE 2.5).
 
+Every suite the partner accepts is probed (sslyze, so also suites the local OpenSSL lacks) and
+rated with the NCSC TLS guidelines edition of ``[network] tls_guidelines`` (default 2025-05),
+together with the (EC)DHE group; a connection without a client certificate must be refused.
+
 The partner is the simulator's ebMS endpoint in local mode; otherwise the ``[ebms] endpoint``
 override, the DSO-LV endpoint of the configured CPA, or the hosts of the environment's APIs.
 Each partner is probed once per session (``dso_tls_probes``); the tests below judge that probe.
@@ -19,6 +23,7 @@ from pytest_dso.network.ciphers import CipherTable
 from pytest_dso.network.tlscheck import (
     check_chain,
     check_ciphers,
+    check_client_auth,
     check_verification,
     check_versions,
     unreachable,
@@ -39,7 +44,8 @@ def test_partner_accepts_only_tls12_and_tls13(dso_tls_probes: tuple[TlsProbe, ..
 def test_partner_negotiates_good_or_sufficient_ciphers(
     dso_tls_probes: tuple[TlsProbe, ...], dso_cipher_table: CipherTable
 ) -> None:
-    """Only cipher suites rated goed or voldoende by the NCSC guidelines (TLS006)."""
+    """Only cipher suites and (EC)DHE groups rated goed or voldoende by the NCSC guidelines
+    (TLS006); what could not be probed is listed."""
     print(f"cipher ratings: {dso_cipher_table.source}")
     findings = [f for probe in dso_tls_probes for f in check_ciphers(probe, dso_cipher_table)]
     expect_clean(findings, "TLS cipher suites")
@@ -80,7 +86,14 @@ def test_partner_certificate_passes_the_certificate_checks(
         pytest.skip("server certificate not inspectable: " + "; ".join(not_inspected))
 
 
+def test_partner_requires_a_client_certificate(dso_tls_probes: tuple[TlsProbe, ...]) -> None:
+    """A handshake without a client certificate is refused: mutual TLS (TLS001/TLS002)."""
+    findings = [f for probe in dso_tls_probes for f in check_client_auth(probe)]
+    expect_clean(findings, "client certificate required (TLS001/TLS002)")
+
+
 def test_mutual_tls_handshake_verifies(dso_tls_probes: tuple[TlsProbe, ...]) -> None:
-    """With our certificate and trust anchors the handshake completes both ways (TLS001/002)."""
+    """With our certificate and trust anchors the handshake completes: the server's certificate
+    verifies and ours is accepted (TLS001/002)."""
     findings = [f for probe in dso_tls_probes for f in check_verification(probe)]
     expect_clean(findings, "mutual TLS handshake")

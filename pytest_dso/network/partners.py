@@ -18,11 +18,13 @@ from pytest_dso.network.endpoint import Endpoint, EndpointError
 
 @dataclass(frozen=True)
 class TlsPartner:
-    """An endpoint to probe, the host name to send as SNI and verify, and where it came from."""
+    """An endpoint to probe, the host name to send as SNI and verify, where it came from, and
+    the URL path (for the request sent without a client certificate)."""
 
     endpoint: Endpoint
     server_hostname: str | None
     source: str
+    path: str = "/"
 
     def __str__(self) -> str:
         name = self.server_hostname
@@ -37,7 +39,7 @@ def partner_from_url(url: str, source: str) -> TlsPartner:
     if urlsplit(url).scheme != "https":
         raise EndpointError(f"{source}: {url!r} is not an https URL; Digikoppeling uses TLS")
     endpoint = Endpoint.from_url(url)
-    return TlsPartner(endpoint, endpoint.host, source)
+    return TlsPartner(endpoint, endpoint.host, source, urlsplit(url).path or "/")
 
 
 def partners_from_urls(urls: Iterable[tuple[str, str]]) -> tuple[TlsPartner, ...]:

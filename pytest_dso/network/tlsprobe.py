@@ -1,5 +1,7 @@
-"""Probe a TLS endpoint: accepted protocol versions, negotiated cipher suites, the chain it sends,
-and whether it verifies against our trust anchors (Digikoppeling TLS003, TLS004, TLS006).
+"""Probe a TLS endpoint: accepted protocol versions, negotiated cipher suites, every suite it
+accepts with its key exchange (:mod:`pytest_dso.network.suitescan`), whether it refuses a client
+without a certificate, the chain it sends, and whether it verifies against our trust anchors
+(Digikoppeling TLS001-TLS006).
 
 :func:`probe_tls` only observes and returns a :class:`TlsProbe`; ``tlscheck.check_tls`` turns
 that into findings. Each protocol version is tried on its own connection with
@@ -11,7 +13,10 @@ offer a version at all, that version is reported as "not probed" (INFO), never a
 from __future__ import annotations
 
 import enum
+import re
+import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,8 +33,10 @@ from pytest_dso.network.handshake import (
     Protocol,
     client_context,
     handshake,
+    ssl_reason,
 )
 from pytest_dso.network.showcerts import SentChain, chain_via_openssl
+from pytest_dso.network.suitescan import SuiteScan, not_scanned, scan_suites
 from pytest_dso.network.tcp import TcpResult, tcp_connect
 from pytest_dso.pkio.identity import Identity
 
@@ -53,6 +60,100 @@ class VersionProbe:
     detail: str = ""
 
 
+class ClientAuthOutcome(enum.StrEnum):
+    """What the server did with a client that presents no certificate."""
+
+    REFUSED = "refused"
+    HTTP_REFUSED = "refused at the HTTP level"
+    ACCEPTED = "accepted"
+    NOT_PROBED = "not probed"
+
+
+@dataclass(frozen=True)
+class ClientAuthProbe:
+    """A connection without a client certificate: ``reason`` is the TLS alert (or close) that
+    refused it, ``http_status`` the answer to a GET when the handshake completed."""
+
+    outcome: ClientAuthOutcome
+    version: str | None = None
+    reason: str = ""
+    http_status: int | None = None
+    detail: str = ""
+
+
+#: HTTP statuses a server answers when it wants a client certificate at the HTTP level (nginx
+#: uses 400 with "No required SSL certificate was sent"; 495/496 are its internal codes).
+_CERT_STATUSES = frozenset({400, 401, 403, 495, 496})
+_STATUS_LINE = re.compile(rb"^HTTP/\d(?:\.\d)? (\d{3})")
+
+
+def _read_answer(tls: ssl.SSLSocket, deadline: float, limit: int = 4096) -> bytes:
+    data = b""
+    while len(data) < limit and b"\r\n\r\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no complete HTTP answer in time")
+        tls.settimeout(left)
+        chunk = tls.recv(limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def probe_client_auth(
+    endpoint: Endpoint,
+    server_hostname: str | None = None,
+    *,
+    timeout: float = 5.0,
+    path: str = "/",
+) -> ClientAuthProbe:
+    """Connect with no client certificate (TLS 1.2 or 1.3, every suite offered) and, when the
+    handshake completes, send ``GET path`` and read the status line. A server that requires
+    mutual TLS refuses the handshake (TLS 1.2) or alerts right after it (TLS 1.3)."""
+    try:
+        context = client_context(None, minimum=TLS12)
+    except (ssl.SSLError, ValueError) as exc:
+        return ClientAuthProbe(ClientAuthOutcome.NOT_PROBED, detail=f"local OpenSSL: {exc}")
+    host = server_hostname or endpoint.host
+    deadline = time.monotonic() + 2 * timeout
+    try:
+        raw = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    except OSError as exc:
+        return ClientAuthProbe(ClientAuthOutcome.NOT_PROBED,
+                               detail=f"TCP connection failed: {exc.strerror or exc}")
+    version: str | None = None
+    try:
+        with raw, context.wrap_socket(raw, server_hostname=host) as tls:
+            version = tls.version()
+            request = (f"GET {path or '/'} HTTP/1.1\r\nHost: {host}\r\n"
+                       "User-Agent: pytest-dso\r\nConnection: close\r\n\r\n")
+            tls.sendall(request.encode("ascii", "replace"))
+            answer = _read_answer(tls, deadline)
+    except TimeoutError:
+        if version is None:
+            return ClientAuthProbe(ClientAuthOutcome.NOT_PROBED,
+                                   detail="the handshake timed out")
+        return ClientAuthProbe(ClientAuthOutcome.ACCEPTED, version,
+                               detail=f"no HTTP answer within {2 * timeout:g} s")
+    except (ssl.SSLError, OSError) as exc:
+        reason = ssl_reason(exc)
+        if reason in CLIENT_CERTIFICATE_REJECTED or reason in REFUSED_REASONS:
+            return ClientAuthProbe(ClientAuthOutcome.REFUSED, version, reason, detail=str(exc))
+        return ClientAuthProbe(ClientAuthOutcome.NOT_PROBED, version, reason, detail=str(exc))
+    match = _STATUS_LINE.match(answer)
+    status = int(match.group(1)) if match else None
+    if not answer:
+        # Closed without a word after the handshake: the server dropped the connection.
+        return ClientAuthProbe(ClientAuthOutcome.REFUSED, version, "EOF",
+                               detail="closed after the handshake without an answer")
+    if status in _CERT_STATUSES and b"certificate" in answer.lower():
+        return ClientAuthProbe(ClientAuthOutcome.HTTP_REFUSED, version, http_status=status,
+                               detail=answer.split(b"\r\n", 1)[0].decode("latin-1"))
+    return ClientAuthProbe(ClientAuthOutcome.ACCEPTED, version, http_status=status,
+                           detail=answer.split(b"\r\n", 1)[0].decode("latin-1")[:120])
+
+
 @dataclass(frozen=True)
 class TlsProbe:
     """Everything :func:`probe_tls` observed at one endpoint."""
@@ -66,6 +167,8 @@ class TlsProbe:
     verification: Handshake | None = None
     client_identity: str = ""
     timeout: float = 5.0
+    suites: SuiteScan = field(default_factory=lambda: not_scanned("not scanned"))
+    client_auth: ClientAuthProbe | None = None
 
     @property
     def where(self) -> str:
@@ -153,12 +256,17 @@ def probe_tls(
     table: CipherTable = NCSC_TLS_TABLE,
     weak_offer: bool = True,
     openssl: str | None = "openssl",
+    scan: bool = True,
+    scan_concurrency: int = 4,
+    path: str = "/",
 ) -> TlsProbe:
     """Probe ``endpoint``: one handshake per protocol version, one offering only weak suites
-    (``weak_offer``), and one verifying the server against ``trust`` (the system store when
-    empty) with hostname ``server_hostname`` (default: the endpoint's host). ``identity`` is
-    presented as client certificate (Digikoppeling uses mutual TLS). ``openssl`` is the
-    executable used to read the chain when the ssl module cannot; ``None`` disables it."""
+    (``weak_offer``), a scan of every suite (``scan``, see :func:`scan_suites`), a connection
+    without a client certificate (GET ``path`` if it is let in), and one handshake verifying
+    the server against ``trust`` (the system store when empty) with hostname
+    ``server_hostname`` (default: the endpoint's host). ``identity`` is presented as client
+    certificate (Digikoppeling uses mutual TLS). ``openssl`` is the executable used to read the
+    chain when the ssl module cannot; ``None`` disables it."""
     tcp = tcp_connect(endpoint, timeout)
     label = identity.subject if identity is not None else ""
     if not tcp.ok:
@@ -170,6 +278,12 @@ def probe_tls(
         versions.append(probe)
         if result is not None and result.chain is not None:
             best = result
+    suites = (
+        scan_suites(endpoint, server_hostname, timeout=timeout, concurrency=scan_concurrency)
+        if scan else not_scanned("the suite scan was switched off")
+    )
+    versions = _with_scan(versions, suites)
+    client_auth = probe_client_auth(endpoint, server_hostname, timeout=timeout, path=path)
     weak = (
         _weak_offer(endpoint, identity, server_hostname, timeout, table) if weak_offer else None
     )
@@ -193,4 +307,23 @@ def probe_tls(
     except (ssl.SSLError, ValueError) as exc:
         verification = Handshake(endpoint, False, reason="LOCAL", detail=str(exc), local=True)
     return TlsProbe(endpoint, server_hostname, tcp, tuple(versions), weak, chain, verification,
-                    label, timeout)
+                    label, timeout, suites, client_auth)
+
+
+def _with_scan(versions: Sequence[VersionProbe], suites: SuiteScan) -> list[VersionProbe]:
+    """Fill in the versions the local OpenSSL could not offer from the suite scan."""
+    merged: list[VersionProbe] = []
+    for probe in versions:
+        scanned = suites.version(probe.protocol.wire) if suites.available else None
+        if probe.outcome is VersionOutcome.NOT_PROBED and scanned is not None and (
+            not scanned.error
+        ):
+            if scanned.accepted:
+                probe = VersionProbe(probe.protocol, VersionOutcome.ACCEPTED,
+                                     scanned.accepted[0].openssl,
+                                     detail=f"found by {suites.scanner}")
+            else:
+                probe = VersionProbe(probe.protocol, VersionOutcome.REFUSED,
+                                     detail=f"no suite accepted ({suites.scanner})")
+        merged.append(probe)
+    return merged

@@ -8,16 +8,23 @@ Every wait has a timeout and the accept loop stops within 0.1 s of ``stop()``.
 from __future__ import annotations
 
 import contextlib
+import re
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
+import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from pytest_dso.network.endpoint import Endpoint
-from pytest_dso.pkio.identity import Identity
+from pytest_dso.pkio.identity import Identity, certificates_pem
 from pytest_dso.pkio.testpki import TestPki, build_test_pki
 
 
@@ -131,3 +138,91 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class OpenSslServer:
+    """A real ``openssl s_server`` on 127.0.0.1 (port 0): configured the way TLS servers in the
+    wild are (``-Verify`` / ``-verify`` / no client auth, ``-dhparam``). Answers HTTP (``-www``)."""
+
+    def __init__(self, folder: Path, identity: Identity, anchors: Sequence[x509.Certificate],
+                 args: Sequence[str]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "cert.pem").write_bytes(certificates_pem([identity.certificate]))
+        (folder / "chain.pem").write_bytes(certificates_pem(identity.chain))
+        key = folder / "key.pem"
+        key.write_bytes(identity.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ))
+        (folder / "roots.pem").write_bytes(certificates_pem(anchors))
+        self.log = folder / "s_server.log"
+        command = [
+            "openssl", "s_server", "-accept", "127.0.0.1:0", "-www",
+            "-cert", str(folder / "cert.pem"), "-key", str(key),
+            "-cert_chain", str(folder / "chain.pem"), "-CAfile", str(folder / "roots.pem"),
+            *args,
+        ]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL)
+        self.port = self._await_port()
+
+    def _await_port(self) -> int:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            found = re.search(rb"ACCEPT 127\.0\.0\.1:(\d+)", self.log.read_bytes())
+            if found:
+                return int(found.group(1))
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"openssl s_server did not start: {self.log.read_text()[-500:]}")
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint("127.0.0.1", self.port)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+OpenSslFactory = Callable[..., OpenSslServer]
+
+
+@pytest.fixture
+def openssl_server(
+    tmp_path: Path, pki: TestPki, server_identity: Identity
+) -> Iterator[OpenSslFactory]:
+    """Start ``openssl s_server`` processes: ``openssl_server(*s_server_args)``; stopped at the
+    end of the test. Skips when there is no ``openssl`` executable."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl executable")
+    started: list[OpenSslServer] = []
+
+    def start(*args: str) -> OpenSslServer:
+        server = OpenSslServer(tmp_path / f"s_server{len(started)}", server_identity,
+                               pki.hierarchy.anchors, args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def dh1024(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh 1024-bit DH group (not an RFC 7919 group), as old servers still configure."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl executable")
+    path = tmp_path_factory.mktemp("dh") / "dh1024.pem"
+    subprocess.run(["openssl", "dhparam", "-out", str(path), "1024"], check=True,
+                   capture_output=True, timeout=120)
+    return path

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_dso.findings import Finding, Severity, errors, render, with_check
+from pytest_dso.network.ciphers import NCSC_2_1
 from pytest_dso.network.endpoint import Endpoint
 from pytest_dso.network.handshake import TLS10, TLS12, TLS13, Protocol
 from pytest_dso.network.showcerts import chain_via_openssl
@@ -88,12 +89,27 @@ def test_weak_cbc_static_rsa_cipher_is_an_error(
     result = probe(server.endpoint, pki, client_identity)
     assert result.version(TLS12).cipher == "AES128-SHA"  # type: ignore[union-attr]
     findings = check_tls(result, trust=pki.hierarchy.anchors)
-    (rated,) = with_check(findings, "network.tls.cipher.phase_out")
+    (rated,) = with_check(findings, "network.tls.cipher.insufficient")
     assert rated.severity is Severity.ERROR
-    assert "AES128-SHA" in rated.message
-    assert with_check(findings, "network.tls.cipher.weak_accepted")
+    assert "TLS_RSA_WITH_AES_128_CBC_SHA (TLS 1.2)" in rated.message
+    assert "TLS006" in rated.message
+    assert "2025-05" in rated.message
     # The certificate side is fine: the verified handshake still succeeds.
     assert with_check(findings, "network.tls.handshake")[0].severity is Severity.INFO
+
+
+def test_without_the_suite_scan_the_negotiated_and_weak_offers_are_judged(
+    tls_server: ServerFactory, pki: TestPki, client_identity: Identity
+) -> None:
+    server = tls_server(maximum=TLS12_ONLY, ciphers="AES128-SHA")
+    result = probe(server.endpoint, pki, client_identity, scan=False)
+    findings = check_tls(result, trust=pki.hierarchy.anchors, table=NCSC_2_1)
+    (rated,) = with_check(findings, "network.tls.cipher.phase_out")
+    assert "AES128-SHA" in rated.message
+    assert with_check(findings, "network.tls.cipher.weak_accepted")
+    (untried,) = with_check(findings, "network.tls.cipher.not_probed")
+    assert "3DES" in untried.message
+    assert "switched off" in untried.message
 
 
 def test_server_preferring_strong_but_accepting_weak_is_caught(
@@ -101,8 +117,9 @@ def test_server_preferring_strong_but_accepting_weak_is_caught(
 ) -> None:
     server = tls_server(maximum=TLS12_ONLY, ciphers="ECDHE-RSA-AES256-GCM-SHA384:AES256-SHA")
     findings = check_tls(probe(server.endpoint, pki, client_identity), trust=pki.hierarchy.anchors)
-    assert checks(errors(findings)) == {"network.tls.cipher.weak_accepted"}
-    assert "AES256-SHA" in errors(findings)[0].message
+    assert checks(errors(findings)) == {"network.tls.cipher.insufficient"}
+    assert "TLS_RSA_WITH_AES_256_CBC_SHA" in errors(findings)[0].message
+    assert "ECDHE-RSA-AES256-GCM" not in errors(findings)[0].message
 
 
 def test_incomplete_chain_names_the_missing_intermediate(
@@ -195,7 +212,7 @@ def test_version_the_local_openssl_cannot_offer_is_info_not_a_pass(
     unavailable = Protocol("TLS 1.0", "TLSv1", "TLSv1", "HAS_NO_SUCH_FLAG")
     server = tls_server()
     result = probe(server.endpoint, pki, client_identity, protocols=(unavailable, TLS12, TLS13),
-                   weak_offer=False)
+                   weak_offer=False, scan=False)
     assert result.versions[0].outcome is VersionOutcome.NOT_PROBED
     (note,) = with_check(check_tls(result), "network.tls.version.not_probed")
     assert note.severity is Severity.INFO
