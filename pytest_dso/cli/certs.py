@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pytest_dso.environments import profile
 from pytest_dso.findings import Finding, errors, render, warnings_of
+from pytest_dso.pkio.bundle import find_leaf, order_findings
 from pytest_dso.pkio.checks import CertificatePolicy, certificate_summary, check_certificate
 from pytest_dso.pkio.identity import certificates_pem, fingerprint_sha256
 from pytest_dso.pkio.load import (
@@ -35,6 +36,7 @@ from pytest_dso.pkio.load import (
     load_certificates,
     load_pem_identity,
     load_pkcs12_identity,
+    order_chain,
     passphrase_from,
 )
 from pytest_dso.pkio.testpki import Issued, KeyType, TestPki, build_test_pki
@@ -310,9 +312,12 @@ def _load_for_inspect(
         if args.chain is not None:
             chain, more = load_certificates(args.chain, "chain file")
             findings += more
-        if not certificates or errors(findings):
+        leaf = find_leaf(certificates)
+        if leaf is None or errors(findings):
             return None, (), findings
-        return certificates[0], (*certificates[1:], *chain), findings
+        findings += order_findings(certificates, leaf, str(path))
+        rest = [c for c in certificates if c is not leaf]
+        return leaf, order_chain(leaf, [*rest, *chain]), findings
     if identity is None:
         return None, (), findings
     return identity.certificate, identity.chain, findings

@@ -10,10 +10,11 @@ Root policy. On PRE and PROD (``require_pkio_root``) the path must end in a PKIo
 - the Private Root CA - G1, recognised by its SHA-256 fingerprint
   (:data:`G1_PRIVATE_ROOT_SHA256`), or any root whose fingerprint is in the configurable
   ``accepted_root_fingerprints``;
-- the G4 Private G-TLS root, recognised by its subject name
-  (:data:`G4_PRIVATE_ROOT_NAME`) until its fingerprint is configured: that fingerprint is not in
-  the reference this harness was built from, so add it to ``accepted_root_fingerprints`` once
-  verified from https://cert.pkioverheid.nl/.
+- the G4 Private G-TLS root, recognised by its SHA-256 fingerprint
+  (:data:`G4_PRIVATE_ROOT_SHA256`). That fingerprint comes from a **secondary source** (the Nuts
+  foundation's PKIoverheid truststore page, which points at https://cert.pkioverheid.nl/), not
+  from the issuer: findings that rely on it say so. A root with the G4 name but another
+  fingerprint is accepted by name with a warning, to be checked at cert.pkioverheid.nl.
 
 The public G3, G2 and EV roots and TRIAL roots are recognised by name and refused for
 Digikoppeling. In local mode a (test) root from ``ca_bundle`` is accepted.
@@ -39,10 +40,18 @@ from pytest_dso.pkio.names import is_self_issued, issuer_of, short_name, subject
 G1_PRIVATE_ROOT_SHA256 = "0257ce27b52408e24ee2c0945640b723c5bc66ddbda4ada58c60357604f0e675"
 G1_PRIVATE_ROOT_NAME = "Staat der Nederlanden Private Root CA - G1"
 G1_PRIVATE_ROOT_URL = "https://cert.pkioverheid.nl/PrivateRootCA-G1.cer"
-#: The G1 successor for Digikoppeling TLS. Recognised by name: its fingerprint is not known here.
+#: The G1 successor for Digikoppeling TLS.
 G4_PRIVATE_ROOT_NAME = "Staat der Nederlanden - G4 Root Priv G-TLS - 2024"
+#: SHA-256 (DER) of the G4 root as a secondary source gives it (the Nuts foundation's
+#: PKIoverheid truststore page, GitHub nuts-foundation/nuts-webpresence, pointing at
+#: https://cert.pkioverheid.nl/StaatderNederlandenG4RootPrivGTLS2024.cer); not checked
+#: against the issuer here.
+G4_PRIVATE_ROOT_SHA256 = "4411f67d3d7f4f49d34ff8862249de0d6692adc92df0855fb1dd67a169800484"
+G4_FINGERPRINT_SOURCE = "fingerprint from a secondary source (Nuts truststore page), verify it"
 #: Roots accepted by fingerprint unless configured otherwise.
-DEFAULT_ACCEPTED_ROOT_FINGERPRINTS: frozenset[str] = frozenset({G1_PRIVATE_ROOT_SHA256})
+DEFAULT_ACCEPTED_ROOT_FINGERPRINTS: frozenset[str] = frozenset(
+    {G1_PRIVATE_ROOT_SHA256, G4_PRIVATE_ROOT_SHA256}
+)
 
 #: PKIoverheid roots that Digikoppeling does not accept, by subject CN, with the reason.
 REFUSED_ROOTS: tuple[tuple[str, str], ...] = (
@@ -91,7 +100,11 @@ def classify_root(
     """Classify ``root`` against the accepted fingerprints and the known PKIoverheid names."""
     accepted = {normalise_fingerprint(f) for f in accepted_root_fingerprints}
     name = subject_of(root)
-    if fingerprint_sha256(root) in accepted:
+    fingerprint = fingerprint_sha256(root)
+    if fingerprint in accepted:
+        if fingerprint == G4_PRIVATE_ROOT_SHA256 and name == G4_PRIVATE_ROOT_NAME:
+            return RootClass(RootKind.PINNED, f"PKIoverheid G4 private root (accepted by "
+                             f"{G4_FINGERPRINT_SOURCE} at https://cert.pkioverheid.nl/)")
         label = "PKIoverheid Private Root G1" if name == G1_PRIVATE_ROOT_NAME else name
         return RootClass(RootKind.PINNED, f"{label} (accepted by fingerprint)")
     if name == G1_PRIVATE_ROOT_NAME:
@@ -344,10 +357,11 @@ def check_chain(
                 (info if in_anchors else warning)(
                     "pkio.chain.root_by_name",
                     f"the chain ends at {root.description}; its fingerprint {root_fp} is not "
-                    "in the accepted set"
-                    + ("" if in_anchors else " and the root is not in ca_bundle"),
-                    "verify the fingerprint at https://cert.pkioverheid.nl/ and add it to the "
-                    "accepted root fingerprints (the harness's reference does not list it)",
+                    f"the one a secondary source gives ({G4_PRIVATE_ROOT_SHA256}) nor in the "
+                    "accepted set"
+                    + ("" if in_anchors else ", and the root is not in ca_bundle"),
+                    "verify the fingerprint at https://cert.pkioverheid.nl/ and add it to "
+                    "[certificate] accepted_root_fingerprints",
                     where=where,
                     **evidence,
                 )

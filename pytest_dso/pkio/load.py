@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from pytest_dso.dsofile import CertificateConfig
 from pytest_dso.findings import Finding, error, errors, info, warning
+from pytest_dso.pkio.bundle import order_findings
 from pytest_dso.pkio.identity import Identity, fingerprint_sha256
 from pytest_dso.pkio.names import subject_of
 
@@ -396,7 +397,7 @@ def load_pem_identity(
         return None, [*findings, _mismatch(certificates[0], str(cert))]
     rest = [c for c in certificates if c is not leaf]
     identity = Identity(leaf, private_key, order_chain(leaf, [*rest, *extra]), label)
-    return identity, findings
+    return identity, [*findings, *order_findings(certificates, leaf, str(cert))]
 
 
 def load_pkcs12_identity(

@@ -94,17 +94,20 @@ def check_key_usage(cert: x509.Certificate) -> list[Finding]:
 
 
 def check_extended_key_usage(cert: x509.Certificate) -> list[Finding]:
-    """EKU: serverAuth and clientAuth (one certificate for both TLS roles)."""
+    """EKU: serverAuth and clientAuth (one certificate for both TLS roles); no EKU at all is an
+    ERROR too, as the PKIoverheid PvE requires both."""
     where = subject_of(cert)
     ext = _extension(cert, x509.ExtendedKeyUsage)
     if ext is None:
         return [
-            warning(
+            error(
                 "pkio.profile.extended_key_usage",
-                "the certificate has no extendedKeyUsage; current PKIoverheid server "
-                "certificates carry serverAuth and clientAuth",
-                "most TLS stacks accept this, but order a current certificate at renewal",
+                "the certificate has no extendedKeyUsage; the PKIoverheid PvE requires "
+                "serverAuth and clientAuth in server certificates",
+                "ask your TSP for a current PKIoverheid server certificate (EKU serverAuth + "
+                "clientAuth); one certificate serves as TLS server and TLS client",
                 where=where,
+                missing="serverAuth, clientAuth",
             )
         ]
     usages = set(ext.value)

@@ -13,6 +13,7 @@ from pytest_dso.pkio.chain import (
     G1_PRIVATE_ROOT_NAME,
     G1_PRIVATE_ROOT_SHA256,
     G4_PRIVATE_ROOT_NAME,
+    G4_PRIVATE_ROOT_SHA256,
     RootKind,
     build_path,
     check_chain,
@@ -127,9 +128,10 @@ def test_g1_is_recognised_by_configured_fingerprint(good: Issued, hierarchy: Tes
     )
 
 
-def test_default_accepted_fingerprint_is_the_g1_private_root() -> None:
+def test_default_accepted_fingerprints_are_the_g1_and_g4_private_roots() -> None:
     assert {
-        "0257ce27b52408e24ee2c0945640b723c5bc66ddbda4ada58c60357604f0e675"
+        "0257ce27b52408e24ee2c0945640b723c5bc66ddbda4ada58c60357604f0e675",
+        "4411f67d3d7f4f49d34ff8862249de0d6692adc92df0855fb1dd67a169800484",
     } == DEFAULT_ACCEPTED_ROOT_FINGERPRINTS
 
 
@@ -151,6 +153,9 @@ def test_g4_root_is_recognised_by_name_on_pre() -> None:
     assert errors(in_bundle) == []
     assert ids(in_bundle, Severity.INFO)[0] == "pkio.chain.root_by_name"
     assert "fingerprint" in in_bundle[0].hint
+    # The fingerprint a secondary source gives is named, so the user can compare.
+    assert G4_PRIVATE_ROOT_SHA256 in in_bundle[0].message
+    assert "secondary source" in in_bundle[0].message
     presented_only = check_chain(leaf.certificate, leaf.issuers, (), require_pkio_root=True)
     assert errors(presented_only) == []
     assert ids(presented_only, Severity.WARNING) == ["pkio.chain.root_by_name"]
@@ -224,3 +229,24 @@ def test_sha1_signed_leaf_still_chains() -> None:
         leaf.certificate, leaf.issuers[:-1], rsa.anchors, require_pkio_root=False
     )
     assert errors(findings) == []
+
+
+def test_g4_root_by_its_fingerprint_is_pinned_and_marked_as_secondary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_dso.pkio import chain
+
+    assert G4_PRIVATE_ROOT_SHA256 in DEFAULT_ACCEPTED_ROOT_FINGERPRINTS
+    assert len(G4_PRIVATE_ROOT_SHA256) == 64
+    leaf, named = leaf_under(G4_PRIVATE_ROOT_NAME)
+    root = named.anchors[0]
+    # Stand in for the real G4 root: the same name, and its fingerprint taken as the known one.
+    monkeypatch.setattr(chain, "G4_PRIVATE_ROOT_SHA256", fingerprint_sha256(root))
+    verdict = chain.classify_root(root, {fingerprint_sha256(root)})
+    assert verdict.kind is RootKind.PINNED
+    assert "G4" in verdict.description
+    assert "secondary source" in verdict.description
+    findings = check_chain(leaf.certificate, leaf.issuers, (), require_pkio_root=True,
+                           accepted_root_fingerprints={fingerprint_sha256(root)})
+    assert errors(findings) == []
+    assert "secondary source" in next(f for f in findings if f.check == "pkio.chain.ok").message

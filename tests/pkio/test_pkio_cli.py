@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from pytest_dso.cli.certs import TEST_PASSPHRASE, main
 from pytest_dso.findings import errors
@@ -249,3 +251,64 @@ def test_certs_example_is_committed_and_loads() -> None:
     assert load_pkcs12_identity(folder / "digikoppelaar.p12", passphrase)[0] is not None
     assert identity.oin is not None
     assert identity.oin.startswith("00000099")
+
+
+def _written(tmp_path: Path, name: str, certificates: list[x509.Certificate],
+             hierarchy: TestHierarchy) -> Path:
+    path = tmp_path / name
+    path.write_bytes(certificates_pem(certificates))
+    (tmp_path / "ca-bundle.pem").write_bytes(certificates_pem(hierarchy.anchors))
+    return path
+
+
+def test_inspect_fails_a_leaf_without_eku(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hierarchy = build_hierarchy("no-eku", key_type="ec256")
+    leaf = hierarchy.issue(LeafSpec("adapter.example.nl", "00000099000000777000",
+                                    key_type="ec256", extended_key_usage=()))
+    cert = _written(tmp_path, "leaf.pem", [leaf.certificate, *leaf.issuers[:-1]], hierarchy)
+    assert main(["inspect", str(cert)]) == 1
+    out = capsys.readouterr().out
+    assert "[error] pkio.profile.extended_key_usage: the certificate has no " in out
+    assert "result: FAIL (1 error(s)" in out
+
+
+@pytest.mark.parametrize(
+    "order", ["tsp-domain-leaf", "domain-leaf-tsp"],
+)
+def test_inspect_reads_a_bundle_in_any_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], order: str
+) -> None:
+    hierarchy = build_hierarchy("order", key_type="ec256")
+    leaf = hierarchy.issue(LeafSpec("adapter.example.nl", "00000099000000777000",
+                                    dns_names=("adapter.example.nl",), key_type="ec256"))
+    tsp, domain = leaf.issuers[0], leaf.issuers[1]
+    parts = {"tsp": tsp, "domain": domain, "leaf": leaf.certificate}
+    bundle = _written(tmp_path, "bundle.pem", [parts[p] for p in order.split("-")], hierarchy)
+    assert main(["inspect", str(bundle), "--host", "adapter.example.nl"]) == 0
+    out = capsys.readouterr().out
+    assert "CN=adapter.example.nl" in out.split("findings")[0]
+    assert "[warning] pkio.load.bundle_order:" in out
+    assert "put the leaf first" in out
+    assert "result: OK (0 error(s)" in out
+    # Leaf first in issuing order: no warning.
+    good = _written(tmp_path, "good.pem", [leaf.certificate, tsp, domain], hierarchy)
+    assert main(["inspect", str(good), "--host", "adapter.example.nl"]) == 0
+    assert "bundle_order" not in capsys.readouterr().out
+
+
+def test_a_key_picks_the_leaf_of_a_reversed_bundle(tmp_path: Path) -> None:
+    hierarchy = build_hierarchy("order-key", key_type="ec256")
+    leaf = hierarchy.issue(LeafSpec("adapter.example.nl", None, key_type="ec256"))
+    cert = tmp_path / "bundle.pem"
+    cert.write_bytes(certificates_pem([*reversed(leaf.issuers[:-1]), leaf.certificate]))
+    key = tmp_path / "key.pem"
+    key.write_bytes(leaf.key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    identity, findings = load_pem_identity(cert, key)
+    assert identity is not None
+    assert identity.certificate == leaf.certificate
+    assert identity.chain == tuple(leaf.issuers[:-1])
+    assert [f.check for f in findings] == ["pkio.load.bundle_order"]

@@ -46,10 +46,11 @@ def test_only_server_auth(issue: Callable[..., Issued]) -> None:
     assert "serverAuth" not in findings[0].message.split("lacks")[1]
 
 
-def test_no_eku_warns(issue: Callable[..., Issued]) -> None:
+def test_no_eku_is_an_error(issue: Callable[..., Issued]) -> None:
     findings = check_profile(issue(extended_key_usage=()).certificate)
-    assert ids(findings) == []
-    assert ids(findings, Severity.WARNING) == ["pkio.profile.extended_key_usage"]
+    assert ids(findings) == ["pkio.profile.extended_key_usage"]
+    assert "PvE" in findings[0].message
+    assert "serverAuth and clientAuth" in findings[0].message
 
 
 def test_missing_key_encipherment(issue: Callable[..., Issued]) -> None:
