@@ -179,6 +179,7 @@ class DsoFile:
     allow_writes: bool | None = None
     allow_prod_writes: bool | None = None
     output: Path | None = None
+    suites: tuple[str, ...] | None = None
     leverancier: PartyConfig | None = None
     certificate: CertificateConfig | None = None
     bevoegde_gezagen: tuple[BevoegdGezagConfig, ...] = ()
@@ -293,6 +294,7 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "allow_writes": _bool,
         "allow_prod_writes": _bool,
         "output": _PATH,
+        "suites": _strs,
     },
     "leverancier": {"oin": _oin, "name": _str},
     "certificate": {

@@ -1,12 +1,28 @@
-"""The pytest plugin ``dso``: one option group, settings with their sources, markers, header."""
+"""The pytest plugin ``dso``: one option group, settings with their sources, markers, header.
+
+Installed, the plugin is inert until asked for: it acts only when a ``--dso-*`` option is
+given, a ``DSO_*`` setting variable is set, a ``dso.toml`` lies in the folder pytest runs in
+or in its rootdir, or the rootdir's ini file sets a ``dso_*`` key. Otherwise it prints, writes
+and deletes nothing, and its fixtures fail with a message saying how to turn it on. Hooks of
+the area modules check :func:`is_active` (or ``SETTINGS_KEY in config.stash``) first.
+"""
 
 from __future__ import annotations
+
+import copy
+import inspect
+import itertools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_dso import hookspecs
 from pytest_dso.dsofile import ConfigError
 from pytest_dso.settings import SPECS, DsoSettings, SettingError, resolve_settings
+from pytest_dso.suites_select import SuiteError, plan_args, remote_readiness
 from pytest_dso.tenants import UnknownTenantError
 
 #: Area modules holding fixtures and hooks, registered with this plugin.
@@ -22,6 +38,8 @@ pytest_plugins = [
 ]
 
 SETTINGS_KEY = pytest.StashKey[DsoSettings]()
+ACTIVE_KEY = pytest.StashKey["str | None"]()
+LEFT_OUT_KEY = pytest.StashKey[frozenset[Path]]()
 
 MARKERS = {
     "dso_step(name)": "Label the test with the aansluitproces step it proves, e.g. 'PRE 2.6' "
@@ -35,7 +53,7 @@ MARKERS = {
 }
 
 
-_METAVARS = {"config": "PATH", "verzoeknummer": "NUMMER", "output": "DIR"}
+_METAVARS = {"config": "PATH", "verzoeknummer": "NUMMER", "output": "DIR", "suites": "SUITES"}
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if spec.kind == "flag":
             kwargs["action"] = "store_true"
         elif spec.kind == "list":
-            kwargs.update(action="append", metavar="OIN_OR_NAME")
+            kwargs.update(action="append", metavar=_METAVARS.get(spec.name, "OIN_OR_NAME"))
         elif spec.kind == "choice":
             kwargs["choices"] = spec.choices
         else:
@@ -62,17 +80,131 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             parser.addini(spec.ini, ini_help, type="string")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Undo a rootdir that pytest took from the value of a ``--dso-*`` option.
+
+    pytest picks the rootdir and ini file before plugins are loaded, so in ``--dso-config
+    conf/dso.toml`` (with a space) it takes ``conf/dso.toml`` for a test path and roots the run
+    in ``conf/``. Now that the options are known, the rootdir is determined again without
+    those values, before any conftest is loaded.
+    """
+    values = _option_values(args)
+    if not values:
+        return
+    try:
+        _redetermine_rootdir(early_config, args)
+    except (AttributeError, TypeError, ValueError) as exc:  # a pytest whose internals differ
+        raise pytest.UsageError(
+            f"pytest-dso: cannot place the rootdir for {' '.join(values)} ({exc}); write the "
+            "options with '=', e.g. --dso-config=conf/dso.toml"
+        ) from None
+
+
+def _option_values(args: list[str]) -> list[str]:
+    """``--dso-x VALUE`` pairs (with a space) whose value names an existing path."""
+    takes_value = {spec.option for spec in SPECS if spec.kind != "flag"}
+    found: list[str] = []
+    for option, value in itertools.pairwise(args):
+        if option in takes_value and not value.startswith("-") and Path(value).exists():
+            found.extend((option, value))
+    return found
+
+
+def _redetermine_rootdir(config: pytest.Config, args: list[str]) -> None:
+    from _pytest.config.findpaths import determine_setup
+
+    ns = config.known_args_namespace  # parsed again after the plugins added their options
+    kwargs: dict[str, object] = {
+        "inifile": ns.inifilename,
+        "args": ns.file_or_dir,
+        "rootdir_cmd_arg": ns.rootdir or None,
+        "invocation_dir": config.invocation_params.dir,
+    }
+    if "override_ini" in inspect.signature(determine_setup).parameters:
+        kwargs["override_ini"] = ns.override_ini
+    found: Any = determine_setup(**kwargs)  # type: ignore[arg-type]
+    rootpath, inipath, inicfg = found[0], found[1], found[2]
+    old_root, old_ini = config.rootpath, config.inipath
+    if (rootpath, inipath) == (old_root, old_ini):
+        return
+    old_addopts = list(config.getini("addopts"))
+    cfg: Any = config  # private attributes of pytest's Config (8.3 to 9.x)
+    cfg._rootpath, cfg._inipath = rootpath, inipath
+    if hasattr(cfg, "_inicfg"):
+        cfg._inicfg = inicfg
+        if len(found) > 3:
+            cfg._ignored_config_files = found[3]
+    else:
+        cfg.inicfg = inicfg
+    cfg._inicache.clear()
+    cfg._parser.extra_info["rootdir"] = str(rootpath)
+    cfg._parser.extra_info["inifile"] = str(inipath)
+    derived = str(old_ini.parent) if old_ini is not None else str(old_root)
+    if ns.confcutdir == derived and "--confcutdir" not in " ".join(args):
+        ns.confcutdir = str(inipath.parent if inipath is not None else rootpath)
+    # The wrong ini's addopts went in front of the arguments; the right one's belong there.
+    if old_addopts and args[: len(old_addopts)] == old_addopts:
+        del args[: len(old_addopts)]
+    args[:0] = list(config.getini("addopts"))
+    cfg.known_args_namespace = cfg._parser.parse_known_args(
+        args, namespace=copy.copy(config.option)
+    )
+    cfg.known_args_namespace.confcutdir = ns.confcutdir
+
+
 def _skip_resolution(config: pytest.Config) -> bool:
     return bool(config.getoption("help", False) or config.getoption("version", False))
+
+
+def activation_reason(
+    config: pytest.Config, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """What asked for pytest-dso in this run, or ``None``: then the plugin stays inert."""
+    environ = os.environ if environ is None else environ
+    for spec in SPECS:
+        if config.getoption(spec.dest, None) not in (None, [], ()):
+            return f"option {spec.option}"
+    for spec in SPECS:
+        if spec.env in environ:
+            return f"environment variable {spec.env}"
+    for folder in (Path(config.invocation_params.dir), config.rootpath):
+        if (folder / "dso.toml").is_file():
+            return f"{folder / 'dso.toml'}"
+    for spec in SPECS:
+        if config.getini(spec.ini) not in (None, "", [], ()):
+            return f"ini key {spec.ini} in {config.inipath}"
+    return None
+
+
+def is_active(config: pytest.Config) -> bool:
+    """Whether this run asked for pytest-dso (decided once, in ``pytest_configure``)."""
+    if ACTIVE_KEY not in config.stash:
+        config.stash[ACTIVE_KEY] = activation_reason(config)
+    return config.stash[ACTIVE_KEY] is not None
+
+
+def inactive_message(config: pytest.Config) -> str:
+    """What to do when a pytest-dso fixture is used in a run that did not ask for it."""
+    return (
+        "pytest-dso is not active in this run, so its fixtures have no settings. Turn it on "
+        "with a --dso-* option (e.g. --dso-env=local for the embedded simulator), a DSO_* "
+        f"variable (e.g. DSO_ENV=pre), or a dso.toml in {config.rootpath} (dso-init writes one)."
+    )
 
 
 def ensure_settings(config: pytest.Config) -> DsoSettings:
     """Resolve the settings once per run (any hook may ask first) and keep them in the stash.
 
-    Raises ``pytest.UsageError`` naming the setting, the value and what is allowed.
+    Raises ``pytest.UsageError`` naming the setting, the value and what is allowed, or saying
+    how to turn pytest-dso on when this run did not ask for it.
     """
     if SETTINGS_KEY in config.stash:
         return config.stash[SETTINGS_KEY]
+    if not is_active(config):
+        raise pytest.UsageError(inactive_message(config))
     try:
         settings = resolve_settings(config)
         settings.tenants()
@@ -87,8 +219,51 @@ def ensure_settings(config: pytest.Config) -> DsoSettings:
 def pytest_configure(config: pytest.Config) -> None:
     for marker, doc in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {doc}")
-    if not _skip_resolution(config):
-        ensure_settings(config)
+    if _skip_resolution(config) or not is_active(config):
+        return
+    settings = ensure_settings(config)
+    try:
+        plan = plan_args(
+            config.args,
+            config.args_source.name,
+            settings.suites,
+            Path(config.invocation_params.dir),
+        )
+    except SuiteError as exc:
+        raise pytest.UsageError(f"pytest-dso: {exc}") from None
+    config.args[:] = plan.args
+    config.stash[LEFT_OUT_KEY] = plan.left_out
+    if plan.runs_suites and settings.env != "local" and not _listing_only(config):
+        missing = remote_readiness(settings)
+        if missing:
+            raise pytest.UsageError(_not_ready_message(settings.env, missing))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave out the packaged suites that ``--dso-suites`` did not pick."""
+    left_out = config.stash.get(LEFT_OUT_KEY, frozenset())
+    if left_out and collection_path.resolve() in left_out:
+        return True
+    return None
+
+
+def _listing_only(config: pytest.Config) -> bool:
+    """``--collect-only``, ``--fixtures`` and ``--markers`` run no test: no need to fail fast."""
+    return bool(
+        config.option.collectonly
+        or config.getoption("showfixtures", False)
+        or config.getoption("markers", False)
+    )
+
+
+def _not_ready_message(env: str, missing: list[str]) -> str:
+    lines = [
+        f"pytest-dso: --dso-env={env} needs more in dso.toml before the suites can run; missing:",
+        *(f"  - {item}" for item in missing),
+        f"Start from examples/{env}/dso.toml (`dso-init --env {env}` writes it here with your "
+        "OINs), or run only your own tests with --dso-suites=none.",
+    ]
+    return "\n".join(lines)
 
 
 def settings_of(config: pytest.Config) -> DsoSettings:
@@ -96,9 +271,7 @@ def settings_of(config: pytest.Config) -> DsoSettings:
     try:
         return config.stash[SETTINGS_KEY]
     except KeyError:
-        raise pytest.UsageError(
-            "pytest-dso settings are not resolved (is the plugin disabled?)"
-        ) from None
+        raise pytest.UsageError(inactive_message(config)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

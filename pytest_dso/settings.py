@@ -124,7 +124,19 @@ SPECS: tuple[SettingSpec, ...] = (
         "output",
         "path",
         Path("reports"),
-        "Folder for results, evidence and the simulator store. Default: reports.",
+        "Folder for results, evidence and the simulator store (relative to pytest's rootdir "
+        "when it comes from the ini or the default). Default: reports.",
+    ),
+    SettingSpec(
+        "suites",
+        "--dso-suites",
+        "DSO_SUITES",
+        "dso_suites",
+        "suites",
+        "list",
+        (),
+        "Packaged conformance suites to run when you name no test paths: 'all', 'none' or "
+        "a comma-separated list such as pkio,cpa. Default: all.",
     ),
 )
 SPEC_BY_NAME: Mapping[str, SettingSpec] = MappingProxyType({s.name: s for s in SPECS})
@@ -152,6 +164,7 @@ class DsoSettings:
     allow_prod_writes: bool = False
     verzoeknummer: str | None = None
     output_dir: Path = Path("reports")
+    suites: tuple[str, ...] = ()
     config_path: Path | None = None
     file: DsoFile = field(default_factory=DsoFile)
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -191,6 +204,7 @@ class DsoSettings:
             "allow_writes": "yes" if self.allow_writes else "no",
             "allow_prod_writes": "yes" if self.allow_prod_writes else "no",
             "output": str(self.output_dir),
+            "suites": ",".join(self.suites) or "all",
         }
         if self.verzoeknummer:
             shown["verzoeknummer"] = self.verzoeknummer
@@ -200,6 +214,12 @@ class DsoSettings:
 class _Config(Protocol):
     def getoption(self, name: str) -> Any: ...
     def getini(self, name: str) -> Any: ...
+
+    @property
+    def rootpath(self) -> Path: ...
+
+    @property
+    def invocation_params(self) -> Any: ...
 
 
 def _convert(spec: SettingSpec, raw: Any, where: str) -> Any:
@@ -218,6 +238,8 @@ def _convert(spec: SettingSpec, raw: Any, where: str) -> Any:
         )
     if spec.kind == "list":
         items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+        if spec.name == "suites":  # --dso-suites=pkio,cpa as well as repeated options
+            items = [part for item in items for part in str(item).split(",")]
         return tuple(str(i).strip() for i in items if str(i).strip())
     if spec.kind == "path":
         return Path(str(raw))
@@ -250,8 +272,23 @@ def _from_sources(
             return Resolved(value, "dso.toml")
     ini = config.getini(spec.ini)
     if ini not in (None, "", [], ()):
-        return Resolved(_convert(spec, ini, f"ini key {spec.ini}"), "ini")
+        value = _convert(spec, ini, f"ini key {spec.ini}")
+        if spec.kind == "path":  # the ini's paths are relative to pytest's rootdir
+            value = Path(config.rootpath) / value
+        return Resolved(value, "ini")
+    if spec.kind == "path" and spec.default is not None:
+        return Resolved(Path(config.rootpath) / spec.default, "default")
     return Resolved(spec.default, "default")
+
+
+def default_config_path(config: _Config) -> Path | None:
+    """The ``dso.toml`` used without ``--dso-config``: the one in the folder pytest runs in,
+    else the one in pytest's rootdir (so ``pytest`` from a subfolder finds it)."""
+    for folder in (Path(config.invocation_params.dir), Path(config.rootpath)):
+        candidate = folder / DEFAULT_CONFIG
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def resolve_settings(config: _Config, environ: Mapping[str, str] | None = None) -> DsoSettings:
@@ -262,8 +299,12 @@ def resolve_settings(config: _Config, environ: Mapping[str, str] | None = None) 
     config_res = _from_sources(SPEC_BY_NAME["config"], config, environ, no_toml)
     path: Path | None = config_res.value
     source = config_res.source
-    if path is None and DEFAULT_CONFIG.is_file():
-        path, source = DEFAULT_CONFIG, "default: ./dso.toml exists"
+    if path is None:
+        found = default_config_path(config)
+        if found is not None:
+            here = found.parent == Path(config.invocation_params.dir)
+            path = found
+            source = "default: ./dso.toml exists" if here else "default: dso.toml in the rootdir"
     file = load_dso_toml(path) if path is not None else DsoFile()
     resolved: dict[str, Resolved] = {"config": Resolved(path, source)}
     for spec in SPECS:
@@ -278,7 +319,8 @@ def resolve_settings(config: _Config, environ: Mapping[str, str] | None = None) 
         allow_writes=bool(resolved["allow_writes"].value),
         allow_prod_writes=bool(resolved["allow_prod_writes"].value),
         verzoeknummer=resolved["verzoeknummer"].value,
-        output_dir=Path(resolved["output"].value),
+        output_dir=Path(resolved["output"].value).absolute(),
+        suites=tuple(resolved["suites"].value),
         config_path=path.resolve() if path is not None else None,
         file=file,
         sources=MappingProxyType({k: r.source for k, r in resolved.items()}),
