@@ -260,8 +260,8 @@ def _not_ready_message(env: str, missing: list[str]) -> str:
     lines = [
         f"pytest-dso: --dso-env={env} needs more in dso.toml before the suites can run; missing:",
         *(f"  - {item}" for item in missing),
-        f"Start from examples/{env}/dso.toml (`dso-init --env {env}` writes it here with your "
-        "OINs), or run only your own tests with --dso-suites=none.",
+        f"Start from examples/{env}/dso.toml of pytest-dso (`dso-init --env {env}` writes the "
+        "same file here, with your OINs), or run only your own tests with --dso-suites=none.",
     ]
     return "\n".join(lines)
 
