@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pytest_dso.dso.behandeldienstconfiguratie import BehandeldienstconfiguratieClient
-from pytest_dso.dso.rest import ApiError, RestSession
+from pytest_dso.dso.rest import ApiError, ExchangeLog, RestSession
 from pytest_dso.dso.routering import VerzoeksrouteringClient
 from pytest_dso.dso.shapes import (
     ActiviteitRef,
@@ -27,6 +27,7 @@ from pytest_dso.dso.shapes import (
     ShapeError,
     configuraties_from_json,
 )
+from pytest_dso.evidence.allure import Evidence
 from pytest_dso.findings import Finding, error
 from pytest_dso.settings import DsoSettings
 from pytest_dso.sim.domain.routing import lint_configurations
@@ -75,9 +76,13 @@ def configuraties(
 def test_configuratie_lezen(
     configuraties: tuple[dict[str, tuple[BehandeldienstConfiguratie, ...]], list[Finding]],
     record_property: Callable[[str, object], None],
+    dso_rest_log: ExchangeLog,
+    dso_evidence: Evidence,
 ) -> None:
     """The configurations of every bevoegd gezag can be read with its certificate."""
     found, problems = configuraties
+    dso_evidence.attach_rest(e for e in dso_rest_log.exchanges
+                             if e.api == "behandeldienstconfiguratie" and e.method == "GET")
     for oin, items in found.items():
         record_property(f"dso_behandeldienstconfiguraties_{oin}", len(items))
         for item in items:
@@ -120,9 +125,25 @@ def test_configuratie_aanmaken_routeren_verwijderen(
     dso_tenants: tuple[Tenant, ...],
     dso_rest_session_for: SessionFor,
     dso_bdc_test_activiteit: str,
+    dso_rest_log: ExchangeLog,
+    dso_evidence: Evidence,
 ) -> None:
     """Create a configuration for the test activiteit, see Verzoeksroutering send a verzoek at
     a locatie in the gemeente to the behandeldienst, and remove the configuration again."""
+    first = len(dso_rest_log.exchanges)
+    try:
+        _create_route_remove(dso_settings, dso_tenants, dso_rest_session_for,
+                             dso_bdc_test_activiteit)
+    finally:
+        dso_evidence.attach_rest(dso_rest_log.exchanges[first:])
+
+
+def _create_route_remove(
+    dso_settings: DsoSettings,
+    dso_tenants: tuple[Tenant, ...],
+    dso_rest_session_for: SessionFor,
+    dso_bdc_test_activiteit: str,
+) -> None:
     pair = next(((t, bd) for t in dso_tenants if not t.is_behandeldienst
                  for bd in t.behandeldiensten), None)
     if pair is None:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import pytest
 
 from pytest_dso.ebms.cpa import Cpa
+from pytest_dso.evidence.allure import Evidence
+from pytest_dso.evidence.exchanges import cpa_summary
 from pytest_dso.findings import Finding, with_check
 from pytest_dso.verdict import expect_clean
 
 pytestmark = [pytest.mark.health, pytest.mark.dso_step("PRE 2.3")]
 
 
-def test_cpa_names_two_parties_with_endpoints(dso_cpa: Cpa) -> None:
-    """Both parties can be reached: each has a default MSH channel with an endpoint."""
+def test_cpa_names_two_parties_with_endpoints(dso_cpa: Cpa, dso_evidence: Evidence) -> None:
+    """Both parties can be reached: each has a default MSH channel with an endpoint. The
+    report gets the CPA's summary (CPAId, validity, parties, their ids and endpoints)."""
+    dso_evidence.attach_cpa_summary(cpa_summary(dso_cpa), "CPA")
     for party in dso_cpa.parties:
         assert dso_cpa.endpoint_for(party, "Ping").startswith("https://"), party.name
 

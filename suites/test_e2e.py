@@ -28,7 +28,6 @@ def _record(flow: FlowResult, record_property: RecordProperty, evidence: Evidenc
     for key, value in flow.latency.properties().items():
         record_property(key, value)
     record_property("dso_trigger_source", flow.source)
-    evidence.tenant(flow.plan.tenant.oin, flow.plan.tenant.name)
     if flow.verzoeknummer:
         record_property("dso_verzoeknummer", flow.verzoeknummer)
         evidence.verzoeknummer(flow.verzoeknummer)
@@ -38,10 +37,13 @@ def _record(flow: FlowResult, record_property: RecordProperty, evidence: Evidenc
 @pytest.mark.dso_step("PRE 3.2")
 @pytest.mark.dso_step("PROD 4")
 def test_verzoek_ingediend(
-    dso_e2e_flow: FlowResult, record_property: RecordProperty, dso_evidence: Evidence
+    dso_e2e_flow: FlowResult, dso_e2e_runs: E2eRuns, dso_e2e_tenant: Tenant,
+    record_property: RecordProperty, dso_evidence: Evidence,
 ) -> None:
     """A melding or informatie for the tenant's aansluitactiviteit has a verzoeknummer."""
     _record(dso_e2e_flow, record_property, dso_evidence)
+    dso_evidence.attach_rest(dso_e2e_runs.exchanges(
+        dso_e2e_tenant, "indienen", "verzoeksroutering", "behandeldienstconfiguratie"))
     expect_clean(dso_e2e_flow.submission_findings, "submission")
     if dso_e2e_flow.submission is None and not dso_e2e_flow.trigger_findings:
         pytest.fail("no verzoek was submitted", pytrace=False)
@@ -61,20 +63,23 @@ def test_verzoeknotificatie_ontvangen(
     ):
         pytest.skip("nothing was submitted, so no verzoeknotificatie can arrive (see "
                     "test_verzoek_ingediend)")
+    if dso_e2e_flow.trigger is not None:
+        dso_evidence.attach_trigger(dso_e2e_flow.trigger)
     expect_clean(dso_e2e_flow.trigger_findings, "verzoeknotificatie")
     assert dso_e2e_flow.trigger is not None
-    dso_evidence.attach_text(dso_e2e_flow.trigger.raw or b"(no payload)", "verzoeknotificatie",
-                             "application/xml", "xml")
 
 
 @pytest.mark.dso_step("PRE 4.1")
 @pytest.mark.dso_step("PROD 6")
 def test_verzoek_opgehaald(
-    dso_e2e_flow: FlowResult, record_property: RecordProperty, dso_evidence: Evidence
+    dso_e2e_flow: FlowResult, dso_e2e_runs: E2eRuns, dso_e2e_tenant: Tenant,
+    record_property: RecordProperty, dso_evidence: Evidence,
 ) -> None:
     """Referenties, STAM XML (valid), bijlagen (size, SHA-256) and the publishable PDF can be
-    fetched with the tenant's certificate, and the verzoek is the one submitted."""
+    fetched with the tenant's certificate, and the verzoek is the one submitted. Every HTTP
+    exchange of the ophalen is in the report."""
     _record(dso_e2e_flow, record_property, dso_evidence)
+    dso_evidence.attach_rest(dso_e2e_runs.exchanges(dso_e2e_tenant, "afhandelen"))
     result = dso_e2e_flow.ophalen
     if result is None:
         pytest.skip("no verzoeknotificatie arrived, so there is nothing to fetch (see "

@@ -14,6 +14,7 @@ import pytest
 
 from pytest_dso.ebms.pingpong import PingResult, PingTarget, ping_target
 from pytest_dso.ebms.receiver import EbmsReceiver
+from pytest_dso.evidence.allure import Evidence
 from pytest_dso.settings import DsoSettings
 from pytest_dso.verdict import expect_clean
 
@@ -21,10 +22,12 @@ pytestmark = [pytest.mark.dso_step("PRE 2.6")]
 
 
 @pytest.mark.health
-def test_ping_is_answered_with_a_pong(dso_ping_result: PingResult) -> None:
+def test_ping_is_answered_with_a_pong(dso_ping_result: PingResult, dso_evidence: Evidence) -> None:
     """A Ping under the CPA gets a Pong answering it (CPAId, ConversationId, RefToMessageId,
-    From/To swapped), sync or async as the CPA says."""
+    From/To swapped), sync or async as the CPA says. The report shows both envelopes, the ebMS
+    ids, timings and the TLS facts."""
     result = dso_ping_result
+    dso_evidence.attach_ping(result)
     expect_clean(result.findings, f"Ping/Pong with {result.url}")
     assert result.pong is not None
 
@@ -49,9 +52,11 @@ def test_ping_pong_in_both_reply_modes(
     dso_local_ping_targets: Mapping[str, PingTarget],
     dso_ebms_receiver: EbmsReceiver,
     dso_settings: DsoSettings,
+    dso_evidence: Evidence,
 ) -> None:
     """The harness handles both reply modes end to end (local MSH, real mTLS)."""
     result = ping_target(dso_local_ping_targets[mode], dso_ebms_receiver,
                        dso_settings.file.ebms.timeout)
+    dso_evidence.attach_ping(result)
     expect_clean(result.findings, f"{mode} Ping/Pong")
     assert result.mode == mode

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_dso.evidence.allure import Evidence
 from pytest_dso.pkio.checks import (
     CertificatePolicy,
     certificate_summary,
@@ -33,9 +34,12 @@ def identity(dso_certificate_under_test: LoadedCertificate) -> Identity:
 
 
 def test_certificate_loads(
-    dso_certificate_under_test: LoadedCertificate, dso_certificate_policy: CertificatePolicy
+    dso_certificate_under_test: LoadedCertificate,
+    dso_certificate_policy: CertificatePolicy,
+    dso_evidence: Evidence,
 ) -> None:
-    """The certificate, its key (matching) and its chain can be read."""
+    """The certificate, its key (matching) and its chain can be read; the report gets its
+    summary (subject, OIN, issuer chain, validity, fingerprint; never the key)."""
     loaded = dso_certificate_under_test
     print(f"certificate: {loaded.source}")
     expect_clean(loaded.findings, "loading the certificate")
@@ -43,6 +47,8 @@ def test_certificate_loads(
     summary = certificate_summary(
         loaded.identity.certificate, loaded.identity.chain, dso_certificate_policy.anchors
     )
+    dso_evidence.attach_certificate_summary({"bron": str(loaded.source), **summary},
+                                            "certificaat")
     for key, value in summary.items():
         print(f"{key}: {value}")
 

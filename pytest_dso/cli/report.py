@@ -4,6 +4,11 @@ DSO-Beheer ticket bundle, and verify a bundle's manifest.
     dso-report [render] [--results DIR] [--output FILE] [--strict] [--no-install]
     dso-report bundle --ticket NUMMER [--results DIR] [--output DIR] [--no-render] [--strict]
     dso-report verify DIR
+    dso-report add-screenshot --ticket NUMMER --step "PRE 4.2" [--tenant OIN] FILE
+
+``add-screenshot`` puts a screenshot of the verzoek in the VTH- or zaaksysteem into the bundle
+as the evidence of PRE 4.2 (or PROD 7) and rebuilds the summary, so the mail that needs it can
+become ready.
 
 Without Node.js/npm, ``render`` and ``bundle`` say what is missing and exit 0 (the results
 folder is the primary evidence); with ``--strict`` they exit 3.
@@ -70,6 +75,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify = sub.add_parser("verify", help="Check a bundle against its MANIFEST.sha256")
     verify.add_argument("folder", type=Path, help="The bundle folder")
+    shot = sub.add_parser(
+        "add-screenshot",
+        help="Add a screenshot (PNG, JPEG or PDF) as the evidence of PRE 4.2 or PROD 7 and "
+        "rebuild the summary",
+    )
+    common(shot)
+    shot.add_argument("--ticket", required=True, help="DSO-Beheer ticket number")
+    shot.add_argument("--step", required=True, help="The step it proves: 'PRE 4.2' or 'PROD 7'")
+    shot.add_argument("--tenant", default="", help="OIN of the bevoegd gezag it shows")
+    shot.add_argument(
+        "--output", type=Path, default=Path("reports"), help="Folder holding <ticket>/. "
+        "Default: reports",
+    )
+    shot.add_argument("image", type=Path, help="The screenshot file")
     return parser
 
 
@@ -124,6 +143,32 @@ def _bundle(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _add_screenshot(args: argparse.Namespace, out: TextIO) -> int:
+    from pytest_dso.evidence.bundle import REPORT_HTML, add_screenshot, build_bundle, safe_ticket
+
+    folder = args.output / safe_ticket(args.ticket)
+    try:
+        target = add_screenshot(folder, args.step, args.image, args.tenant)
+    except ValueError as exc:
+        print(f"dso-report: cannot add the screenshot: {exc}", file=out)
+        return EXIT_USAGE
+    report = folder / REPORT_HTML
+    staged = args.output / ".dso-report-staging.html"
+    try:
+        if report.is_file():
+            staged.write_bytes(report.read_bytes())
+        outcome = build_bundle(args.results, args.output, args.ticket, render=False,
+                               report_html=staged if staged.is_file() else None)
+    except (OSError, ValueError) as exc:
+        print(f"dso-report: screenshot added as {target}, but the bundle was not rebuilt: {exc}",
+              file=out)
+        return EXIT_FAILED
+    finally:
+        staged.unlink(missing_ok=True)
+    print(f"dso-report: {target.name} added to {outcome.folder}; summary rebuilt", file=out)
+    return EXIT_OK
+
+
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from pytest_dso.evidence.manifest import verify_manifest
 
@@ -151,6 +196,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return _bundle(args, out)
     if args.command == "verify":
         return _verify(args, out)
+    if args.command == "add-screenshot":
+        return _add_screenshot(args, out)
     return _render(args, out)
 
 

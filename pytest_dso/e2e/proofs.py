@@ -38,7 +38,7 @@ class StepProof:
     skipped: tuple[str, ...] = ()
 
 
-ProveFn = Callable[[pytest.FixtureRequest, str], StepProof]
+ProveFn = Callable[["pytest.FixtureRequest", str, "Tenant | None"], StepProof]
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _certificate(request: pytest.FixtureRequest, label: str) -> StepProof:
     ])
 
 
-def _prove_cpa(request: pytest.FixtureRequest, label: str) -> StepProof:
+def _prove_cpa(request: pytest.FixtureRequest, label: str, _tenant: Tenant | None) -> StepProof:
     return combine(label, [
         guarded(label, "CPA", lambda: judge(label, "CPA lint",
                                             _value(request, "dso_cpa_findings"))),
@@ -148,7 +148,8 @@ def _tls(request: pytest.FixtureRequest, label: str) -> StepProof:
     return judge(label, "TLS of " + ", ".join(p.where for p in probes), findings)
 
 
-def _prove_whitelist(request: pytest.FixtureRequest, label: str) -> StepProof:
+def _prove_whitelist(request: pytest.FixtureRequest, label: str,
+                     _tenant: Tenant | None) -> StepProof:
     checks: Sequence[tuple[str, str]] = (
         ("DNS of the DSO-LV hosts", "dso_dns_findings"),
         ("reach of the DSO ingress addresses", "dso_ingress_reach_findings"),
@@ -163,7 +164,8 @@ def _prove_whitelist(request: pytest.FixtureRequest, label: str) -> StepProof:
 # -- PRE 2.6 / PROD 3: Ping/Pong -----------------------------------------------------------------
 
 
-def _prove_pingpong(request: pytest.FixtureRequest, label: str) -> StepProof:
+def _prove_pingpong(request: pytest.FixtureRequest, label: str,
+                    _tenant: Tenant | None) -> StepProof:
     result: PingResult = _value(request, "dso_ping_result")
     what = f"Ping/Pong with {result.url}"
     verdict = judge(label, what, result.findings)
@@ -183,11 +185,13 @@ def _prove_pingpong(request: pytest.FixtureRequest, label: str) -> StepProof:
 def _per_tenant(
     judge_flow: Callable[[pytest.FixtureRequest, str, E2eRuns, Tenant, FlowResult], StepProof],
 ) -> ProveFn:
-    """A proof over the flow of every tenant of the run (each computed once per process)."""
+    """A proof over the flow of one tenant, or of every tenant of the run when ``tenant`` is
+    ``None`` (each flow computed once per process)."""
 
-    def prove(request: pytest.FixtureRequest, label: str) -> StepProof:
+    def prove(request: pytest.FixtureRequest, label: str, tenant: Tenant | None) -> StepProof:
         runs: E2eRuns = _value(request, "dso_e2e_runs")
-        tenants: tuple[Tenant, ...] = _value(request, "dso_tenants")
+        tenants: tuple[Tenant, ...] = (
+            (tenant,) if tenant is not None else _value(request, "dso_tenants"))
 
         def one(tenant: Tenant) -> StepProof:
             return judge_flow(request, label, runs, tenant, runs.flow(tenant))
@@ -268,10 +272,12 @@ PROOFS: Mapping[str, Proof] = MappingProxyType({
 })
 
 
-def prove(request: pytest.FixtureRequest, step: Step) -> StepProof | None:
-    """What this run proves for ``step``; ``None`` when no automated proof exists for it."""
+def prove(request: pytest.FixtureRequest, step: Step,
+          tenant: Tenant | None = None) -> StepProof | None:
+    """What this run proves for ``step`` (for ``tenant`` only, when given); ``None`` when no
+    automated proof exists for it."""
     proof = PROOFS.get(step.proof)
     if proof is None or proof.prove is None:
         return None
     prove_fn = proof.prove
-    return guarded(step.label, step.label, lambda: prove_fn(request, step.label))
+    return guarded(step.label, step.label, lambda: prove_fn(request, step.label, tenant))

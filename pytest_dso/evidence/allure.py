@@ -32,6 +32,7 @@ import allure_commons
 from allure_commons._allure import StepContext
 from cryptography import x509
 
+from pytest_dso.evidence.exchanges import ExchangeRecord
 from pytest_dso.evidence.httpexchange import (
     DEFAULT_BODY_LIMIT,
     HTTP_EXCHANGE_EXTENSION,
@@ -107,6 +108,45 @@ class Evidence:
         context = StepContext(self.redactor.redact_text(title), shown)  # type: ignore[no-untyped-call]
         with context:
             yield
+
+    # --- exchanges ----------------------------------------------------------------------------
+
+    def record(self, record: ExchangeRecord) -> None:
+        """Write one engine exchange record as a report step: its parameters, attachments
+        (redacted) and sub-steps."""
+        with self.step(record.title, **dict(record.parameters)):
+            for item in record.attachments:
+                if item.mime == HTTP_EXCHANGE_MIME:
+                    text = item.body if isinstance(item.body, str) else item.body.decode()
+                    allure.attach(self.redactor.redact_text(text),
+                                  name=self.redactor.redact_text(item.name),
+                                  attachment_type=HTTP_EXCHANGE_MIME,
+                                  extension=HTTP_EXCHANGE_EXTENSION)
+                else:
+                    self.attach_text(item.body, item.name, item.mime, item.extension)
+            for child in record.children:
+                self.record(child)
+
+    def attach_ping(self, result: Any) -> None:
+        """The Ping/Pong of a :class:`~pytest_dso.ebms.pingpong.PingResult` as steps: the Ping
+        envelope and HTTP answer, the (a)sync Pong, ebMS ids, timings and TLS facts."""
+        from pytest_dso.evidence.exchanges import ping_records
+
+        for item in ping_records(result):
+            self.record(item)
+
+    def attach_rest(self, exchanges: Iterable[Any]) -> None:
+        """Each recorded REST call (:class:`pytest_dso.dso.rest.Exchange`) as a step."""
+        from pytest_dso.evidence.exchanges import rest_record
+
+        for exchange in exchanges:
+            self.record(rest_record(exchange))
+
+    def attach_trigger(self, trigger: Any) -> None:
+        """A verzoeknotificatie (:class:`pytest_dso.triggers.base.Trigger`) as a step."""
+        from pytest_dso.evidence.exchanges import trigger_record
+
+        self.record(trigger_record(trigger))
 
     # --- attachments --------------------------------------------------------------------------
 

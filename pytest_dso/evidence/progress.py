@@ -1,118 +1,42 @@
-"""The aansluitproces as data: PRE in 4 parts, PROD in 7 steps, the mails to DSO-Beheer, and
-how far a run got (per tenant), drawn as an inline SVG.
+"""How far a run got in the aansluitproces, per step, part and tenant, judged from the Allure
+results; and the progress picture (an inline SVG).
 
-Source: *Procesbeschrijving aansluiten op STAM-koppelvlak van DSO* v2.1 (DSO-Beheer),
-sections on the PRE checklist, the PROD checklist and the evidence summary. Tests say which
-step they prove with the ``dso_step`` marker (``PRE 2.6``, ``PROD 3``).
+The steps, parts and mails come from the one model, :mod:`pytest_dso.e2e.steps`. The rules,
+the same for the summary, the mails and the picture:
+
+- a **step** is *aangetoond* when a test labelled with it passed in this run and none failed
+  (or, for a step a screenshot may prove, when one was added with ``dso-report
+  add-screenshot``); *mislukt* when a test labelled with it failed; *wacht op u* when it is a
+  manual step (or a screenshot is still missing); otherwise *niet aangetoond*;
+- a per-tenant step is judged from that tenant's results only; a shared step (CPA, Ping/Pong)
+  once, for everybody;
+- a **part** is *aangetoond* only when every automated step in it is; *mislukt* when one is;
+- a **mail** is ready only when every step it reports is aangetoond (for every tenant) and the
+  run is no rehearsal.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pytest_dso.e2e.steps import (
+    Mail,
+    Part,
+    Step,
+    find,
+    parts_for,
+    process_of,
+    steps_of,
+)
 from pytest_dso.evidence.results import TestOutcome
 
 PROVEN = "aangetoond"
 FAILED = "mislukt"
-OPEN = "open"
-
-_STEP_RE = re.compile(r"^\s*(PRE|PROD)\s+(\d+)(?:\.(\d+))?", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A part (PRE) or step (PROD) of the aansluitproces."""
-
-    process: str  # "PRE" or "PROD"
-    number: int
-    title: str
-
-
-@dataclass(frozen=True)
-class MailStep:
-    """A mail to DSO-Beheer that closes one or more stages."""
-
-    process: str
-    step: str  # the checklist step the mail is, e.g. "2.7"
-    subject: str  # with {ticket}
-    proven_by: tuple[int, ...]  # stage numbers that must be proven first
-    evidence: str  # what to attach, in Dutch
-    intro: str  # the first sentence of the mail, in Dutch
-
-
-PRE_STAGES: tuple[Stage, ...] = (
-    Stage("PRE", 1, "Aanmelden voor aansluiten"),
-    Stage("PRE", 2, "Digikoppeling realiseren"),
-    Stage("PRE", 3, "Triggerbericht ontvangen"),
-    Stage("PRE", 4, "Vergunningaanvraag ophalen"),
-)
-PROD_STAGES: tuple[Stage, ...] = (
-    Stage("PROD", 1, "Aanmelden"),
-    Stage("PROD", 2, "API-key aanvragen"),
-    Stage("PROD", 3, "Digikoppeling realiseren"),
-    Stage("PROD", 4, "Verzoek aanmaken"),
-    Stage("PROD", 5, "Triggerbericht ontvangen"),
-    Stage("PROD", 6, "Verzoek ophalen"),
-    Stage("PROD", 7, "Bevestigen"),
-)
-STAGES: Mapping[str, tuple[Stage, ...]] = {"PRE": PRE_STAGES, "PROD": PROD_STAGES}
-
-MAIL_STEPS: tuple[MailStep, ...] = (
-    MailStep(
-        "PRE",
-        "2.7",
-        "{ticket}: pingpong geslaagd",
-        (2,),
-        "De technische verbinding werkt: de ebMS ping-pong is geslaagd.",
-        "Hierbij melden wij dat de ebMS ping-pong op de PRE-omgeving is geslaagd.",
-    ),
-    MailStep(
-        "PRE",
-        "4.2",
-        "{ticket}: ophalen vergunning gereed.",
-        (3, 4),
-        "Een screenshot van de melding of informatie zoals ingelezen in het VTH- of zaaksysteem.",
-        "Hierbij melden wij dat het ophalen van de vergunningaanvraag op de PRE-omgeving is "
-        "gelukt.",
-    ),
-    MailStep(
-        "PROD",
-        "3",
-        "{ticket}: ping pong test",
-        (3,),
-        "Een screenshot waarop te zien is dat de ping pong is geslaagd.",
-        "Hierbij sturen wij het bewijs van de geslaagde ping pong test op de productieomgeving.",
-    ),
-    MailStep(
-        "PROD",
-        "7",
-        "{ticket}: verzoek ophalen gereed",
-        (5, 6),
-        "Een screenshot van de ingelezen 'Melding' of 'Informatie' waarop duidelijk PROD en het "
-        "bevoegd gezag of de behandelaar te zien is; vermeld het verzoeknummer in de mail.",
-        "Hierbij melden wij dat het ophalen van het verzoek op de productieomgeving is gelukt.",
-    ),
-)
-
-
-def parse_step(label: str | None) -> tuple[str, int] | None:
-    """``("PRE", 2)`` for ``"PRE 2.6"``; ``None`` when the label is not a checklist step."""
-    if not label:
-        return None
-    match = _STEP_RE.match(label)
-    if match is None:
-        return None
-    return match.group(1).upper(), int(match.group(2))
-
-
-def processes_for(env: str) -> tuple[str, ...]:
-    """The process this run can give evidence for: PROD for a PROD run, otherwise PRE (a
-    local run rehearses PRE). A test labelled with steps of both processes (e.g. "PRE 3.3" and
-    "PROD 5") proves only the step of the environment it ran against."""
-    return ("PROD",) if env.lower() == "prod" else ("PRE",)
+WAITING = "wacht op u"
+OPEN = "niet aangetoond"
+STATUSES = (PROVEN, FAILED, WAITING, OPEN)
 
 
 @dataclass(frozen=True)
@@ -122,42 +46,152 @@ class Tenant:
     oin: str
     name: str
 
-
-def outcomes_for(tenant: Tenant | None, outcomes: Sequence[TestOutcome]) -> list[TestOutcome]:
-    """The tests that count for ``tenant``: its own plus those not about one tenant."""
-    if tenant is None:
-        return list(outcomes)
-    return [o for o in outcomes if o.tenant in (None, tenant.oin)]
+    @property
+    def who(self) -> str:
+        """``Gemeente X (OIN 0000…)``."""
+        return f"{self.name} (OIN {self.oin})"
 
 
-def stage_status(stage: Stage, outcomes: Iterable[TestOutcome]) -> str:
-    """``aangetoond`` (at least one test passed, none failed), ``mislukt`` or ``open``."""
-    wanted = (stage.process, stage.number)
-    statuses = [o.status for o in outcomes if any(parse_step(s) == wanted for s in o.steps)]
-    if any(s in ("failed", "broken") for s in statuses):
+#: Screenshots added by the user: ``(step label, tenant OIN or "")`` → file name.
+Screenshots = Mapping[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """The verdict on one step (for one tenant, or shared)."""
+
+    step: Step
+    tenant: Tenant | None
+    status: str
+    outcomes: tuple[TestOutcome, ...]
+    detail: str  # what proves it, what failed, or what the user must do (Dutch)
+
+
+def _steps_of(outcome: TestOutcome, process: str) -> list[Step]:
+    found = [find(label) for label in outcome.steps]
+    return [s for s in found if s is not None and s.env == process]
+
+
+def in_process(outcome: TestOutcome, env: str) -> bool:
+    """Whether ``outcome`` is labelled with a step of ``env``'s aansluitproces."""
+    return bool(_steps_of(outcome, process_of(env)))
+
+
+def step_outcomes(item: Step, tenant: Tenant | None,
+                  outcomes: Iterable[TestOutcome]) -> list[TestOutcome]:
+    """The results that judge ``item``: labelled with it, and for a per-tenant step (when the
+    run names tenants) only those of ``tenant``."""
+    mine = [o for o in outcomes if any(s is item for s in _steps_of(o, item.env))]
+    if item.per_tenant and tenant is not None:
+        return [o for o in mine if o.tenant == tenant.oin]
+    return mine
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:240]
+
+
+def step_status(item: Step, tenant: Tenant | None, outcomes: Sequence[TestOutcome],
+                screenshots: Screenshots | None = None) -> StepStatus:
+    """The verdict on ``item`` for ``tenant`` (see the module docstring)."""
+    mine = tuple(step_outcomes(item, tenant, outcomes))
+    shots = screenshots or {}
+    failed = [o for o in mine if o.status in ("failed", "broken")]
+    if failed:
+        return StepStatus(item, tenant, FAILED, mine,
+                          f"{failed[0].name}: {_first_line(failed[0].message) or 'mislukt'}")
+    shot = shots.get((item.label, tenant.oin if tenant else "")) or shots.get((item.label, ""))
+    if shot and item.screenshot_allowed:
+        return StepStatus(item, tenant, PROVEN, mine, f"schermafdruk toegevoegd: {shot}")
+    passed = [o for o in mine if o.status == "passed"]
+    if passed:
+        names = sorted({o.name for o in passed})
+        shown = ", ".join(names) if len(names) <= 3 else f"{names[0]} en {len(names) - 1} andere"
+        return StepStatus(item, tenant, PROVEN, mine, f"geslaagd: {shown}")
+    if not item.automated or item.screenshot_allowed:
+        return StepStatus(item, tenant, WAITING, mine, item.todo)
+    skipped = [o for o in mine if o.status == "skipped" and o.message]
+    reason = f" ({_first_line(skipped[0].message)})" if skipped else ""
+    return StepStatus(item, tenant, OPEN, mine,
+                      f"niet aangetoond in deze run{reason}. {item.todo}".strip())
+
+
+def part_status(part: Part, tenant: Tenant | None, outcomes: Sequence[TestOutcome],
+                screenshots: Screenshots | None = None) -> str:
+    """``aangetoond`` only when every automated step of ``part`` is; ``mislukt`` when one
+    failed; ``wacht op u`` for a part with only manual steps (or only a screenshot missing);
+    else ``niet aangetoond``."""
+    statuses = [step_status(s, tenant, outcomes, screenshots)
+                for s in steps_of(part) if s.automated]
+    if not statuses:
+        return WAITING
+    found = [s.status for s in statuses]
+    if FAILED in found:
         return FAILED
-    if any(s == "passed" for s in statuses):
+    if all(s == PROVEN for s in found):
         return PROVEN
+    if all(s in (PROVEN, WAITING) for s in found):
+        return WAITING
     return OPEN
 
 
-def mail_status(mail: MailStep, outcomes: Iterable[TestOutcome]) -> str:
-    """Whether the stages a mail needs are all proven."""
-    listed = list(outcomes)
-    stages = {s.number: s for s in STAGES[mail.process]}
-    statuses = [stage_status(stages[n], listed) for n in mail.proven_by]
-    if FAILED in statuses:
-        return FAILED
-    if all(s == PROVEN for s in statuses):
-        return PROVEN
-    return OPEN
+@dataclass(frozen=True)
+class MailReadiness:
+    """Whether a mail may be sent, and the step verdicts it reports (its own table)."""
+
+    mail: Mail
+    rows: tuple[StepStatus, ...]
+    ready: bool
+    reason: str  # why not (Dutch); empty when ready
 
 
-_COLOURS = {PROVEN: "#2e7d32", FAILED: "#c62828", OPEN: "#9e9e9e"}
-_BOX_W, _BOX_H, _GAP, _LABEL_W, _ROW_H = 128, 48, 14, 250, 64
+def mail_readiness(mail: Mail, tenants: Sequence[Tenant | None],
+                   outcomes: Sequence[TestOutcome], screenshots: Screenshots | None = None,
+                   rehearsal: str = "") -> MailReadiness:
+    """The verdicts ``mail`` reports: each shared step once, each per-tenant step per tenant;
+    ready when all are aangetoond and the run is no rehearsal (``rehearsal`` says why it is)."""
+    rows: list[StepStatus] = []
+    for label in mail.reports:
+        item = find(label)
+        if item is None:
+            continue
+        for tenant in (tenants if item.per_tenant else [None]):
+            rows.append(step_status(item, tenant, outcomes, screenshots))
+    missing = [r for r in rows if r.status != PROVEN]
+    reasons = []
+    if rehearsal:
+        reasons.append(f"dit is een oefening ({rehearsal})")
+    if missing:
+        names = sorted({r.step.label for r in missing})
+        reasons.append("nog niet aangetoond: " + ", ".join(names))
+    return MailReadiness(mail, tuple(rows), not reasons, "; ".join(reasons))
 
 
-def _wrap(text: str, width: int = 18) -> list[str]:
+def tenant_outcomes(tenant: Tenant | None, outcomes: Sequence[TestOutcome],
+                    env: str) -> list[TestOutcome]:
+    """The results of ``tenant`` (per-tenant results labelled with it) in ``env``'s process."""
+    process = process_of(env)
+    return [o for o in outcomes if _steps_of(o, process)
+            and (tenant is None or o.tenant == tenant.oin)]
+
+
+def shared_outcomes(outcomes: Sequence[TestOutcome], env: str) -> list[TestOutcome]:
+    """The results of ``env``'s process that are about no single tenant."""
+    process = process_of(env)
+    return [o for o in outcomes if _steps_of(o, process) and o.tenant is None]
+
+
+def steps_in(outcome: TestOutcome, env: str) -> list[Step]:
+    """The steps of ``env``'s process ``outcome`` is labelled with."""
+    return _steps_of(outcome, process_of(env))
+
+
+_COLOURS = {PROVEN: "#2e7d32", FAILED: "#c62828", WAITING: "#b26a00", OPEN: "#757575"}
+_BOX_W, _BOX_H, _GAP, _LABEL_W, _ROW_H = 112, 48, 10, 210, 60
+
+
+def _wrap(text: str, width: int = 16) -> list[str]:
     words, lines, line = text.split(), [], ""
     for word in words:
         if line and len(line) + 1 + len(word) > width:
@@ -170,62 +204,54 @@ def _wrap(text: str, width: int = 18) -> list[str]:
     return lines[:2]
 
 
-def progress_svg(
-    process: str,
-    tenants: Sequence[Tenant | None],
-    outcomes: Sequence[TestOutcome],
-) -> str:
-    """An SVG with one row per tenant and one box per stage of ``process``, coloured proven
-    (green), failed (red) or open (grey). Self-contained: no fonts, scripts or links."""
-    stages = STAGES[process]
-    width = _LABEL_W + len(stages) * (_BOX_W + _GAP) + 10
-    height = 40 + len(tenants) * _ROW_H + 40
+def progress_svg(env: str, tenants: Sequence[Tenant | None], outcomes: Sequence[TestOutcome],
+                 screenshots: Screenshots | None = None, *, rehearsal: bool = False) -> str:
+    """An SVG with one row per tenant and one box per part of ``env``'s aansluitproces,
+    coloured aangetoond (green), mislukt (red), wacht op u (amber) or niet aangetoond (grey);
+    in a ``rehearsal`` green says "geoefend". Self-contained: no fonts, scripts or links."""
+
+    def shown(status: str) -> str:
+        return "geoefend" if rehearsal and status == PROVEN else status
+
+    parts = parts_for(env)
+    process = process_of(env).upper()
+    width = _LABEL_W + len(parts) * (_BOX_W + _GAP) + 10
+    height = 40 + len(tenants) * _ROW_H + 30
     esc = html.escape
-    parts = [
+    out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="12">',
-        f"<title>Voortgang aansluitproces {esc(process)}</title>",
-        f'<text x="8" y="22" font-size="15" font-weight="bold">Aansluitproces {esc(process)}'
-        f" ({len(stages)} {'delen' if process == 'PRE' else 'stappen'})</text>",
+        f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="11">',
+        f"<title>Voortgang aansluitproces {process}</title>",
+        f'<text x="8" y="22" font-size="14" font-weight="bold">Aansluitproces {process}'
+        f" ({len(parts)} {'delen' if process == 'PRE' else 'stappen'})</text>",
     ]
     for row, tenant in enumerate(tenants):
         y = 40 + row * _ROW_H
         label = "Alle tests" if tenant is None else tenant.name
-        parts.append(
-            f'<text x="8" y="{y + _BOX_H // 2 - 2}" font-weight="bold">{esc(label[:34])}</text>'
-        )
+        out.append(f'<text x="8" y="{y + _BOX_H // 2 - 2}" font-weight="bold">'
+                   f"{esc(label[:32])}</text>")
         if tenant is not None:
-            parts.append(
-                f'<text x="8" y="{y + _BOX_H // 2 + 13}" fill="#555">OIN {esc(tenant.oin)}</text>'
-            )
-        mine = outcomes_for(tenant, outcomes)
-        for index, stage in enumerate(stages):
+            out.append(f'<text x="8" y="{y + _BOX_H // 2 + 12}" fill="#555">'
+                       f"OIN {esc(tenant.oin)}</text>")
+        for index, part in enumerate(parts):
             x = _LABEL_W + index * (_BOX_W + _GAP)
-            status = stage_status(stage, mine)
+            status = part_status(part, tenant, outcomes, screenshots)
             if index:
-                parts.append(
-                    f'<line x1="{x - _GAP}" y1="{y + _BOX_H // 2}" x2="{x}" '
-                    f'y2="{y + _BOX_H // 2}" stroke="#777" stroke-width="2"/>'
-                )
-            parts.append(
-                f'<rect x="{x}" y="{y}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
-                f'fill="{_COLOURS[status]}"><title>{esc(process)} {stage.number} '
-                f"{esc(stage.title)}: {status}</title></rect>"
-            )
-            parts.append(
-                f'<text x="{x + 6}" y="{y + 15}" fill="#fff" font-weight="bold">'
-                f"{stage.number}. {esc(status)}</text>"
-            )
-            for line_no, line in enumerate(_wrap(stage.title)):
-                parts.append(
-                    f'<text x="{x + 6}" y="{y + 29 + 12 * line_no}" fill="#fff">{esc(line)}</text>'
-                )
-    legend_y = 40 + len(tenants) * _ROW_H + 12
-    for index, status in enumerate((PROVEN, FAILED, OPEN)):
-        x = 8 + index * 130
-        parts.append(
-            f'<rect x="{x}" y="{legend_y}" width="14" height="14" fill="{_COLOURS[status]}"/>'
-            f'<text x="{x + 20}" y="{legend_y + 12}">{status}</text>'
-        )
-    parts.append("</svg>")
-    return "\n".join(parts)
+                out.append(f'<line x1="{x - _GAP}" y1="{y + _BOX_H // 2}" x2="{x}" '
+                           f'y2="{y + _BOX_H // 2}" stroke="#777" stroke-width="2"/>')
+            out.append(f'<rect x="{x}" y="{y}" width="{_BOX_W}" height="{_BOX_H}" rx="6" '
+                       f'fill="{_COLOURS[status]}"><title>{esc(part.feature)}: {shown(status)}'
+                       "</title></rect>")
+            out.append(f'<text x="{x + 5}" y="{y + 14}" fill="#fff" font-weight="bold">'
+                       f"{part.number}. {esc(shown(status))}</text>")
+            for line_no, line in enumerate(_wrap(part.title)):
+                out.append(f'<text x="{x + 5}" y="{y + 28 + 12 * line_no}" fill="#fff">'
+                           f"{esc(line)}</text>")
+    legend_y = 40 + len(tenants) * _ROW_H + 6
+    for index, status in enumerate(STATUSES):
+        x = 8 + index * 140
+        out.append(f'<rect x="{x}" y="{legend_y}" width="12" height="12" '
+                   f'fill="{_COLOURS[status]}"/><text x="{x + 17}" y="{legend_y + 11}">'
+                   f"{shown(status)}</text>")
+    out.append("</svg>")
+    return "\n".join(out)

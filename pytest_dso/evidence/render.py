@@ -12,6 +12,7 @@ Rendering is optional: a run never needs Node. Without Node/npm the caller gets 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -190,17 +191,59 @@ def offline_problems(page: str) -> list[str]:
     return problems
 
 
+_SUMMARY_WIDGET = re.compile(r'd\("widgets/summary\.json","(?P<data>[A-Za-z0-9+/=]*)"\)')
+
+
+def report_title(props: Mapping[str, str]) -> str:
+    """The report's title from ``environment.properties``: environment, ticket and
+    leverancier, e.g. ``pytest-dso PRE, ticket 12345, leverancier VTH BV (0000…)``."""
+    env = (props.get("omgeving") or "LOCAL").upper()
+    shown = "LOCAL (oefening)" if env == "LOCAL" else env
+    parts = [f"pytest-dso {shown}"]
+    ticket = props.get("ticketnummer")
+    parts.append(f"ticket {ticket}" if ticket and ticket != "-" else "geen ticket")
+    if props.get("leverancier"):
+        parts.append(f"leverancier {props['leverancier']}")
+    return ", ".join(parts)
+
+
+def set_report_name(page: str, name: str) -> str:
+    """``page`` (an Allure 2 single-file report) with ``name`` as its title and report name:
+    the ``allure2`` command ignores ``--report-name``."""
+    escaped = (name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    page = re.sub(r"<title>[^<]*</title>", lambda _m: f"<title>{escaped}</title>", page, count=1)
+
+    def widget(match: re.Match[str]) -> str:
+        try:
+            data = json.loads(base64.b64decode(match.group("data")))
+        except ValueError:
+            return match.group(0)
+        if not isinstance(data, dict):
+            return match.group(0)
+        data["reportName"] = name
+        encoded = base64.b64encode(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        return f'd("widgets/summary.json","{encoded.decode("ascii")}")'
+
+    return _SUMMARY_WIDGET.sub(widget, page)
+
+
 def render_single_file(
     results_dir: Path,
     output: Path,
     *,
-    name: str = "DSO-LV aansluittest",
+    name: str | None = None,
     install: bool = True,
     environ: Mapping[str, str] | None = None,
 ) -> RenderResult:
-    """Render ``results_dir`` into the single HTML file ``output``."""
+    """Render ``results_dir`` into the single HTML file ``output``, titled ``name`` (by
+    default :func:`report_title` of the run's ``environment.properties``)."""
     if not results_dir.is_dir() or not any(results_dir.glob("*-result.json")):
         return RenderResult(None, f"no Allure results in {results_dir} (run pytest first)")
+    if name is None:
+        from pytest_dso.evidence.results import read_environment
+
+        name = report_title(read_environment(results_dir))
+    title = name
     try:
         node = _node()
         script = ensure_allure(install, environ)
@@ -222,7 +265,7 @@ def render_single_file(
             "--output",
             str(out_dir),
             "--report-name",
-            name,
+            title,
         ]
         try:
             done = subprocess.run(
@@ -240,7 +283,7 @@ def render_single_file(
         if done.returncode != 0 or not index.is_file():
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
             return RenderResult(None, f"allure failed (exit {done.returncode}):\n{tail}")
-        page = strip_analytics(index.read_text(encoding="utf-8"))
+        page = set_report_name(strip_analytics(index.read_text(encoding="utf-8")), title)
     problems = offline_problems(page)
     if problems:
         return RenderResult(

@@ -102,6 +102,7 @@ class RedactingResultsWriter:
 
     def _item(self, item: Any) -> None:
         data = asdict(item, filter=lambda _attr, value: bool(value) or value is False)
+        _readable_parameters(data)
         text = json.dumps(self.redactor.redact_json(data), ensure_ascii=False)
         self._write(item.file_pattern.format(prefix=uuid.uuid4()), text.encode("utf-8"))
 
@@ -131,6 +132,19 @@ class RedactingResultsWriter:
         """An attachment given as a file."""
         data = Path(source).read_bytes()
         self._write(file_name, self.redactor.redact_content(file_name, data))
+
+
+def _readable_parameters(data: Any) -> None:
+    """Show string parameters without the quotes of their ``repr`` (``PRE 2.6``, not
+    ``'PRE 2.6'``), in the result and every step."""
+    if isinstance(data, dict):
+        for param in data.get("parameters") or ():
+            value = param.get("value") if isinstance(param, dict) else None
+            if (isinstance(value, str) and len(value) >= 2 and value[0] == value[-1]
+                    and value[0] in "'\"" and value[0] not in value[1:-1]):
+                param["value"] = value[1:-1]
+        for child in data.get("steps") or ():
+            _readable_parameters(child)
 
 
 def clean_results_dir(folder: Path) -> list[str]:
@@ -316,6 +330,12 @@ def environment_properties(settings: DsoSettings, run: RunInfo) -> Mapping[str, 
         props[f"basis-url.{api}"] = url
     if settings.file.ebms.cpa is not None:
         props["cpa"] = settings.file.ebms.cpa.name
+    if settings.file.ebms.endpoint:
+        props["ebms.endpoint"] = settings.file.ebms.endpoint
+    certificate = settings.file.certificate
+    roots = certificate.accepted_root_fingerprints if certificate is not None else ()
+    if roots:
+        props["certificaat.geaccepteerde_roots"] = ", ".join(roots)
     props.update(_certificate_facts(settings))
     for dist in ("pytest-dso", "pytest", "allure-pytest", "cryptography", "lxml"):
         props[f"versie.{dist}"] = _version(dist)
@@ -338,7 +358,7 @@ def executor_info(
         "type": "pytest",
         "buildName": f"pytest-dso {settings.env.upper()} {settings.ticket or ''}".strip(),
         "buildOrder": int(dt.datetime.fromisoformat(run.started).timestamp()),
-        "reportName": f"DSO-LV {settings.env.upper()} aansluittest",
+        "reportName": f"pytest-dso {settings.env.upper()} {settings.ticket or ''}".strip(),
     }
     if environ.get("GITHUB_ACTIONS"):
         server = environ.get("GITHUB_SERVER_URL", "https://github.com")

@@ -65,6 +65,7 @@ class HttpExchange:
     peer_certificate_der: bytes | None = field(default=None, repr=False)
     tls_version: str | None = None
     reused_connection: bool = False
+    cipher: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,7 +110,7 @@ class _Connection:
     its own (status line, headers, then a Content-Length, chunked or read-to-close body).
     """
 
-    __slots__ = ("host_header", "peer_der", "rfile", "sock", "tls_version")
+    __slots__ = ("cipher", "host_header", "peer_der", "rfile", "sock", "tls_version")
 
     def __init__(
         self,
@@ -121,6 +122,7 @@ class _Connection:
     ) -> None:
         self.peer_der: bytes | None = None
         self.tls_version: str | None = None
+        self.cipher: str | None = None
         default = 443 if scheme == "https" else 80
         shown = f"[{host}]" if ":" in host else host
         self.host_header = shown if port == default else f"{shown}:{port}"
@@ -140,6 +142,8 @@ class _Connection:
         if isinstance(sock, ssl.SSLSocket):
             self.peer_der = sock.getpeercert(binary_form=True)
             self.tls_version = sock.version()
+            negotiated = sock.cipher()
+            self.cipher = negotiated[0] if negotiated else None
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -424,6 +428,7 @@ class HttpClient:
                 response_body=response.body,
                 peer_certificate_der=wrapped.peer_der,
                 tls_version=wrapped.tls_version,
+                cipher=wrapped.cipher,
                 reused_connection=reused,
             )
         raise AssertionError("unreachable")  # pragma: no cover
@@ -499,6 +504,7 @@ class HttpClient:
             exception=exc,
             peer_certificate_der=wrapped.peer_der if wrapped else None,
             tls_version=wrapped.tls_version if wrapped else None,
+            cipher=wrapped.cipher if wrapped else None,
             reused_connection=reused,
         )
 

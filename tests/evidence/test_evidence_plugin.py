@@ -4,12 +4,16 @@ written and xdist gives the same report."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from pytest_dso.cli.report import main as dso_report
 from pytest_dso.evidence.manifest import verify_manifest
 from pytest_dso.evidence.results import load_results, read_environment
 from pytest_dso.pkio.testpki import TestPki
@@ -70,11 +74,30 @@ def test_key_in_assertion():
 
 def test_secret_in_exception():
     raise RuntimeError("connect failed for Authorization: Bearer " + os.environ["API_KEY"])
+
+
+def test_simulator_key(dso_sim, dso_evidence):
+    key = dso_sim.api_key
+    with open(os.environ["SIM_KEY_FILE"], "w") as handle:  # outside reports/: for the check
+        handle.write(key)
+    print("simulator x-api-key", key)
+    logging.getLogger("dso").warning("simulator key %s", key)
+    dso_evidence.attach_text("x-api-key=" + key + " and " + key, "leak")
+    assert key == "", f"the simulator key {key}"
 """
 
 CONFTEST = """
+import pytest
+from pytest_dso.pkio.testpki import build_test_pki
+
+
 def pytest_dso_redact(text):
     return text.replace("ACME-INTERNAL-42", "[acme]")
+
+
+@pytest.fixture(scope="session")
+def dso_test_pki():
+    return build_test_pki(key_type="ec256")
 """
 
 
@@ -114,6 +137,16 @@ api_key_env = "API_KEY"
     )
 
 
+def _renderer_available() -> bool:
+    from pytest_dso.evidence.render import RenderUnavailable, ensure_allure
+
+    try:
+        ensure_allure(install=False)
+    except RenderUnavailable:
+        return False
+    return True
+
+
 def _all_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
 
@@ -128,17 +161,34 @@ def test_no_secret_reaches_any_output(
     monkeypatch.setenv("MY_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("API_KEY", API_KEY)
     monkeypatch.setenv("KEY_FILE", str(key))
+    sim_key_file = pytester.path / "simkey.txt"
+    monkeypatch.setenv("SIM_KEY_FILE", str(sim_key_file))
     _dso_toml(pytester, cert, key)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_leaky=LEAKY_TESTS)
     result = pytester.runpytest_subprocess(
-        "--junitxml=reports/junit.xml", "-l", "-rA", "-p", "no:cacheprovider"
+        "--junitxml=reports/junit.xml", "--log-file=reports/run.log", "-l", "-rA",
+        "-p", "no:cacheprovider",
     )
-    result.assert_outcomes(passed=2, failed=3)
+    result.assert_outcomes(passed=2, failed=4)
     reports = pytester.path / "reports"
+    html = reports / "report.html"
+    dso_report(["--results", str(reports / "allure-results"), "--output", str(html),
+                "--no-install"])
+    if _renderer_available():
+        assert html.is_file(), "the HTML report was not rendered"
+    if html.is_file():
+        # the single-file report embeds results and attachments as base64: decode them too
+        page = html.read_text()
+        decoded = [base64.b64decode(m) for m in re.findall(r'd\("[^"]+","([A-Za-z0-9+/=]+)"\)',
+                                                            page)]
+        (reports / "report-decoded.bin").write_bytes(b"\n".join(decoded))
     files = _all_files(reports)
     assert reports / "junit.xml" in files
-    secrets = [PASSPHRASE, API_KEY, BSN, HOOK_SECRET, *key_lines]
+    assert reports / "run.log" in files
+    sim_key = sim_key_file.read_text()
+    assert len(sim_key) >= 16
+    secrets = [PASSPHRASE, API_KEY, BSN, HOOK_SECRET, sim_key, *key_lines]
     output = result.stdout.str() + result.stderr.str()
     for secret in secrets:
         assert secret not in output
@@ -170,13 +220,22 @@ def test_no_secret_reaches_any_output(
         "Conformance",
     ]
     outcomes = load_results(results)
-    assert len(outcomes) == 5
+    assert len(outcomes) == 6
     steps = sorted((o.name, o.step, o.tenant, o.env) for o in outcomes if o.step)
     assert steps == [
         ("test_ophalen", "PRE 4.1", None, "local"),
         ("test_pingpong[0001]", "PRE 2.6", "00000001000000000001", "local"),
         ("test_pingpong[0002]", "PRE 2.6", "00000001000000000002", "local"),
     ]
+    # Labels from the one aansluitproces model; readable parameters; run.start before tests.
+    raw = [json.loads(p.read_text()) for p in results.glob("*-result.json")]
+    ping = next(r for r in raw if r["name"] == "test_pingpong[0001]")
+    labels = {(label["name"], label["value"]) for label in ping["labels"]}
+    assert {("epic", "Aansluitproces STAM PRE"), ("feature", "PRE 2 Digikoppeling realiseren"),
+            ("story", "PRE 2.6 Technisch testen (Ping/Pong)"),
+            ("tenant", "00000001000000000001"), ("tenant_name", "Gemeente Een")} <= labels
+    started = dt.datetime.fromisoformat(props["run.start"]).timestamp() * 1000
+    assert started <= min(r["start"] for r in raw)
     exchanges = list(results.glob("*.httpexchange"))
     assert len(exchanges) == 2
     doc = json.loads(exchanges[0].read_text())

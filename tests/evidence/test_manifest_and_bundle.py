@@ -61,75 +61,191 @@ def _environment(folder: Path, env: str) -> None:
     (folder / "environment.properties").write_text("\n".join(lines) + "\n")
 
 
+def _props(folder: Path, **extra: str) -> None:
+    text = (folder / "environment.properties").read_text()
+    lines = [f"{k}={v}" for k, v in extra.items()]
+    (folder / "environment.properties").write_text(text + "\n".join(lines) + "\n")
+
+
 @pytest.fixture
 def pre_results(tmp_path: Path) -> Path:
     folder = tmp_path / "allure-results"
     folder.mkdir()
     _environment(folder, "PRE")
-    _result(folder, "test_certificaat", "passed", "PRE 2.2")
-    _result(folder, "test_pingpong_gemeente", "passed", "PRE 2.6", GEMEENTE)
-    _result(folder, "test_pingpong_waterschap", "failed", "PRE 2.6", WATERSCHAP)
-    _result(folder, "test_trigger", "passed", "PRE 3.3", GEMEENTE)
-    _result(folder, "test_ophalen", "passed", "PRE 4.1", GEMEENTE, verzoeknummer="1234567890123")
-    _result(folder, "test_zonder_stap", "skipped", None)
+    _props(folder, **{"run.id": "run-a", "basis-url.afhandelen": "https://pre.example.nl/afh"})
+    for step in ("PRE 2.3", "PRE 2.4", "PRE 2.5", "PRE 2.6"):
+        _result(folder, f"test_{step[-3:]}", "passed", step)
+    _result(folder, "test_ingediend_gemeente", "passed", "PRE 3.2", GEMEENTE)
+    _result(folder, "test_trigger_gemeente", "passed", "PRE 3.3", GEMEENTE)
+    _result(folder, "test_ophalen_gemeente", "passed", "PRE 4.1", GEMEENTE,
+            verzoeknummer="1234567890123")
+    _result(folder, "test_ingediend_waterschap", "passed", "PRE 3.2", WATERSCHAP)
+    _result(folder, "test_trigger_waterschap", "failed", "PRE 3.3", WATERSCHAP)
+    _result(folder, "test_prod_only", "passed", "PROD 6", GEMEENTE)
+    _result(folder, "test_zonder_stap", "passed", None)
     return folder
 
 
+def _section(md: str, heading: str) -> str:
+    """The Markdown of one ``## heading`` section."""
+    part = md.split(f"## {heading}", 1)[1]
+    return part.split("\n## ", 1)[0]
+
+
 def test_results_are_read_back_one_per_test(pre_results: Path) -> None:
-    retry = json.loads((pre_results / "test_trigger-result.json").read_text())
+    retry = json.loads((pre_results / "test_trigger_gemeente-result.json").read_text())
     retry["stop"] += 10_000
     retry["status"] = "failed"
     (pre_results / "retry-result.json").write_text(json.dumps(retry))
     outcomes = {o.name: o for o in load_results(pre_results)}
-    assert len(outcomes) == 6
-    assert outcomes["test_trigger"].status == "failed"  # the latest attempt wins
-    assert outcomes["test_ophalen"].verzoeknummer == "1234567890123"
-    assert outcomes["test_pingpong_waterschap"].tenant == WATERSCHAP[0]
+    assert len(outcomes) == 11
+    assert outcomes["test_trigger_gemeente"].status == "failed"  # the latest attempt wins
+    assert outcomes["test_ophalen_gemeente"].verzoeknummer == "1234567890123"
+    assert outcomes["test_trigger_waterschap"].tenant == WATERSCHAP[0]
 
 
-def test_bundle_has_dutch_summary_progress_mails_and_a_manifest(
-    pre_results: Path, tmp_path: Path
-) -> None:
+def test_pre_bundle_claims_only_what_was_proven(pre_results: Path, tmp_path: Path) -> None:
     outcome = build_bundle(
         pre_results, tmp_path / "reports", "T-1/2024", render=False, chromium=False
     )
     folder = outcome.folder
     assert folder == tmp_path / "reports" / "T-1-2024"
+    assert outcome.rehearsal == ""
     assert set(outcome.files) >= {
-        "samenvatting.md",
-        "samenvatting.html",
-        "voortgang-PRE.svg",
-        "mails.txt",
-        "uitkomsten.json",
-        "omgeving.properties",
-        "NOTITIES.txt",
-        MANIFEST_NAME,
+        "samenvatting.md", "samenvatting.html", "voortgang-PRE.svg", "mails.txt",
+        "uitkomsten.json", "omgeving.properties", "NOTITIES.txt", "run.json", MANIFEST_NAME,
     }
     md = (folder / "samenvatting.md").read_text()
+    assert "OEFENING" not in md
     assert "Omgeving**: PRE" in md
-    assert f"{GEMEENTE[1]} (OIN {GEMEENTE[0]})" in md
-    assert "PRE 2 Digikoppeling realiseren: aangetoond" in md  # for the gemeente
-    assert "PRE 2 Digikoppeling realiseren: mislukt" in md  # for the waterschap
-    assert "| PRE 4.1 | test_ophalen | geslaagd |" in md
-    assert "1234567890123" in md
-    assert "2023-11-14 22:13:20 UTC" in md  # the start time of the tests
+    gemeente = _section(md, f"{GEMEENTE[1]} (OIN {GEMEENTE[0]})")
+    waterschap = _section(md, f"{WATERSCHAP[1]} (OIN {WATERSCHAP[0]})")
+    # all automated steps of part 2 passed; part 4 waits for the screenshot (4.2)
+    assert "PRE 2 Digikoppeling realiseren: aangetoond" in gemeente
+    assert "PRE 3 Triggerbericht ontvangen: aangetoond" in gemeente
+    assert "PRE 4 Vergunningaanvraag ophalen en gereedmelden: wacht op u" in gemeente
+    assert "PRE 3 Triggerbericht ontvangen: mislukt" in waterschap
+    assert "dso-report add-screenshot" in gemeente
+    # each tenant's section holds its own rows only; shared steps once; PRE rows only
+    assert "test_trigger_gemeente" in gemeente
+    assert "waterschap" not in gemeente.lower()
+    assert "test_trigger_waterschap" in waterschap
+    assert "_gemeente" not in waterschap
+    assert md.count("| PRE 2.6 | test_2.6 |") == 1
+    assert "test_prod_only" not in md
+    assert "PROD 6" not in md
+    assert "2 andere tests" in md
+    assert "1234567890123" in gemeente
     mails = (folder / "mails.txt").read_text()
-    assert "Onderwerp: T-1/2024: pingpong geslaagd" in mails
-    assert "Onderwerp: T-1/2024: ophalen vergunning gereed." in mails
-    assert "Nog niet versturen" in mails  # the waterschap's ping-pong failed
+    ping, ophalen = mails.split("Aan: dso-beheer@rws.nl")[1:]
+    assert "Onderwerp: T-1/2024: pingpong geslaagd\n[Klaar om te versturen.]" in ping
+    assert "Onderwerp: T-1/2024: ophalen vergunning gereed." in ophalen
+    assert "NIET versturen" in ophalen
+    assert "PRE 3.3" in ophalen
+    assert "PRE 4.2" in ophalen
+    assert "CONCEPT, NOG NIET VERSTUREN" in ophalen
+    # a mail never contradicts its own table
+    assert f"PRE 3.3 Triggerbericht checken voor {WATERSCHAP[1]} (OIN {WATERSCHAP[0]}): " \
+        "mislukt" in ophalen
     assert "ping pong test" not in mails  # PROD mails only for PROD runs
-    # The picture: well-formed SVG, 4 PRE parts for each of the 2 tenants, in three colours.
     svg = etree.fromstring((folder / "voortgang-PRE.svg").read_bytes())
-    boxes = svg.findall("{http://www.w3.org/2000/svg}rect[@rx]")
-    assert len(boxes) == 8
-    fills = [b.get("fill") for b in boxes]
-    assert fills[:4] == ["#9e9e9e", "#2e7d32", "#2e7d32", "#2e7d32"]  # gemeente
-    assert fills[5] == "#c62828"  # waterschap, part 2
+    fills = [b.get("fill") for b in svg.findall("{http://www.w3.org/2000/svg}rect[@rx]")]
+    assert fills == ["#b26a00", "#2e7d32", "#2e7d32", "#b26a00",  # gemeente
+                     "#b26a00", "#2e7d32", "#c62828", "#757575"]  # waterschap
     page = (folder / "samenvatting.html").read_text()
     assert "<svg" in page
     assert "<script" not in page
-    assert "Geen PNG/PDF" not in (folder / "NOTITIES.txt").read_text()  # chromium=False
+    assert "@page{size:A4" in page
+    status = json.loads((folder / "run.json").read_text())
+    assert status["stappen"][f"PRE 3.3 {WATERSCHAP[0]}"] == "mislukt"
     assert verify_manifest(folder) == []
+
+
+def test_a_part_is_not_proven_while_one_automated_step_is_open(
+    pre_results: Path, tmp_path: Path
+) -> None:
+    (pre_results / "test_2.4-result.json").unlink()
+    folder = build_bundle(pre_results, tmp_path, "T-6", render=False, chromium=False).folder
+    md = (folder / "samenvatting.md").read_text()
+    assert "PRE 2 Digikoppeling realiseren: niet aangetoond" in md
+    assert "PRE 2 Digikoppeling realiseren: aangetoond" not in md
+    assert "[NIET versturen: nog niet aangetoond: PRE 2.4.]" in (folder / "mails.txt").read_text()
+
+
+def test_a_screenshot_proves_4_2_and_is_kept(
+    pre_results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (pre_results / "test_trigger_waterschap-result.json").unlink()
+    _result(pre_results, "test_trigger_waterschap", "passed", "PRE 3.3", WATERSCHAP)
+    _result(pre_results, "test_ophalen_waterschap", "passed", "PRE 4.1", WATERSCHAP)
+    out = tmp_path / "out"
+    build_bundle(pre_results, out, "T-7", render=False, chromium=False)
+    image = tmp_path / "vth.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    common = ["add-screenshot", "--results", str(pre_results), "--output", str(out),
+              "--ticket", "T-7", "--step", "PRE 4.2"]
+    assert dso_report([*common, "--tenant", GEMEENTE[0], str(image)]) == 0
+    mails = (out / "T-7" / "mails.txt").read_text()
+    assert "[NIET versturen: nog niet aangetoond: PRE 4.2.]" in mails  # waterschap still open
+    assert dso_report([*common, "--tenant", WATERSCHAP[0], str(image)]) == 0
+    folder = out / "T-7"
+    mails = (folder / "mails.txt").read_text()
+    assert mails.count("[Klaar om te versturen.]") == 2
+    md = (folder / "samenvatting.md").read_text()
+    assert "PRE 4 Vergunningaanvraag ophalen en gereedmelden: aangetoond" in md
+    assert f"schermafdruk toegevoegd: schermafdrukken/PRE-4.2-{GEMEENTE[0]}.png" in md
+    assert verify_manifest(folder) == []
+    # kept across a rebuild
+    build_bundle(pre_results, out, "T-7", render=False, chromium=False)
+    assert (folder / "mails.txt").read_text().count("[Klaar om te versturen.]") == 2
+    assert dso_report([*common[:-1], "PRE 2.6", str(image)]) == 2
+    assert "a screenshot proves only PRE 4.2, PROD 7" in capsys.readouterr().out
+
+
+def test_a_local_run_is_an_oefening_on_every_page(pre_results: Path, tmp_path: Path) -> None:
+    _environment(pre_results, "LOCAL")
+    folder = build_bundle(pre_results, tmp_path, "L-1", render=False, chromium=False).folder
+    md = (folder / "samenvatting.md").read_text()
+    assert md.count("OEFENING: geen bewijs voor DSO-Beheer") == 4  # top, 2 tenants, mails
+    mails = (folder / "mails.txt").read_text()
+    assert mails.startswith("[OEFENING")
+    assert "Klaar om te versturen" not in mails
+    assert mails.count("[NIET versturen: dit is een oefening") == 2
+    assert "aangetoond" not in _section(md, f"{GEMEENTE[1]} (OIN {GEMEENTE[0]})").split("|")[0]
+    page = (folder / "samenvatting.html").read_text()
+    assert '<div class="banner">OEFENING' in page  # position:fixed: on every printed page
+
+
+def test_loopback_urls_and_test_oins_make_a_rehearsal(pre_results: Path, tmp_path: Path) -> None:
+    _props(pre_results, **{"basis-url.indienen": "https://127.0.0.1:8443/indienen",
+                           "certificaat.geaccepteerde_roots": "AB:CD"})
+    (pre_results / "environment.properties").write_text(
+        (pre_results / "environment.properties").read_text().replace(
+            GEMEENTE[0], "00000099000000101000"))
+    outcome = build_bundle(pre_results, tmp_path, "R-1", render=False, chromium=False)
+    assert "loopback-adressen: https://127.0.0.1:8443/indienen" in outcome.rehearsal
+    assert "test-OIN's: 00000099000000101000" in outcome.rehearsal
+    md = (outcome.folder / "samenvatting.md").read_text()
+    assert "Extra geaccepteerde roots (sha256)**: AB:CD" in md
+    assert "Klaar om te versturen" not in (outcome.folder / "mails.txt").read_text()
+
+
+def test_a_rerun_keeps_the_previous_bundle_in_its_history(
+    pre_results: Path, tmp_path: Path
+) -> None:
+    first = build_bundle(pre_results, tmp_path, "H-1", render=False, chromium=False)
+    again = build_bundle(pre_results, tmp_path, "H-1", render=False, chromium=False)
+    assert again.archived is None  # the same run: rebuilt in place
+    (pre_results / "environment.properties").write_text(
+        (pre_results / "environment.properties").read_text().replace("run-a", "run-b"))
+    (pre_results / "test_2.6-result.json").unlink()  # a partial rerun
+    third = build_bundle(pre_results, tmp_path, "H-1", render=False, chromium=False)
+    assert third.archived == first.folder / "historie" / "run-a"
+    assert "| PRE 2.6 | test_2.6 |" not in (third.folder / "samenvatting.md").read_text()
+    old = (third.archived / "samenvatting.md").read_text()
+    assert "| PRE 2.6 | test_2.6 |" in old
+    assert "Eerdere runs (in historie/)**: run-a" in (third.folder / "samenvatting.md").read_text()
+    assert verify_manifest(third.folder) == []
 
 
 def test_prod_bundle_proposes_the_prod_mails(tmp_path: Path) -> None:
@@ -137,14 +253,16 @@ def test_prod_bundle_proposes_the_prod_mails(tmp_path: Path) -> None:
     folder.mkdir()
     _environment(folder, "PROD")
     _result(folder, "test_pingpong", "passed", "PROD 3")
-    _result(folder, "test_trigger", "passed", "PROD 5")
-    _result(folder, "test_ophalen", "passed", "PROD 6", verzoeknummer="9999999999999")
+    _result(folder, "test_trigger", "passed", "PROD 5", GEMEENTE)
+    _result(folder, "test_ophalen", "passed", "PROD 6", GEMEENTE, verzoeknummer="9999999999999")
+    _result(folder, "test_pre_only", "passed", "PRE 2.6")
     outcome = build_bundle(folder, tmp_path / "out", "P-7", render=False, chromium=False)
     mails = (outcome.folder / "mails.txt").read_text()
-    assert "Onderwerp: P-7: ping pong test" in mails
+    assert "Onderwerp: P-7: ping pong test\n[Klaar om te versturen.]" in mails
     assert "Onderwerp: P-7: verzoek ophalen gereed" in mails
-    assert "verzoeknummer 9999999999999" in mails
+    assert "Verzoeknummer(s): 9999999999999" in mails
     assert "pingpong geslaagd" not in mails
+    assert "test_pre_only" not in (outcome.folder / "samenvatting.md").read_text()
     svg = etree.fromstring((outcome.folder / "voortgang-PROD.svg").read_bytes())
     assert len(svg.findall("{http://www.w3.org/2000/svg}rect[@rx]")) == 14  # 7 steps x 2
 
@@ -169,10 +287,6 @@ def test_bundle_refuses_to_overwrite_a_foreign_folder(pre_results: Path, tmp_pat
     (tmp_path / "T-3" / "mine.txt").write_text("not evidence")
     with pytest.raises(ValueError, match="not a pytest-dso bundle"):
         build_bundle(pre_results, tmp_path, "T-3", render=False, chromium=False)
-    # A previous bundle is replaced.
-    build_bundle(pre_results, tmp_path, "T-4", render=False, chromium=False)
-    again = build_bundle(pre_results, tmp_path, "T-4", render=False, chromium=False)
-    assert verify_manifest(again.folder) == []
 
 
 def test_safe_ticket() -> None:
@@ -239,6 +353,6 @@ def test_a_test_labelled_for_pre_and_prod_proves_only_the_runs_environment(
         assert outcome.steps == ("PRE 4.1", "PROD 6")
         bundle = build_bundle(folder, tmp_path / f"out-{name}", "M-1", render=False, chromium=False)
         md = (bundle.folder / "samenvatting.md").read_text()
-        assert "PRE 4 Vergunningaanvraag ophalen: aangetoond" in md
-        assert "PROD 6 Verzoek ophalen" not in md
-        assert "| PRE 4.1, PROD 6 | test_ophalen | geslaagd |" in md
+        assert "PRE 4.1 Ophalen testen | leverancier of Digikoppelaar | aangetoond" in md
+        assert "PROD 6" not in md
+        assert "| PRE 4.1 | test_ophalen | geslaagd |" in md

@@ -135,6 +135,11 @@ def test_single_file_html_report_without_analytics(pytester: pytest.Pytester) ->
     ):
         assert match.group(1).startswith(("data:", "#")), match.group(0)[:80]
     assert list(pytester.path.glob("report.html*")) == [out]
+    # Titled with the environment, ticket and leverancier, not "Allure Report".
+    title = "pytest-dso LOCAL (oefening), ticket R-1, leverancier TEST VTH-leverancier"
+    assert f"<title>{title} (" in page
+    assert json.loads(_embedded(page, "widgets/summary.json"))["reportName"].startswith(title)
+    assert "Allure Report" not in page.split("</head>")[0]
     # The report honours our categories.json and environment.properties.
     categories = json.loads(_embedded(page, "widgets/categories.json"))
     names = {item["name"]: item["statistic"]["total"] for item in categories["items"]}
