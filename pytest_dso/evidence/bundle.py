@@ -569,8 +569,9 @@ def summary_html(s: _Summary) -> str:
     out.append(_html_table(_STEP_HEAD, [_step_cells(r, rehearsal)
                                         for r in _step_rows(s, None, per_tenant=False)], 2))
     shared = shared_outcomes(s.outcomes, s.env)
-    if shared:
-        out.append(_html_table(_TEST_HEAD, _test_rows(shared, s.env), 2))
+    if shared:  # listed in the Markdown, uitkomsten.json and the report; kept off the A4 pages
+        out.append(f"<p>De {len(shared)} tests van de gedeelde stappen staan in "
+                   f"{SUMMARY_MD}, uitkomsten.json en {REPORT_HTML}.</p>")
     for tenant in s.tenants:
         who = "Alle tests" if tenant is None else tenant.who
         out.append(f'<section class="tenant"><h2>{e(who)}</h2><ul>')
@@ -726,7 +727,7 @@ def build_bundle(
             "einde": o.stop,
             "verzoeknummer": o.verzoeknummer,
         }
-        for o in sorted(outcomes, key=lambda o: (o.full_name, o.name))
+        for o in sorted(outcomes, key=lambda o: (o.full_name, o.name)) if in_process(o, env)
     ]
     (folder / "uitkomsten.json").write_text(
         redactor.redact_text(json.dumps(records, ensure_ascii=False, indent=2)), encoding="utf-8"

@@ -40,6 +40,27 @@ def test_step_model_has_four_pre_parts_and_seven_prod_steps() -> None:
         step("PRE 9.9")
 
 
+def test_the_model_gives_labels_mails_and_readable_parameters() -> None:
+    from pytest_dso.e2e.steps import MAILS, allure_labels, part_of, steps_of
+    from pytest_dso.evidence.results import _readable_parameters
+
+    assert repr(step("PRE 2.6")) == "PRE 2.6 Technisch testen (Ping/Pong)"
+    assert allure_labels("local", ["PRE 2.6", "PROD 3"]) == [
+        ("epic", "Aansluitproces STAM PRE"), ("feature", "PRE 2 Digikoppeling realiseren"),
+        ("story", "PRE 2.6 Technisch testen (Ping/Pong)")]
+    assert [label for label, _ in allure_labels("prod", ["PRE 2.6"])] == []
+    assert [s.label for s in steps_of(part_of(step("PRE 4.1")))] == ["PRE 4.1", "PRE 4.2"]
+    for mail in MAILS:  # every mail is a step with a subject and reports steps of its process
+        assert step(mail.step).mail_subject
+        assert all(step(label).env == mail.env for label in mail.reports)
+    assert MAILS[0].subject("T-9") == "T-9: pingpong geslaagd"
+    data = {"parameters": [{"name": "mode", "value": "'sync'"}, {"name": "n", "value": "3"}],
+            "steps": [{"parameters": [{"name": "x", "value": "\"a'b\""}]}]}
+    _readable_parameters(data)
+    assert [p["value"] for p in data["parameters"]] == ["sync", "3"]
+    assert data["steps"][0]["parameters"][0]["value"] == "a'b"
+
+
 def test_plans_per_type_of_organisation() -> None:
     waterschap = plan_for(WATERSCHAP, PARTIES, PRE)
     assert (waterschap.activiteit, waterschap.verzoektype) == (

@@ -156,6 +156,9 @@ def test_pre_bundle_claims_only_what_was_proven(pre_results: Path, tmp_path: Pat
     assert "<svg" in page
     assert "<script" not in page
     assert "@page{size:A4" in page
+    records = json.loads((folder / "uitkomsten.json").read_text())
+    assert {r["naam"] for r in records} >= {"test_2.6", "test_trigger_waterschap"}
+    assert "test_prod_only" not in {r["naam"] for r in records}
     status = json.loads((folder / "run.json").read_text())
     assert status["stappen"][f"PRE 3.3 {WATERSCHAP[0]}"] == "mislukt"
     assert verify_manifest(folder) == []

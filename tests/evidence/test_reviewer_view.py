@@ -123,3 +123,44 @@ def test_report_and_bundle_as_a_reviewer_sees_them(pytester: pytest.Pytester) ->
     tenants = 3  # the simulator's default bevoegde gezagen
     assert len(sizes) <= 2 * tenants
     assert b"file://" not in pdf  # no browser header or footer with the page's address
+
+
+def test_a_pre_bundle_gives_each_tenant_at_most_two_a4_pages(tmp_path: Path) -> None:
+    missing = _missing()
+    if missing is not None:
+        pytest.fail(f"CI must be able to print the bundle with Chromium: {missing}")
+    from pytest_dso.evidence.bundle import build_bundle
+
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    tenants = [(f"000000010000000{n:05d}", f"Gemeente {n}") for n in range(1, 4)]
+    (results / "environment.properties").write_text(
+        "omgeving=PRE\nticketnummer=A4-1\nrun.id=r1\nleverancier=VTH BV (00000003000000000000)\n"
+        + "".join(f"tenant.{i}={oin}|{name}|gemeente\n"
+                  for i, (oin, name) in enumerate(tenants, 1)))
+    count = 0
+
+    def result(name: str, step: str, tenant: tuple[str, str] | None = None) -> None:
+        nonlocal count
+        count += 1
+        labels = [{"name": "dso_step", "value": step}]
+        if tenant:
+            labels += [{"name": "tenant", "value": tenant[0]},
+                       {"name": "tenant_name", "value": tenant[1]}]
+        (results / f"{count}-result.json").write_text(json.dumps({
+            "name": name, "fullName": f"suites.x#{name}", "status": "passed",
+            "start": 1_700_000_000_000, "stop": 1_700_000_001_000, "historyId": str(count),
+            "labels": labels}))
+
+    for step in ("PRE 2.3", "PRE 2.5", "PRE 2.6"):
+        for n in range(15):
+            result(f"test_{step[-3:]}_{n}", step)
+    for tenant in tenants:
+        for step in ("PRE 3.2", "PRE 3.3", "PRE 4.1", "PRE 4.2"):
+            result(f"test_{step[-3:]}[{tenant[0][-4:]}]", step, tenant)
+            result(f"test_stap_per_tenant[{tenant[0][-4:]}-{step}]", step, tenant)
+    folder = build_bundle(results, tmp_path / "out", "A4-1", render=False).folder
+    sizes = pdf_pages((folder / "samenvatting.pdf").read_bytes())
+    assert sizes, "no PDF pages"
+    assert all(abs(w - A4[0]) < 2 and abs(h - A4[1]) < 2 for w, h in sizes), sizes
+    assert len(sizes) <= 2 * len(tenants), f"{len(sizes)} pages for {len(tenants)} tenants"
