@@ -23,3 +23,54 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
             monkeypatch.delenv(name)
     monkeypatch.setenv("DSO_SUITES", "none")
     return pytester
+
+
+def _hostile_certificates() -> dict[str, object]:
+    """Certificates that load but whose fields do not decode, made by patching the DER of
+    freshly issued ones: a 0xFF byte in the subject, a 0xFF byte in a SAN dNSName, and a
+    duplicated extension. Keyed by kind; values are ``x509.Certificate``."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+
+    def issue(extensions: list[x509.ExtensionType]) -> bytes:
+        name = x509.Name([
+            x509.NameAttribute(NameOID.COMMON_NAME, "HOSTILEXCN"),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "00000099000000999000"),
+        ])
+        builder = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(7)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+        )
+        for extension in extensions:
+            builder = builder.add_extension(extension, critical=False)
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    san = x509.SubjectAlternativeName([x509.DNSName("hostilexsan.test")])
+    plain = issue([san])
+    one = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
+    two = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.2"), b"\x05\x00")
+    doubled = issue([san, one, two])
+    one_oid = bytes.fromhex("2b0601040186 8d1f01".replace(" ", ""))
+    two_oid = one_oid[:-1] + b"\x02"
+    assert two_oid in doubled, "the OID encoding changed"
+    load = x509.load_der_x509_certificate
+    return {
+        "ff-subject": load(plain.replace(b"HOSTILEXCN", b"HOSTILE\xffCN")),
+        "ff-san": load(plain.replace(b"hostilexsan", b"hostile\xffsan")),
+        "duplicate-extension": load(doubled.replace(two_oid, one_oid)),
+    }
+
+
+@pytest.fixture(scope="session")
+def hostile_certificates() -> dict[str, object]:
+    """Certificates whose fields fail to decode (see :func:`_hostile_certificates`)."""
+    return _hostile_certificates()

@@ -224,11 +224,13 @@ def _start(args: argparse.Namespace) -> Any:
             sim.stop()
             raise CliError(f"cannot build the CPA for {args.dka_endpoint}: {exc}") from None
     _write_private(output / "api-key", sim.api_key + "\n")
+    _write_private(output / "control-key", sim.control_key + "\n")
     info = {
         "ebms_url": sim.ebms_url,
         "api_base_urls": dict(sim.api_base_urls),
         "cpa": str(sim.cpa_path) if sim.cpas.all() else None,
         "api_key_file": str(output / "api-key"),
+        "control_key_file": str(output / "control-key"),
         "store": str(sim.store_path),
         "certs": str(ids.folder) if ids.folder else None,
         "pid": os.getpid(),
@@ -255,6 +257,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             print(f"certificates: {info['certs']} (trust anchor root.pem; simulator "
                   "dso-lv.pem; DKA digikoppelaar.pem)", file=out)
         print(f"x-api-key: in {info['api_key_file']}", file=out)
+        print(f"control API /_sim (x-dso-sim-control-key): in {info['control_key_file']}",
+              file=out)
         print(f"store: {info['store']}", file=out)
         print("dso-sim ready; press Ctrl-C to stop", file=out, flush=True)
         while not stop.wait(0.5):

@@ -718,7 +718,9 @@ def run_case(item: ConformanceCase, target: ConformanceTarget) -> list[Finding]:
     try:
         for prepared in requests:
             if receiver is not None and prepared.message is not None:
-                receiver.expect(prepared.message.message_id)
+                receiver.expect(
+                    prepared.message.message_id, prepared.message.header.to_parties
+                )
             sent = client.post_raw(
                 url,
                 prepared.content_type,

@@ -276,7 +276,7 @@ def format_timestamp(value: dt.datetime) -> str:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
     return (
-        f"{value.year}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
         f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
     )
 
@@ -289,23 +289,39 @@ _DATETIME_RE = re.compile(
 def parse_timestamp(text: str) -> dt.datetime:
     """Parse an xsd:dateTime into an aware UTC datetime (no zone means UTC).
 
-    Raises ``ValueError`` for anything else.
+    The one timestamp parser of the package: years 1 to 9999 whose UTC value is still in that
+    range, a zone of at most 14 hours. Raises ``ValueError`` (never anything else) with what is
+    wrong for every other text.
     """
+    shown = text.strip()[:60]
+    if len(text) > 100:
+        raise ValueError(f"not an xsd:dateTime: {len(text)} characters, starting {shown!r}")
     match = _DATETIME_RE.match(text.strip())
     if not match:
-        raise ValueError(f"not an xsd:dateTime: {text.strip()!r}")
+        raise ValueError(f"not an xsd:dateTime: {shown!r}")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if hour == "24":
+        raise ValueError(f"hour 24 is not supported: {shown!r}")
+    if len(year.lstrip("-")) > 4 or year.startswith("-") or int(year) < 1:
+        raise ValueError(f"the year of {shown!r} is outside 0001-9999")
     micro = int((fraction or ".0")[1:7].ljust(6, "0"))
     tz: dt.tzinfo = dt.UTC
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
-        tz = dt.timezone(sign * dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
-    if hour == "24":
-        raise ValueError(f"hour 24 is not supported: {text.strip()!r}")
-    value = dt.datetime(
-        int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz
-    )
-    return value.astimezone(dt.UTC)
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+            raise ValueError(f"the time zone {zone} of {shown!r} is outside -14:00..+14:00")
+        tz = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    try:
+        value = dt.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
+            tzinfo=tz,
+        )
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(f"{shown!r} is outside the range 0001-9999 in UTC") from None
+    except ValueError as exc:
+        raise ValueError(f"not a valid date-time {shown!r}: {exc}") from None
 
 
 def new_message_id(host: str) -> str:

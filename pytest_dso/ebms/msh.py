@@ -20,12 +20,17 @@ behaviour of ebms-core (reference §7, §8, §11):
   MSH channel has a ``syncReplyMode`` other than ``none``; otherwise it is asynchronous;
 * duplicates (same MessageId) re-send the original Acknowledgment when the content is the same,
   and are refused with a Fault (``already used``) when it differs;
-* the optional client-certificate check compares the TLS client certificate with the CPA's
-  ``ClientCertificateRef`` of the sending party (ebms-core: ``Invalid SSL Client Certificate!``).
+* the client-certificate check (``verify_client_certificate``) binds the TLS client certificate
+  to the sending party: it must be one of the From party's certificates in the CPA or carry the
+  From party's OIN, else a SOAP Fault ``Invalid SSL Client Certificate!`` (ebms-core's text);
+* a signal referring to a message this side sent (Acknowledgment, MessageError, Pong) is taken
+  only from the party that message went to; from any other party an Acknowledgment or Pong is
+  answered with an ``Inconsistent`` MessageError and a MessageError is dropped.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import hashlib
@@ -55,6 +60,7 @@ from pytest_dso.ebms.envelope import (
     status_response_for,
     utc_now,
 )
+from pytest_dso.pkio.identity import subject_oin
 
 Clock = Callable[[], dt.datetime]
 
@@ -252,8 +258,12 @@ class Msh:
     ``clock`` gives "now" (aware UTC) for TimeToLive and CPA validity; ``on_deliver`` receives
     every accepted business message (raising makes it a ``DeliveryFailure``); ``on_signal``
     every accepted MSH signal (Pong, Acknowledgment, MessageError, StatusResponse).
-    ``verify_client_certificate`` compares the TLS client certificate with the CPA.
+    ``verify_client_certificate`` binds the TLS client certificate to the From party (a
+    request without one is refused too).
     """
+
+    #: How many sent MessageIds keep their recipient (oldest forgotten first).
+    SENT_LIMIT = 200_000
 
     def __init__(
         self,
@@ -275,6 +285,8 @@ class Msh:
         self.on_signal = on_signal
         self.verify_client_certificate = verify_client_certificate
         self.host = host
+        self._sent_to: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
+        self._sent_lock = threading.Lock()
 
     # -- configuration ----------------------------------------------------------------------
     def add_cpa(self, cpa: Cpa) -> None:
@@ -294,9 +306,33 @@ class Msh:
         """The CPA ``cpa_id``, if known."""
         return self._cpas.get(cpa_id)
 
-    def expect(self, message_id: str) -> None:
-        """Remember that this side sent ``message_id`` (its Pong/Ack/Error will refer to it)."""
+    def expect(
+        self, message_id: str, to: PartyId | PartyInfo | Iterable[PartyId] | None = None
+    ) -> None:
+        """Remember that this side sent ``message_id`` (its Pong/Ack/Error will refer to it).
+
+        With ``to`` (the party it went to) a signal referring to it is taken only from that
+        party."""
         self.store.add_sent(message_id)
+        if to is None:
+            return
+        if isinstance(to, PartyId):
+            ids: Iterable[PartyId] = (to,)
+        elif isinstance(to, PartyInfo):
+            ids = to.party_ids
+        else:
+            ids = to
+        values = frozenset(pid.value for pid in ids)
+        with self._sent_lock:
+            self._sent_to[message_id] = values
+            self._sent_to.move_to_end(message_id)
+            while len(self._sent_to) > self.SENT_LIMIT:
+                self._sent_to.popitem(last=False)
+
+    def sent_to(self, message_id: str) -> frozenset[str] | None:
+        """The PartyId values of the party ``message_id`` went to, when recorded."""
+        with self._sent_lock:
+            return self._sent_to.get(message_id)
 
     def mark_processed(self, message_id: str) -> None:
         """StatusRequests about ``message_id`` answer ``Processed`` from now on."""
@@ -332,7 +368,7 @@ class Msh:
         cpa = self._cpas.get(message.header.cpa_id)
         if cpa is None:
             return _fault(f"CPA {message.header.cpa_id} not found!", message)
-        if self.verify_client_certificate and peer_cert is not None:
+        if self.verify_client_certificate:
             fault = self._check_client_certificate(message, cpa, peer_cert)
             if fault is not None:
                 return fault
@@ -348,15 +384,34 @@ class Msh:
         return self._reply_error(EbmsMessage(header), cpa, (exc.as_ebms_error(),))
 
     def _check_client_certificate(
-        self, message: EbmsMessage, cpa: Cpa, peer_cert: x509.Certificate
+        self, message: EbmsMessage, cpa: Cpa, peer_cert: x509.Certificate | None
     ) -> MshResult | None:
-        try:
-            expected = cpa.expected_client_cert(message.header.from_party)
-        except CpaError:
+        sender = _exact_party(cpa, message.header.from_parties)
+        if sender is None:
             return None  # the party check answers this one
-        if expected is not None and expected != peer_cert:
-            return _fault("Invalid SSL Client Certificate!", message)
-        return None
+        if peer_cert is None:
+            return _fault(
+                "Invalid SSL Client Certificate! No client certificate was presented.", message
+            )
+        if client_certificate_matches(sender, peer_cert):
+            return None
+        oin = _safe_oin(peer_cert)
+        return _fault(
+            "Invalid SSL Client Certificate! The certificate "
+            f"({'OIN ' + oin if oin else 'without OIN'}) is not that of {sender.name} "
+            f"({', '.join(sender.ids)}) in CPA {cpa.cpa_id}.",
+            message,
+        )
+
+    def _check_recipient(self, header: MessageHeader) -> bool:
+        """False when ``header`` refers to a message this side sent to another party."""
+        ref = header.ref_to_message_id
+        if not ref or not header.is_msh_signal:
+            return True
+        recipient = self.sent_to(ref)
+        if recipient is None:
+            return True
+        return any(pid.value in recipient for pid in header.from_parties)
 
     def _handle_message(
         self,
@@ -403,6 +458,20 @@ class Msh:
                 return self._accept_signal(message)  # never answer an error with an error
             return self._reply_error(
                 message, cpa, (_error(c.VALUE_NOT_RECOGNIZED, LOC_REF_TO, "Value not found."),)
+            )
+        if not self._check_recipient(header):
+            if header.action == c.ACTION_MESSAGE_ERROR:  # never answer an error with an error
+                return MshResult(204, message=message)
+            return self._reply_error(
+                message,
+                cpa,
+                (
+                    _error(
+                        c.INCONSISTENT,
+                        LOC_REF_TO,
+                        "The referred message was not sent to this party.",
+                    ),
+                ),
             )
         if not header.is_msh_signal:
             channel_error = self._check_channel(message, cpa)
@@ -666,6 +735,23 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def _safe_oin(certificate: x509.Certificate) -> str | None:
+    try:
+        return subject_oin(certificate)
+    except ValueError:
+        return None
+
+
+def client_certificate_matches(party: PartyInfo, certificate: x509.Certificate) -> bool:
+    """True when ``certificate`` is one of ``party``'s certificates in the CPA, or carries its
+    OIN (a renewed certificate of the same organisation)."""
+    for item in party.certificates.values():
+        if certificate in item.certificates[:1]:
+            return True
+    oin = _safe_oin(certificate)
+    return oin is not None and party.oin is not None and oin == party.oin
 
 
 def _exact_party(cpa: Cpa, parties: tuple[PartyId, ...]) -> PartyInfo | None:

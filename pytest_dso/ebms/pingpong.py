@@ -202,7 +202,7 @@ def ping(
     if receiver is not None:
         if receiver.msh.cpa(cpa.cpa_id) is None:
             receiver.add_cpa(cpa)
-        receiver.expect(message.message_id)
+        receiver.expect(message.message_id, message.header.to_parties)
     ebms = EbmsClient(client or HttpClient.for_identity(identity, trust, read_timeout=timeout))
     try:
         wall_start = time.time()

@@ -22,7 +22,7 @@ from pytest_dso.ebms import mime
 from pytest_dso.ebms.client import EbmsClient, SendResult
 from pytest_dso.ebms.cpa import Cpa, parse_cpa
 from pytest_dso.ebms.cpa_build import local_cpa
-from pytest_dso.ebms.envelope import EbmsMessage, EnvelopeError, parse_envelope
+from pytest_dso.ebms.envelope import EbmsMessage, EnvelopeError, PartyId, parse_envelope
 from pytest_dso.ebms.msh import Msh, MshResult, Outbound
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import TestPki
@@ -81,6 +81,10 @@ class EbmsReceiver:
     under ``trust``) and the client used for asynchronous replies. ``handler`` may replace
     the MSH answer entirely (misbehaving peers in tests): it receives the request and the
     MSH's result and returns the HTTP response plus outbound messages to send.
+
+    ``bind_identity`` (default on) makes the MSH check that every message's TLS client
+    certificate is the From party's (its certificate in the CPA, or its OIN): a certificate
+    of another party gets a SOAP Fault, so no Pong, Acknowledgment or delivery is taken.
     """
 
     def __init__(
@@ -96,10 +100,13 @@ class EbmsReceiver:
         max_records: int = 10_000,
         workers: int = 8,
         label: str = "ebms-receiver",
+        bind_identity: bool = True,
     ) -> None:
         self.identity = identity
         self.trust = tuple(trust)
         self.msh = msh if msh is not None else Msh()
+        if bind_identity:
+            self.msh.verify_client_certificate = True
         self.path = path
         self.label = label
         self.server = HttpsServer(
@@ -163,9 +170,10 @@ class EbmsReceiver:
         """Accept messages under ``cpa``."""
         self.msh.add_cpa(cpa)
 
-    def expect(self, message_id: str) -> None:
-        """Register a MessageId this side sent, so replies referring to it are accepted."""
-        self.msh.expect(message_id)
+    def expect(self, message_id: str, to: Iterable[PartyId] | None = None) -> None:
+        """Register a MessageId this side sent, so replies referring to it are accepted
+        (only from the party ``to``, when given)."""
+        self.msh.expect(message_id, tuple(to) if to is not None else None)
 
     # -- records ----------------------------------------------------------------------------
     def records(self) -> tuple[ReceivedRecord, ...]:
@@ -245,7 +253,7 @@ class EbmsReceiver:
         client = self._reply_client
         if client is None:
             return
-        self.msh.expect(item.message.header.message_id)
+        self.msh.expect(item.message.header.message_id, item.message.header.to_parties)
         result = EbmsClient(client).post_raw(
             item.url, item.content_type, item.body, message=item.message
         )

@@ -59,14 +59,23 @@ def _local(element: etree._Element) -> str:
 
 def _schema_findings(root: etree._Element) -> list[Finding]:
     findings = []
-    for problem in envelope_schema().iter_errors(root):
+    try:
+        for problem in envelope_schema().iter_errors(root):
+            findings.append(
+                error(
+                    "ebms.schema",
+                    f"{problem.reason}",
+                    "make the envelope follow the ebMS 2.0 structure (element order and "
+                    "required attributes)",
+                    where=str(problem.path or "/"),
+                )
+            )
+    except (OverflowError, ValueError) as exc:  # e.g. a dateTime beyond year 9999
         findings.append(
             error(
                 "ebms.schema",
-                f"{problem.reason}",
-                "make the envelope follow the ebMS 2.0 structure (element order and required "
-                "attributes)",
-                where=str(problem.path or "/"),
+                f"a value is out of range for its schema type: {exc}",
+                "write dates between 0001 and 9999 (UTC) and numbers within their type",
             )
         )
     return findings

@@ -24,6 +24,8 @@ class SimOptions:
     ``retry_interval``/``retries``/``time_to_live`` override the CPA's reliable-messaging values
     (seconds); without them the CPA's values are used, multiplied by ``time_scale``.
     ``api_key`` protects the public APIs (``x-api-key``); when ``None`` a random key is made per
+    run. ``control_key`` protects the simulator's own control API ``/_sim`` (header
+    ``x-dso-sim-control-key``); it is never the public API key and, when ``None``, random per
     run. ``cpa`` is a CPA file to use instead of building one; ``dka_endpoint`` is the DKA's
     ebMS URL for a CPA the simulator builds. ``paths`` overrides REST path templates (same keys
     as ``[api.paths]``); ``acting_oin_header`` names the header that carries the OIN a mandated
@@ -39,6 +41,7 @@ class SimOptions:
     retries: int | None = None
     time_to_live: float | None = None
     api_key: str | None = field(default=None, repr=False)
+    control_key: str | None = field(default=None, repr=False)
     faults: tuple[Fault, ...] = ()
     cpa: Path | None = None
     dka_endpoint: str | None = None
@@ -60,6 +63,11 @@ class SimOptions:
     def effective_api_key(self) -> str:
         """The configured API key, or a fresh random one (call once per run and keep it)."""
         return self.api_key or secrets.token_urlsafe(24)
+
+    def effective_control_key(self, api_key: str) -> str:
+        """The configured control key, or a fresh random one; never equal to ``api_key``."""
+        key = self.control_key or secrets.token_urlsafe(24)
+        return key if key != api_key else secrets.token_urlsafe(24)
 
     @classmethod
     def from_dso_file(cls, file: DsoFile, **changes: object) -> SimOptions:

@@ -1,4 +1,5 @@
-"""The simulator's own control API under ``/_sim/`` (needs the run's ``x-api-key``).
+"""The simulator's own control API under ``/_sim/`` (needs its own key, header
+``x-dso-sim-control-key``, never the public ``x-api-key``).
 
 - ``GET /_sim/status``: URLs, CPA, counts;
 - ``GET /_sim/faults``; ``POST /_sim/faults`` with a fault object (or a list);

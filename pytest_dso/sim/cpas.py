@@ -140,3 +140,91 @@ class CpaRegistry:
             if cpa.party_by_oin(oin) is not None and oin != self.sim_oin:
                 return cpa
         return cpas[-1] if cpas else None
+
+
+def _certificate_problem(certificate: x509.Certificate) -> str | None:
+    """What cannot be read in ``certificate`` (its fields decode lazily), or ``None``."""
+    try:
+        certificate.subject.rfc4514_string()
+        certificate.issuer.rfc4514_string()
+        certificate.not_valid_after_utc  # noqa: B018 - decoding is the check
+        for extension in certificate.extensions:
+            del extension
+        certificate.public_key()
+    except (ValueError, TypeError, x509.DuplicateExtension) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def offered_cpa_problems(
+    cpa: Cpa,
+    *,
+    sim_oin: str,
+    caller_oin: str,
+    anchors: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+    existing: Cpa | None = None,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Everything that keeps an offered CPA from being used, checked before anything is
+    replaced: every certificate readable, the other party's certificates chaining to
+    ``anchors`` and carrying its OIN or the caller's, endpoints that are HTTPS URLs, a
+    validity that has not ended, and no CPAId that belongs to another party."""
+    from urllib.parse import urlsplit
+
+    from pytest_dso.pkio.chain import build_path
+    from pytest_dso.pkio.identity import fingerprint_sha256, subject_oin
+
+    problems: list[str] = []
+    moment = now or dt.datetime.now(dt.UTC)
+    if cpa.end <= moment:
+        problems.append(f"the CPA ended at {cpa.end.isoformat()}")
+    own = cpa.party_by_oin(sim_oin)
+    others = [p for p in cpa.parties if p is not own]
+    if own is None or len(others) != 1:
+        problems.append(f"the CPA needs the simulator ({sim_oin}) and exactly one other party")
+        return problems
+    other = others[0]
+    anchor_fps = {fingerprint_sha256(a) for a in anchors}
+    for party in cpa.parties:
+        for item in party.certificates.values():
+            for certificate in item.certificates:
+                problem = _certificate_problem(certificate)
+                if problem is not None:
+                    problems.append(f"certificate {item.cert_id!r} of {party.name} cannot be "
+                                    f"read: {problem}")
+        for transport in party.transports.values():
+            for endpoint in transport.endpoints:
+                try:
+                    parts = urlsplit(endpoint)
+                    host, port = parts.hostname, parts.port
+                except ValueError as exc:
+                    problems.append(f"endpoint {endpoint!r} of {party.name} is not a URL: {exc}")
+                    continue
+                del port
+                if parts.scheme != "https" or not host:
+                    problems.append(f"endpoint {endpoint!r} of {party.name} is not an https URL "
+                                    "with a host")
+    if problems:
+        return problems
+    allowed = {oin for oin in (other.oin, caller_oin) if oin}
+    for item in other.certificates.values():
+        leaf = item.certificate
+        path = build_path(leaf, (*item.certificates[1:], *intermediates), anchors)
+        if fingerprint_sha256(path.top) not in anchor_fps or path.ended not in ("root",
+                                                                                "anchor"):
+            problems.append(
+                f"certificate {item.cert_id!r} of {other.name} ({leaf.subject.rfc4514_string()})"
+                " does not chain to a CA the simulator trusts; use a certificate of the trusted "
+                "PKI and put its intermediate certificates in the X509Data")
+        oin = subject_oin(leaf)
+        if oin and oin not in allowed:
+            problems.append(
+                f"certificate {item.cert_id!r} of {other.name} carries OIN {oin}, neither the "
+                f"party's ({other.oin}) nor the caller's ({caller_oin})")
+    if existing is not None:
+        previous = next((p for p in existing.parties if p.oin != sim_oin), None)
+        if previous is not None and previous.oin != other.oin:
+            problems.append(f"CPAId {cpa.cpa_id} is already in use for {previous.name} "
+                            f"({previous.oin}); choose another CPAId")
+    return problems

@@ -12,6 +12,7 @@ and network failures are retried; other statuses and MessageErrors are final.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -190,11 +191,16 @@ class SimMsh:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.msh = Msh(sim.cpas.all(), (sim.sim_oin,), clock=sim.now, on_signal=self._signal,
-                       host=_host(sim.ebms_url))
+                       host=_host(sim.ebms_url), verify_client_certificate=True)
 
-    def expect(self, message_id: str) -> None:
-        """Accept signals that refer to ``message_id`` (a message the simulator sent)."""
-        self.msh.expect(message_id)
+    def expect(self, message_id: str, cpa: Cpa | None = None) -> None:
+        """Accept signals that refer to ``message_id`` (a message the simulator sent), from
+        the other party of ``cpa`` only when given."""
+        to = None
+        if cpa is not None:
+            with contextlib.suppress(CpaError):
+                to = cpa.other_party(self.sim.sim_oin)
+        self.msh.expect(message_id, to)
 
     def add_cpa(self, cpa: Cpa) -> None:
         """Accept messages under ``cpa``."""

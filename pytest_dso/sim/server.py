@@ -35,7 +35,7 @@ from pytest_dso.pkio.testpki import TestPki
 from pytest_dso.sim import ebms_side
 from pytest_dso.sim.config import SimOptions
 from pytest_dso.sim.control import control_handler
-from pytest_dso.sim.cpas import CpaRegistry, simulator_cpa
+from pytest_dso.sim.cpas import CpaRegistry, offered_cpa_problems, simulator_cpa
 from pytest_dso.sim.delivery import Delivery, DeliveryScheduler, RetryPolicy, SendOutcome
 from pytest_dso.sim.domain.mandates import Mandaat, MandateTable
 from pytest_dso.sim.domain.submission import Notification
@@ -132,6 +132,7 @@ class Simulator:
         self.sim_oin: str = oin
         self.faults = FaultInjector(self.options.faults)
         self._api_key = self.options.effective_api_key()
+        self._control_key = self.options.effective_control_key(self._api_key)
         self._mandates = mandates or default_mandates(self.options, self.identities)
         self._lock = threading.RLock()
         self._listeners: list[DeliveryListener] = []
@@ -161,6 +162,12 @@ class Simulator:
     def api_key(self) -> str:
         """The ``x-api-key`` of this run (keep it out of logs)."""
         return self._api_key
+
+    @property
+    def control_key(self) -> str:
+        """The key of the control API ``/_sim`` (header ``x-dso-sim-control-key``; keep it
+        out of logs). Never the public ``x-api-key``."""
+        return self._control_key
 
     @property
     def store(self) -> Store:
@@ -296,7 +303,8 @@ class Simulator:
                 cpa_aanbieden.build(self._services, o.paths, o.acting_oin_header),
             ]
             router = RestRouter(apis, self._api_key,
-                                control_handler(self.faults, store, self.status))
+                                control_handler(self.faults, store, self.status),
+                                control_key=self._control_key)
             self._router = router
             if o.cpa is not None:
                 try:
@@ -406,6 +414,13 @@ class Simulator:
         ):
             raise ApiError(403, "Geen mandaat",
                            f"{caller.oin} may not offer a CPA for {other.oin}")
+        intermediates = [c for i in (self.identities.server, *self.identities.parties.values())
+                         for c in i.chain]
+        problems = offered_cpa_problems(
+            cpa, sim_oin=self.sim_oin, caller_oin=caller.oin, anchors=self.trust_anchors,
+            intermediates=intermediates, existing=self.cpas.get(cpa.cpa_id), now=self.now())
+        if problems:
+            raise ApiError(400, "CPA geweigerd", "; ".join(problems), problems=problems)
         try:
             self.cpas.install(xml)
         except (CpaError, ValueError) as exc:
@@ -501,15 +516,15 @@ class Simulator:
         if client is None:
             return SendOutcome("retry", None, "the simulator is stopping")
         endpoint = delivery.endpoint
+        cpa = self.cpas.for_recipient(delivery.to_oin)
         if not endpoint:
-            cpa = self.cpas.for_recipient(delivery.to_oin)
             if cpa is None:
                 return SendOutcome("retry", None,
                                    f"no CPA for {delivery.to_oin}: offer one (CPA aanbieden) or "
                                    "start the simulator with a DKA endpoint")
             endpoint = ebms_side.dka_endpoint(self, cpa)
         if self._msh is not None:
-            self._msh.expect(delivery.message_id)
+            self._msh.expect(delivery.message_id, cpa)
         times = 2 if self.faults.duplicate_send() else 1
         outcome = SendOutcome("retry", None, "not sent")
         for _ in range(times):

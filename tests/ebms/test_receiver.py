@@ -10,7 +10,7 @@ import pytest
 from pytest_dso.ebms import constants as c
 from pytest_dso.ebms.client import EbmsClient
 from pytest_dso.ebms.cpa import local_cpa, parse_cpa
-from pytest_dso.ebms.envelope import ping
+from pytest_dso.ebms.envelope import build_envelope, parse_envelope, ping, pong_for
 from pytest_dso.ebms.msh import Msh
 from pytest_dso.ebms.receiver import EbmsReceiver, local_msh_peer
 from pytest_dso.pkio.testpki import TestPki
@@ -103,3 +103,33 @@ def test_local_msh_peer_installs_cpas(
     assert peer.msh.cpa(cpa.cpa_id) is cpa
     assert msh_peer.oin == ebms_pki.party("dso-lv").oin
     assert cpa.endpoint_for(msh_peer.oin) == peer.url
+
+
+def test_a_certificate_of_another_party_is_refused_by_the_harness_receiver(
+    ebms_pki: TestPki,
+) -> None:
+    signals: list[object] = []
+    anchors = ebms_pki.hierarchy.anchors
+    harness = EbmsReceiver(ebms_pki.identity("digikoppelaar"), anchors,
+                           Msh(on_signal=signals.append), label="harness")
+    with harness:
+        cpa = parse_cpa(local_cpa(ebms_pki, "https://127.0.0.1:9/ebms", harness.url))
+        harness.add_cpa(cpa)
+        dso = cpa.party_by_oin(ebms_pki.party("dso-lv").oin or "")
+        assert dso is not None
+        own = cpa.other_party(dso)
+        sent_ping = ping(cpa_id=cpa.cpa_id, from_party=own.party_id, to_party=dso.party_id,
+                         host="localhost")
+        harness.expect(sent_ping.message_id, (dso.party_id,))
+        pong = pong_for(parse_envelope(build_envelope(sent_ping)), host="localhost")
+        for slug, status in (("gemeente", 500), ("dso-lv", 204)):
+            client = EbmsClient.for_identity(ebms_pki.identity(slug), anchors)
+            try:
+                answer = client.send(harness.url, pong)
+            finally:
+                client.close()
+            assert answer.status == status, (slug, answer.exchange.response_body)
+            if status == 500:
+                assert b"Invalid SSL Client Certificate" in answer.exchange.response_body
+                assert signals == []  # nothing taken
+        assert len(signals) == 1

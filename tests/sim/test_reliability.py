@@ -110,8 +110,11 @@ def test_clock_skew_shifts_the_ebms_timestamps(sim: Simulator, dka: Dka) -> None
 def test_faults_by_control_api(sim: Simulator) -> None:
     http = HttpClient.for_identity(None, sim.trust_anchors)
     url = sim.api_origin + "/_sim/faults"
-    key = {"x-api-key": sim.api_key, "Content-Type": "application/json"}
+    key = {"x-dso-sim-control-key": sim.control_key, "Content-Type": "application/json"}
     assert http.get(url).status == 401
+    public = {"x-api-key": sim.api_key, "Content-Type": "application/json"}
+    assert http.get(url, headers=public).status == 401  # the public key does not open /_sim
+    assert http.get(sim.api_origin + "/_sim/deliveries", headers=public).status == 401
     added = http.post(url, json.dumps({"kind": "http_503", "count": 2, "scope": "api"}).encode(),
                       headers=key)
     assert added.status == 201

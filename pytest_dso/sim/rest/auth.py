@@ -23,6 +23,21 @@ def require_api_key(request: ApiRequest, key: str) -> None:
                        "the x-api-key header does not hold this simulator's key")
 
 
+#: Header that carries the key of the simulator's control API ``/_sim``.
+CONTROL_KEY_HEADER = "x-dso-sim-control-key"
+
+
+def require_control_key(request: ApiRequest, key: str) -> None:
+    """401 unless the request carries the control API's own key (the public ``x-api-key``
+    never opens ``/_sim``; without a configured key the control API stays closed)."""
+    given = request.header(CONTROL_KEY_HEADER)
+    if not given or not key or not hmac.compare_digest(given.encode(), key.encode()):
+        raise ApiError(401, "Control-key ontbreekt of is ongeldig",
+                       f"the simulator's control API needs the header {CONTROL_KEY_HEADER}; "
+                       "dso-sim serve writes this run's key to control-key in its output "
+                       "folder (the public x-api-key does not open it)")
+
+
 def pkio_caller(request: ApiRequest, backend: Backend, acting_header: str | None,
                 mandate: Mandaat) -> Caller:
     """The caller of a ``pkio`` API: 401 without a client certificate with an OIN; 403 when

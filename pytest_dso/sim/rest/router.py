@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from pytest_dso.sim.rest.auth import require_api_key
+from pytest_dso.sim.rest.auth import require_api_key, require_control_key
 from pytest_dso.sim.rest.http import (
     PROBLEM_JSON,
     Api,
@@ -33,11 +33,12 @@ class RestRouter:
     """All simulated APIs behind one HTTPS listener."""
 
     def __init__(self, apis: Sequence[Api], api_key: str,
-                 control: ControlHandler | None = None) -> None:
+                 control: ControlHandler | None = None, *, control_key: str = "") -> None:
         # Longest base path first, so nested bases cannot shadow each other.
         self.apis = tuple(sorted(apis, key=lambda a: -len(a.base_path)))
         self._api_key = api_key
         self._control = control
+        self._control_key = control_key
 
     def __repr__(self) -> str:
         return f"RestRouter({', '.join(a.name for a in self.apis)})"
@@ -71,7 +72,7 @@ class RestRouter:
             if path.startswith("/_sim/") or path == "/_sim":
                 if self._control is None:
                     raise ApiError(404, "Niet gevonden", "no control API on this simulator")
-                require_api_key(request, self._api_key)
+                require_control_key(request, self._control_key)
                 return self._control(request)
             for api in self.apis:
                 if path == api.base_path or path.startswith(api.base_path + "/"):
