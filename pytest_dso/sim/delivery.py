@@ -198,8 +198,11 @@ class DeliveryScheduler:
     def submit(
         self, message_id: str, conversation_id: str, verzoeknummer: str, to_oin: str,
         payload: bytes, *, endpoint: str = "", content_type: str = "",
+        defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> Delivery:
-        """Persist a new delivery and send it as soon as a worker is free."""
+        """Persist a new delivery and send it as soon as a worker is free. With ``defer``
+        (e.g. ``Store.after_commit``) sending waits until ``defer`` runs the callback it gets:
+        a delivery written in a transaction leaves only once that transaction committed."""
         now = self._clock()
         delivery = Delivery(
             message_id, conversation_id, verzoeknummer, to_oin, payload,
@@ -207,7 +210,10 @@ class DeliveryScheduler:
             content_type=content_type, next_attempt=now,
         )
         self._journal.add(delivery)
-        self._track(delivery)
+        if defer is None:
+            self._track(delivery)
+        else:
+            defer(lambda: self._track(delivery))
         return delivery
 
     def acknowledge(self, message_id: str) -> bool:

@@ -504,11 +504,11 @@ class Simulator:
         try:
             built = ebms_side.notificatie_message(self, cpa, note)
         except CpaError as exc:
-            raise ApiError(503, "Geen CPA", f"verzoek {note.verzoeknummer} is stored, but its "
+            raise ApiError(503, "Geen CPA", f"verzoek {note.verzoeknummer} was not stored: its "
                            f"verzoeknotificatie cannot be sent: {exc}") from None
         scheduler.submit(built.message_id, built.conversation_id, note.verzoeknummer,
                          note.recipient_oin, built.body, endpoint=built.endpoint,
-                         content_type=built.content_type)
+                         content_type=built.content_type, defer=self.store.after_commit)
         return built.message_id
 
     def _send(self, delivery: Delivery, attempt: int) -> SendOutcome:

@@ -128,6 +128,7 @@ class SimServices:
         self._lock = threading.Lock()
         self._concepts: OrderedDict[str, _OpenConcept] = OrderedDict()
         self._recent: OrderedDict[str, StoredVerzoek] = OrderedDict()
+        self._submitting: set[str] = set()
 
     def __repr__(self) -> str:
         return f"SimServices({self.store!r})"
@@ -157,7 +158,8 @@ class SimServices:
     def _put(self, verzoek: Verzoek) -> None:
         xml = render_verzoek(verzoek)
         self.store.put_verzoek(verzoek, xml)
-        self._keep(StoredVerzoek(verzoek, xml, self._clock()))
+        stored = StoredVerzoek(verzoek, xml, self._clock())
+        self.store.after_commit(lambda: self._keep(stored))  # never cache a rolled-back one
 
     def verzoek(self, verzoeknummer: str) -> Verzoek | None:
         stored = self._stored(verzoeknummer)
@@ -234,9 +236,10 @@ class SimServices:
         except SubmissionError as exc:
             raise ApiError(409, "Wijziging niet mogelijk", str(exc)) from None
         moved = result.verzoeken[0]
-        self._put(moved)
-        for note in result.notifications:
-            self._notify(note)
+        with self.store.transaction():
+            self._put(moved)
+            for note in result.notifications:
+                self._notify(note)
         return moved
 
     # -- behandeldienstconfiguratie ---------------------------------------------------------
@@ -366,7 +369,42 @@ class SimServices:
             found.uploads.append((info, content))
             return info
 
-    def concept_finalise(self, verzoek_id: str) -> Submitted:
+    def _first_result(self, key: str, fingerprint: str) -> Submitted | None:
+        first = self.store.get_submission(key)
+        if first is None:
+            return None
+        stored_fingerprint, result = first
+        if fingerprint and stored_fingerprint and fingerprint != stored_fingerprint:
+            raise ApiError(422, "Idempotency-Key hergebruikt",
+                           "this Idempotency-Key was used for a different indienbericht; use "
+                           "a new key for a new submission")
+        return Submitted(tuple(result["verzoeknummers"]), tuple(result["notificaties"]))
+
+    def concept_finalise(self, verzoek_id: str, *, idempotency_key: str | None = None,
+                         fingerprint: str = "") -> Submitted:
+        keys = [f"concept:{verzoek_id}"]
+        if idempotency_key:
+            keys.insert(0, f"key:{idempotency_key}")
+        with self._lock:
+            busy = [k for k in keys if k in self._submitting]
+            if busy:
+                raise ApiError(409, "Indiening loopt al",
+                               "a submission with this Idempotency-Key or verzoekId is being "
+                               "processed; retry in a moment to get its result")
+            self._submitting.update(keys)
+        try:
+            for key in keys:
+                first = self._first_result(key, fingerprint)
+                if first is not None:
+                    with self._lock:
+                        self._concepts.pop(verzoek_id, None)
+                    return first
+            return self._finalise(verzoek_id, keys, fingerprint)
+        finally:
+            with self._lock:
+                self._submitting.difference_update(keys)
+
+    def _finalise(self, verzoek_id: str, keys: Sequence[str], fingerprint: str) -> Submitted:
         with self._lock:
             found = self._concepts.pop(verzoek_id, None)
         if found is None:
@@ -395,8 +433,15 @@ class SimServices:
                     if spec is not None:
                         self.store.put_document(full.verzoeknummer, bijlage, spec=spec)
                 verzoeken.append(full)
-        message_ids = tuple(self._notify(n) for n in result.notifications)
-        return Submitted(tuple(v.verzoeknummer for v in verzoeken), message_ids)
+            # in the same transaction: a verzoek is never stored without its
+            # verzoeknotificaties; they leave once it has committed
+            message_ids = tuple(self._notify(n) for n in result.notifications)
+            submitted = Submitted(tuple(v.verzoeknummer for v in verzoeken), message_ids)
+            for key in keys:
+                self.store.put_submission(key, fingerprint, {
+                    "verzoeknummers": list(submitted.verzoeknummers),
+                    "notificaties": list(submitted.notificaties)})
+        return submitted
 
     # -- CPA aanbieden ----------------------------------------------------------------------
     def cpa_offer(self, caller: Caller, xml: bytes) -> Mapping[str, Any]:

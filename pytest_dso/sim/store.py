@@ -9,7 +9,10 @@ after a restart.
 
 Thread-safe: one connection guarded by a lock. Each call commits on its own; wrap a batch in
 :meth:`Store.transaction` to commit once (WAL + ``synchronous=NORMAL`` keeps single commits
-cheap as well).
+cheap as well). A submission is one transaction: its verzoeken, documents, outgoing
+verzoeknotificaties, deliveries and the idempotency record (``submissions``) commit together,
+and work that must wait for the commit (starting the delivery) is registered with
+:meth:`Store.after_commit`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import enum
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +124,12 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     duration_ms REAL
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON delivery_attempts (delivery_id);
+CREATE TABLE IF NOT EXISTS submissions (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
 
 
@@ -269,6 +278,7 @@ class Store:
             raise StoreError(f"cannot open the simulator store {path}: {exc}") from None
         self._lock = threading.RLock()
         self._depth = 0
+        self._after: list[Callable[[], None]] = []
 
     @classmethod
     def in_folder(cls, output_dir: Path, filename: str = DEFAULT_FILENAME) -> Store:
@@ -291,7 +301,10 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Run a batch of calls in one transaction (nested calls join the outer one)."""
+        """Run a batch of calls in one transaction (nested calls join the outer one). The
+        :meth:`after_commit` callbacks of the batch run after the commit, outside the lock;
+        a rollback drops them."""
+        callbacks: list[Callable[[], None]] = []
         with self._lock:
             outer = self._depth == 0
             if outer:
@@ -303,10 +316,39 @@ class Store:
                 self._depth -= 1
                 if outer:
                     self._db.execute("ROLLBACK")
+                    self._after.clear()
                 raise
             self._depth -= 1
             if outer:
                 self._db.execute("COMMIT")
+                callbacks, self._after = self._after, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the current transaction has committed (at once outside a
+        transaction)."""
+        with self._lock:
+            if self._depth:
+                self._after.append(callback)
+                return
+        callback()
+
+    # -- submissions (idempotency) ----------------------------------------------------------
+
+    def get_submission(self, key: str) -> tuple[str, Any] | None:
+        """``(fingerprint, result)`` stored for idempotency ``key``, if any."""
+        rows = self._all("SELECT fingerprint, result FROM submissions WHERE key = ?", (key,))
+        return (str(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+    def put_submission(self, key: str, fingerprint: str, result: Any) -> None:
+        """Remember the result of the submission under ``key`` (call it in the submission's
+        transaction)."""
+        self._execute(
+            "INSERT OR REPLACE INTO submissions (key, fingerprint, result, created_at) "
+            "VALUES (?,?,?,?)",
+            (key, fingerprint, json.dumps(result), _ts(_now())),
+        )
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         with self._lock:

@@ -123,8 +123,11 @@ class Backend(Protocol):
                          content: bytes) -> DocumentInfo:
         """Add a document to a concept."""
 
-    def concept_finalise(self, verzoek_id: str) -> Submitted:
-        """Turn a concept into verzoeken (one per BG) and send their verzoeknotificaties."""
+    def concept_finalise(self, verzoek_id: str, *, idempotency_key: str | None = None,
+                         fingerprint: str = "") -> Submitted:
+        """Turn a concept into verzoeken (one per BG) and send their verzoeknotificaties, in
+        one transaction. A retry (same ``idempotency_key``, or the same ``verzoek_id``)
+        returns the first result instead of submitting again."""
 
     # CPA aanbieden
     def cpa_offer(self, caller: Caller, xml: bytes) -> Mapping[str, Any]:

@@ -16,6 +16,7 @@ generates from a seed and size, and ``"definitief": true``, which submits in one
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -192,6 +193,22 @@ def _submitted_json(submitted: Submitted) -> dict[str, Any]:
     }
 
 
+#: Header with which a client makes a retried submission return the first result.
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+def idempotency_key(request: ApiRequest) -> str | None:
+    """The request's ``Idempotency-Key`` (400 when it is not 1-200 printable ASCII)."""
+    key = request.header(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= 200 or not all(" " < ch < "\x7f" for ch in key):
+        raise ApiError(400, "Ongeldige Idempotency-Key",
+                       "Idempotency-Key must be 1 to 200 printable ASCII characters (e.g. a "
+                       "UUID)")
+    return key
+
+
 def build(backend: Backend, paths: Mapping[str, str] | None = None,
           version: str = DEFAULT_VERSION) -> Api:
     """The indienen API ``version`` (``"v5"`` default, or ``"v4"``) on ``backend``."""
@@ -222,10 +239,13 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
 
     def open_concept(request: ApiRequest, idee: bool) -> ApiResponse:
         bericht, raw = bericht_of(request, idee)
+        key = idempotency_key(request)
         concept = backend.concept_start(bericht)
         if isinstance(raw, dict) and raw.get("definitief") is True:
-            return hal_response(_submitted_json(backend.concept_finalise(concept.verzoek_id)),
-                                201)
+            fingerprint = hashlib.sha256(request.body).hexdigest()
+            submitted = backend.concept_finalise(concept.verzoek_id, idempotency_key=key,
+                                                 fingerprint=fingerprint)
+            return hal_response(_submitted_json(submitted), 201)
         keys = _IDEE_KEYS if idee else _VERZOEK_KEYS
         return hal_response(_concept_json(concept, request.base_url, p, keys), 201)
 
@@ -263,8 +283,10 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
                              "mimetype": info.mimetype, "grootte": info.size}, 201)
 
     def finalise(request: ApiRequest) -> ApiResponse:
-        concept = concept_of(request)
-        return hal_response(_submitted_json(backend.concept_finalise(concept.verzoek_id)))
+        # no concept lookup first: a retried finalisation returns the first result
+        submitted = backend.concept_finalise(request.params["verzoekId"],
+                                             idempotency_key=idempotency_key(request))
+        return hal_response(_submitted_json(submitted))
 
     def info(request: ApiRequest) -> ApiResponse:
         return json_response({"naam": "Verzoeken-Indienen", "versie": API_VERSIONS[
