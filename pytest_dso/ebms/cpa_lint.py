@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -19,6 +19,7 @@ from pytest_dso.ebms.cpa import Cpa, CpaError, PartyInfo, strip_otap_suffix
 from pytest_dso.findings import Finding, error, info, warning
 from pytest_dso.pkio.identity import fingerprint_sha256, subject_oin
 from pytest_dso.pkio.profile import host_in_certificate
+from pytest_dso.pkio.readable import UNREADABLE, certificate_problem
 
 #: Environments where the endpoint must be the standard HTTPS port (TLS005).
 STRICT_ENVIRONMENTS = ("pre", "prod")
@@ -344,7 +345,20 @@ def check_endpoints(cpa: Cpa, env: str) -> list[Finding]:
                 where = _where(
                     cpa, party, f"/Transport[@transportId='{transport.transport_id}']/Endpoint"
                 )
-                parts = urlsplit(uri)
+                try:
+                    parts = urlsplit(uri)
+                except ValueError as exc:
+                    findings.append(
+                        error(
+                            "cpa.endpoint.url",
+                            f"endpoint {uri!r} of {party.name} is not a URL: {exc}",
+                            "write the endpoint as https://host[:port]/path (IPv6 hosts in "
+                            "brackets)",
+                            where=where,
+                            endpoint=uri,
+                        )
+                    )
+                    continue
                 if parts.scheme.lower() != "https":
                     findings.append(
                         error(
@@ -640,20 +654,54 @@ def lint_cpa(
     presented_certs: Mapping[str, x509.Certificate] | None = None,
     expiry_warning_days: int = 30,
 ) -> list[Finding]:
-    """All CPA rules; see the ``check_*`` functions for each group."""
-    return [
-        *check_validity(cpa, now, expiry_warning_days),
-        *check_certificates(
+    """All CPA rules; see the ``check_*`` functions for each group. A certificate whose
+    fields cannot be decoded is a ``cpa.certificate.unreadable`` error, and a group it keeps
+    from running says so (``cpa.lint.skipped``) instead of raising."""
+    findings = check_readable(cpa)
+    groups: list[tuple[str, Callable[[], list[Finding]]]] = [
+        ("validity", lambda: check_validity(cpa, now, expiry_warning_days)),
+        ("certificates", lambda: check_certificates(
             cpa,
             now,
             configured_identity_cert=configured_identity_cert,
             presented_certs=presented_certs,
             expiry_warning_days=expiry_warning_days,
-        ),
-        *check_party_ids(cpa, env),
-        *check_endpoints(cpa, env),
-        *check_crypto(cpa),
-        *check_naming(cpa),
-        *check_msh_channels(cpa),
-        *check_reliable_messaging(cpa),
+        )),
+        ("party ids", lambda: check_party_ids(cpa, env)),
+        ("endpoints", lambda: check_endpoints(cpa, env)),
+        ("crypto", lambda: check_crypto(cpa)),
+        ("naming", lambda: check_naming(cpa)),
+        ("MSH channels", lambda: check_msh_channels(cpa)),
+        ("reliable messaging", lambda: check_reliable_messaging(cpa)),
     ]
+    for name, group in groups:
+        try:
+            findings += group()
+        except UNREADABLE as exc:
+            findings.append(error(
+                "cpa.lint.skipped",
+                f"the {name} checks could not run: {type(exc).__name__}: {str(exc)[:200]}",
+                "fix the unreadable values reported above (usually a damaged certificate) "
+                "and lint again",
+                where=_where(cpa),
+            ))
+    return findings
+
+
+def check_readable(cpa: Cpa) -> list[Finding]:
+    """Every certificate in the CPA decodes (subject, SAN, extensions, key)."""
+    findings: list[Finding] = []
+    for party in cpa.parties:
+        for item in party.certificates.values():
+            for index, certificate in enumerate(item.certificates, start=1):
+                problem = certificate_problem(certificate)
+                if problem is not None:
+                    findings.append(error(
+                        "cpa.certificate.unreadable",
+                        f"certificate {item.cert_id} of {party.name} (X509Certificate "
+                        f"{index}) cannot be used: {problem}",
+                        "put the party's real PKIoverheid certificate (base64 DER) in the CPA; "
+                        "this one is damaged",
+                        where=_where(cpa, party, f"/Certificate[@certId='{item.cert_id}']"),
+                    ))
+    return findings

@@ -38,6 +38,7 @@ from pytest_dso.findings import Finding, error, errors, info, warning
 from pytest_dso.pkio.bundle import order_findings
 from pytest_dso.pkio.identity import Identity, fingerprint_sha256
 from pytest_dso.pkio.names import subject_of
+from pytest_dso.pkio.readable import certificate_problem
 
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 _CERT_LABELS = {b"CERTIFICATE", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE"}
@@ -171,7 +172,28 @@ def _labels(data: bytes) -> list[bytes]:
 def parse_certificates(
     data: bytes, where: str, what: str = "certificate file"
 ) -> tuple[tuple[x509.Certificate, ...], list[Finding]]:
-    """Certificates in PEM (one or more) or DER (one) ``data``."""
+    """Certificates in PEM (one or more) or DER (one) ``data``; a certificate whose fields
+    cannot be decoded is left out with a ``pkio.load.unreadable`` error."""
+    certificates, findings = _parse_certificates(data, where, what)
+    readable = []
+    for index, certificate in enumerate(certificates, start=1):
+        problem = certificate_problem(certificate)
+        if problem is None:
+            readable.append(certificate)
+            continue
+        findings.append(error(
+            "pkio.load.unreadable",
+            f"certificate {index} in the {what} {where} cannot be used: {problem}",
+            "the certificate is damaged or not an X.509 certificate a TLS peer would accept; "
+            "export it again from the issuer, or ask for a new one",
+            where=where,
+        ))
+    return tuple(readable), findings
+
+
+def _parse_certificates(
+    data: bytes, where: str, what: str
+) -> tuple[tuple[x509.Certificate, ...], list[Finding]]:
     labels = _labels(data)
     if labels:
         if not any(label in _CERT_LABELS for label in labels):
@@ -452,6 +474,15 @@ def load_pkcs12_identity(
     certificates = [c.certificate for c in bundle.additional_certs]
     if bundle.cert is not None:
         certificates.insert(0, bundle.cert.certificate)
+    for certificate in certificates:
+        problem = certificate_problem(certificate)
+        if problem is not None:
+            findings.append(error(
+                "pkio.load.unreadable",
+                f"a certificate in the PKCS#12 file {where} cannot be used: {problem}",
+                "the certificate is damaged; export it again from the issuer",
+                where=where,
+            ))
     if not certificates:
         findings.append(
             error(

@@ -26,6 +26,7 @@ from pytest_dso.ebms.cpa_build import (
     earliest_expiry,
 )
 from pytest_dso.pkio.identity import Identity
+from pytest_dso.pkio.readable import certificate_problem
 
 #: Reliable-messaging values of the CPAs the simulator builds (Best Practices [C]).
 DEFAULT_RETRIES = 8
@@ -142,20 +143,6 @@ class CpaRegistry:
         return cpas[-1] if cpas else None
 
 
-def _certificate_problem(certificate: x509.Certificate) -> str | None:
-    """What cannot be read in ``certificate`` (its fields decode lazily), or ``None``."""
-    try:
-        certificate.subject.rfc4514_string()
-        certificate.issuer.rfc4514_string()
-        certificate.not_valid_after_utc  # noqa: B018 - decoding is the check
-        for extension in certificate.extensions:
-            del extension
-        certificate.public_key()
-    except (ValueError, TypeError, x509.DuplicateExtension) as exc:
-        return str(exc) or type(exc).__name__
-    return None
-
-
 def offered_cpa_problems(
     cpa: Cpa,
     *,
@@ -189,7 +176,7 @@ def offered_cpa_problems(
     for party in cpa.parties:
         for item in party.certificates.values():
             for certificate in item.certificates:
-                problem = _certificate_problem(certificate)
+                problem = certificate_problem(certificate)
                 if problem is not None:
                     problems.append(f"certificate {item.cert_id!r} of {party.name} cannot be "
                                     f"read: {problem}")

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography import x509
 
 from pytest_dso.pkio.identity import subject_oin
+from pytest_dso.pkio.readable import UNREADABLE, readable_subject
 
 #: Default upper bound for a request body (ebMS messages with attachments stay well below).
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -49,13 +50,17 @@ class PeerCertificate:
 
     @property
     def oin(self) -> str | None:
-        """The OIN in subject serialNumber, if any."""
-        return subject_oin(self.certificate)
+        """The OIN in subject serialNumber, if any (``None`` when the subject cannot be
+        decoded)."""
+        try:
+            return subject_oin(self.certificate)
+        except UNREADABLE:
+            return None
 
     @property
     def subject(self) -> str:
-        """The subject as an RFC 4514 string."""
-        return self.certificate.subject.rfc4514_string()
+        """The subject as an RFC 4514 string (a placeholder when it cannot be decoded)."""
+        return readable_subject(self.certificate)
 
     def __repr__(self) -> str:
         return f"PeerCertificate({self.subject!r}, oin={self.oin})"
