@@ -21,6 +21,7 @@ Kinds:
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -59,7 +60,13 @@ def _number(raw: Mapping[str, Any], key: str, default: float) -> float:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FaultError(f"fault field {key!r} must be a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > 1e9:
+        raise FaultError(f"fault field {key!r} must be a finite number up to 1e9, got {value!r}")
+    return number
 
 
 def parse_fault(raw: Mapping[str, Any]) -> Fault:
@@ -115,6 +122,11 @@ def parse_faults(raw: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> tuple[
             else:
                 raise FaultError(f"fault {kind!r}: expected a table, a number or a mode string")
         return tuple(parse_fault(i) for i in items)
+    if not isinstance(raw, list | tuple):
+        raise FaultError('send a fault object such as {"kind": "http_503", "count": 2}, or a '
+                         f"list of them, not {type(raw).__name__}")
+    if len(raw) > 100:
+        raise FaultError(f"at most 100 faults at once, got {len(raw)}")
     return tuple(parse_fault(i) for i in raw)
 
 

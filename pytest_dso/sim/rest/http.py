@@ -15,9 +15,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
 
+from pytest_dso import jsonsafe
+
 HAL_JSON = "application/hal+json"
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
+#: Largest JSON request body the simulated APIs parse (documents are uploaded as bytes).
+MAX_JSON_BODY = 1024 * 1024
 #: The semantic version every simulated API reports in ``API-Version``.
 API_VERSIONS: Mapping[str, str] = MappingProxyType(
     {
@@ -60,12 +64,17 @@ class ApiRequest:
         return values[0] if values else None
 
     def json(self) -> Any:
-        """The body parsed as JSON; :class:`ApiError` 400 when it is not JSON."""
+        """The body parsed as JSON within :mod:`pytest_dso.jsonsafe`'s limits (nesting,
+        number size, no NaN/Infinity); :class:`ApiError` 400 when it is not JSON or exceeds
+        a limit, 413 above :data:`MAX_JSON_BODY` bytes."""
+        if len(self.body) > MAX_JSON_BODY:
+            raise ApiError(413, "Te groot",
+                           f"a JSON body is limited to {MAX_JSON_BODY} bytes here")
         try:
-            return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return jsonsafe.loads(self.body)
+        except jsonsafe.JsonLimitError as exc:
             raise ApiError(
-                400, "Ongeldige JSON", f"the request body is not valid JSON: {exc}"
+                400, "Ongeldige JSON", f"the request body is not accepted as JSON: {exc}"
             ) from None
 
 
