@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_dso.stam.bijlagen import MIN_SIZE as GENERATED_MIN_SIZE
 from pytest_dso.stam.model import (
     Doel,
     NatuurlijkPersoon,
@@ -50,6 +51,64 @@ class ShapeError(ValueError):
     def __init__(self, what: str, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__(f"invalid {what}: " + "; ".join(self.problems))
+
+
+#: Bounds of what a request may ask for (documented in docs/simulator.md, "Bounds").
+MAX_GENERATED_BIJLAGEN = 50
+MIN_GENERATED_SIZE = GENERATED_MIN_SIZE
+MAX_GENERATED_SIZE = 64 * 1024 * 1024
+MAX_POLYGON_POINTS = 10_000
+RD_LIMIT = 1e7
+MAX_TEXT = 10_000
+# characters XML 1.0 cannot carry (STAM XML is built from these strings)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _rd(value: object) -> float:
+    """An RD coordinate: a finite number within :data:`RD_LIMIT` metres."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{value!r} is not a number")
+    number = float(value)
+    if not -RD_LIMIT <= number <= RD_LIMIT:
+        raise ValueError(f"coordinate {str(value)[:30]} is out of range")
+    return number
+
+
+def _text(value: object, where: str) -> str:
+    """``value`` as text that fits in XML: at most :data:`MAX_TEXT` characters, no control
+    characters."""
+    text = str(value)
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{where} is longer than {MAX_TEXT} characters")
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise ValueError(f"{where} contains the control character U+{ord(bad.group()):04X}")
+    return text
+
+
+def xml_text_problems(data: object, where: str = "", depth: int = 0) -> list[str]:
+    """Every string in the JSON value ``data`` (keys too) that cannot go into XML or is too
+    long, as ``where: problem`` lines (at most 20)."""
+    problems: list[str] = []
+
+    def walk(value: object, path: str, level: int) -> None:
+        if len(problems) >= 20 or level > 100:
+            return
+        if isinstance(value, str):
+            try:
+                _text(value, path or "a value")
+            except ValueError as exc:
+                problems.append(str(exc))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(key, f"{path}.{key}" if path else str(key), level + 1)
+                walk(item, f"{path}.{key}" if path else str(key), level + 1)
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                walk(item, f"{path}[{n}]", level + 1)
+
+    walk(data, where, depth)
+    return problems
 
 
 def is_oin(value: object) -> bool:
@@ -118,9 +177,11 @@ class BehandeldienstConfiguratie:
     @classmethod
     def from_json(cls, data: object) -> BehandeldienstConfiguratie:
         """Parse an API body; raises :class:`ShapeError` listing every problem."""
-        problems: list[str] = []
         if not isinstance(data, Mapping):
             raise ShapeError("behandeldienstconfiguratie", ["the body must be a JSON object"])
+        problems: list[str] = xml_text_problems(data)
+        if problems:
+            raise ShapeError("behandeldienstconfiguratie", problems)
         oin = data.get("oin")
         if not is_oin(oin):
             problems.append(f"'oin' must be the 20-digit OIN of the bevoegd gezag, got {oin!r}")
@@ -341,9 +402,13 @@ class ZoekVraag:
         if raw_poly is not None:
             try:
                 ring = raw_poly["coordinates"][0]
-                poly = tuple(RdPunt(float(x), float(y)) for x, y in ring)
-            except (KeyError, IndexError, TypeError, ValueError):
-                problems.append("'polygoon.coordinates' must be [[[x, y], ...]] in RD")
+                poly = tuple(RdPunt(_rd(x), _rd(y)) for x, y in ring[:MAX_POLYGON_POINTS + 1])
+                if len(poly) > MAX_POLYGON_POINTS:
+                    raise ValueError("too many points")
+            except (KeyError, IndexError, TypeError, ValueError, OverflowError):
+                problems.append("'polygoon.coordinates' must be [[[x, y], ...]] in RD: at most "
+                                f"{MAX_POLYGON_POINTS} points, coordinates within "
+                                f"+-{RD_LIMIT:g} m")
         if not nummer and not poly:
             problems.append("give a 'verzoeknummer' or a 'polygoon'")
         page, size = data.get("page", 0), data.get("pageSize", 50)
@@ -566,7 +631,9 @@ class Indienbericht:
         may be one this project does not know (``"Idee"``): see ``type.is_known``."""
         if not isinstance(data, Mapping):
             raise ShapeError("indienbericht", ["the body must be a JSON object"])
-        problems: list[str] = []
+        problems: list[str] = xml_text_problems(data)
+        if problems:
+            raise ShapeError("indienbericht", problems)
         try:
             vtype = VerzoekType.of(str(data.get("type", "")))
             doel = Doel.parse(str(data.get("doel", Doel.INITIEREN.value)))
@@ -601,17 +668,27 @@ class Indienbericht:
                     f"activiteiten[{n}] needs activiteit{{naam, oin}}, bevoegdGezag{{oin}} ({exc})"
                 )
         bijlagen: list[GegenereerdeBijlage] = []
-        for n, b in enumerate(data.get("bijlagen", []) or []):
+        raw_bijlagen = data.get("bijlagen", []) or []
+        if not isinstance(raw_bijlagen, list) or len(raw_bijlagen) > MAX_GENERATED_BIJLAGEN:
+            problems.append(f"'bijlagen' must be a list of at most {MAX_GENERATED_BIJLAGEN}")
+            raw_bijlagen = []
+        for n, b in enumerate(raw_bijlagen):
             try:
+                seed, size = b["seed"], b["size"]
+                if not all(isinstance(v, int) and not isinstance(v, bool) for v in (seed, size)):
+                    raise TypeError("seed and size must be whole numbers")
+                if not MIN_GENERATED_SIZE <= size <= MAX_GENERATED_SIZE:
+                    raise ValueError(f"size must be {MIN_GENERATED_SIZE}..{MAX_GENERATED_SIZE} "
+                                     f"bytes, not {size}")
                 bijlagen.append(
                     GegenereerdeBijlage(
-                        int(b["seed"]),
-                        int(b["size"]),
-                        str(b.get("bestandsnaam", "")),
-                        str(b.get("mediatype", "application/pdf")),
+                        int(seed),
+                        int(size),
+                        _text(b.get("bestandsnaam", ""), f"bijlagen[{n}].bestandsnaam"),
+                        _text(b.get("mediatype", "application/pdf"), f"bijlagen[{n}].mediatype"),
                     )
                 )
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append(f"bijlagen[{n}] needs seed and size ({exc})")
         locaties: tuple[Projectlocatie, ...] = ()
         persoon: NatuurlijkPersoon | None = None

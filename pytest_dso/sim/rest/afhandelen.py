@@ -166,7 +166,8 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
     def post_wijzig(request: ApiRequest) -> ApiResponse:
         verzoek = authorised(request)
         body = request.json()
-        nieuw = body.get("bevoegdGezag", {}).get("oin") if isinstance(body, dict) else None
+        target = body.get("bevoegdGezag") if isinstance(body, dict) else None
+        nieuw = target.get("oin") if isinstance(target, dict) else None
         if not isinstance(nieuw, str) or not nieuw:
             raise ApiError(400, "Ongeldig verzoek",
                            "the body must be {\"bevoegdGezag\": {\"oin\": \"<OIN>\"}}")
