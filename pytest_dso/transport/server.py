@@ -6,6 +6,14 @@ blocks the accept loop), and hands each request to a handler ``Request -> Respon
 ``(method, path prefix)``. A handler that raises gives a 500 with a problem body; the server
 keeps serving. Request bodies are bounded (413 above ``max_body``).
 
+What a client can make the server spend is bounded (see :class:`Limits`): at most
+``max_connections`` connections at a time (one thread each); when they are all taken, a new
+connection pushes out the one that has waited longest without a request in progress (a slow
+handshake, a head that trickles in, an idle keep-alive), and when every connection is busy
+the newcomer gets 503 with ``Retry-After``. Deadlines, enforced by a watchdog thread rather
+than per-read timeouts a trickling client could extend: the TLS handshake, the request head
+(408), the body (408) and idle keep-alive connections.
+
 The server is framework-free: the harness receiver, the local MSH peer and the simulator's REST
 API all run on it.
 """
@@ -170,12 +178,17 @@ class TlsFailure:
 
 @dataclass(frozen=True)
 class ServerStats:
-    """Counters since start: accepted connections, handled requests, handler errors."""
+    """Counters since start: accepted connections, handled requests, handler errors, and
+    what the bounds did: connections pushed out at the cap (``evicted``), newcomers refused
+    while all were busy (``refused``), deadlines that ended a connection (``timeouts``)."""
 
     connections: int
     requests: int
     handler_errors: int
     tls_failures: int
+    evicted: int = 0
+    refused: int = 0
+    timeouts: int = 0
 
 
 class _Counters:
@@ -185,6 +198,53 @@ class _Counters:
         self.requests = 0
         self.handler_errors = 0
         self.tls_failures = 0
+        self.evicted = 0
+        self.refused = 0
+        self.timeouts = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client can make the server spend. Every deadline is in seconds.
+
+    ``max_connections``: connections served at a time (a thread each); ``overflow``: extra
+    short-lived threads that answer 503 to newcomers while all connections are busy;
+    ``handshake_timeout``: TLS handshake; ``header_timeout``: from the first byte of a request
+    to the end of its head (408 after); ``body_timeout``: reading the body (408 after);
+    ``idle_timeout``: a keep-alive connection without a request, and every single read or
+    write.
+    """
+
+    max_connections: int = 256
+    overflow: int = 16
+    handshake_timeout: float = 10.0
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    idle_timeout: float = 30.0
+
+
+class _Watch:
+    """A connection as the watchdog sees it: its phase and when that phase must end."""
+
+    __slots__ = ("deadline", "expired", "phase", "since", "sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.phase = "handshake"  # handshake, idle, head, body, busy
+        self.since = time.monotonic()
+        self.deadline = deadline
+        self.expired = False
+
+    def enter(self, phase: str, timeout: float | None) -> None:
+        self.phase = phase
+        self.since = time.monotonic()
+        self.deadline = self.since + timeout if timeout is not None else float("inf")
+
+    def cut(self) -> None:
+        """End the connection's reads now: a blocked read returns end-of-file."""
+        self.expired = True
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_RD)
 
 
 class _Server(ThreadingHTTPServer):
@@ -195,6 +255,10 @@ class _Server(ThreadingHTTPServer):
     def get_request(self) -> tuple[Any, Any]:
         conn, addr = self.socket.accept()
         return conn, addr
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.owner._admit(request):
+            super().process_request(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         self.owner._serve_connection(request, client_address)
@@ -245,9 +309,11 @@ class _HttpConnection:
     """
 
     def __init__(
-        self, owner: HttpsServer, sock: socket.socket, client_address: tuple[str, int]
+        self, owner: HttpsServer, sock: socket.socket, client_address: tuple[str, int],
+        watch: _Watch | None = None,
     ) -> None:
         self.owner = owner
+        self.watch = watch
         self.sock = sock
         self.client_address = client_address
         self.rfile = sock.makefile("rb")
@@ -272,19 +338,74 @@ class _HttpConnection:
             with contextlib.suppress(OSError, ValueError):
                 self.rfile.close()
 
+    def _phase(self, phase: str, timeout: float | None) -> None:
+        if self.watch is not None:
+            self.watch.enter(phase, timeout)
+
+    def _expired(self) -> bool:
+        return self.watch is not None and self.watch.expired
+
+    def _timed_out(self, what: str) -> bool:
+        """True when the watchdog ended a read that took too long (the connection closes)."""
+        if not self._expired() or self.watch is None or self.watch.phase == "idle":
+            return False
+        self.close_connection = True
+        return True
+
+    def _answer_timeout(self, what: str) -> None:
+        """408 after a read that hit its deadline (the TLS session is still usable)."""
+        self.close_connection = True
+        with self.owner._counters.lock:
+            self.owner._counters.timeouts += 1
+        with contextlib.suppress(OSError, ValueError, ssl.SSLError):
+            self._write(Response.problem(408, "Request Timeout", what))
+
     def _one_request(self) -> bool:
         """Serve one request; True when the connection stays open for the next."""
         self.command = ""
         self.close_connection = True
+        limits = self.owner.limits
         try:
-            line = self.rfile.readline(MAX_LINE + 1)
+            # idle: the per-read socket timeout (idle_timeout) is exact while nothing arrives
+            self._phase("idle", None)
+            if not self.rfile.peek(1):
+                return False
+            # head: each read waits at most header_timeout (then 408); the watchdog cuts a
+            # head that trickles in byte by byte at twice that
+            self._phase("head", 2 * limits.header_timeout)
+            self.sock.settimeout(limits.header_timeout)
+            try:
+                line = self.rfile.readline(MAX_LINE + 1)
+                target_headers: tuple[str, dict[str, str]] | _Protocol | None = None
+                if line and len(line) <= MAX_LINE and not self._expired():
+                    try:
+                        target_headers = self._head(line)
+                    except _Protocol as refused:
+                        target_headers = refused
+            except TimeoutError:
+                self._answer_timeout(f"the request head did not arrive within "
+                                     f"{limits.header_timeout:g} s")
+                return False
+            finally:
+                with contextlib.suppress(OSError):
+                    self.sock.settimeout(limits.idle_timeout)
+            if self._timed_out(f"the request head did not arrive within "
+                               f"{limits.header_timeout:g} s"):
+                return False
             if not line:
                 return False
             try:
                 if len(line) > MAX_LINE:
                     raise _Protocol(414, "the request line is too long")
-                target, headers = self._head(line)
+                if isinstance(target_headers, _Protocol):
+                    raise target_headers
+                if target_headers is None:
+                    raise _Protocol(400, "the request head is incomplete")
+                target, headers = target_headers
             except _Protocol as refused:
+                if self._timed_out(f"the request head did not arrive within "
+                                   f"{limits.header_timeout:g} s"):
+                    return False
                 self.close_connection = True
                 reason = _REASONS.get(refused.status, "")
                 self._write(Response.problem(refused.status, reason, refused.detail))
@@ -301,7 +422,7 @@ class _HttpConnection:
             self.wfile.flush()
         except TimeoutError:
             return False
-        return not self.close_connection
+        return not self.close_connection and not self._expired()
 
     def _head(self, line: bytes) -> tuple[str, dict[str, str]]:
         """Parse the request line and the headers; sets ``command`` and ``close_connection``."""
@@ -327,7 +448,9 @@ class _HttpConnection:
             raw = self.rfile.readline(MAX_LINE + 1)
             if len(raw) > MAX_LINE:
                 raise _Protocol(431, "a header line is too long")
-            if raw in (b"\r\n", b"\n", b""):
+            if not raw:
+                raise _Protocol(400, "the connection ended inside the request head")
+            if raw in (b"\r\n", b"\n"):
                 break
             text = raw.decode("iso-8859-1").rstrip("\r\n")
             if text[:1] in (" ", "\t"):  # an obsolete folded continuation line
@@ -383,7 +506,12 @@ class _HttpConnection:
             return Response.problem(
                 413, "Content Too Large", f"the body of {length} bytes exceeds {limit} bytes"
             )
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            return Response.problem(
+                400, "Bad Request", f"the body ended after {len(body)} of {length} bytes"
+            )
+        return body
 
     def _read_chunked(self, limit: int) -> bytes | Response:
         parts: list[bytes] = []
@@ -414,7 +542,16 @@ class _HttpConnection:
         owner = self.owner
         with owner._counters.lock:
             owner._counters.requests += 1
-        body = self._read_body(headers, owner.max_body)
+        self._phase("body", owner.limits.body_timeout)
+        try:
+            body = self._read_body(headers, owner.max_body)
+        except TimeoutError:
+            self._answer_timeout("the request body stopped arriving")
+            return
+        if self._timed_out(f"the request body did not arrive within "
+                           f"{owner.limits.body_timeout:g} s"):
+            return
+        self._phase("busy", None)
         if isinstance(body, Response):
             self.close_connection = True
             self._write(body)
@@ -501,16 +638,27 @@ class HttpsServer:
         port: int = 0,
         routes: Iterable[Route] = (),
         max_body: int = DEFAULT_MAX_BODY,
-        handshake_timeout: float = 10.0,
-        idle_timeout: float = 30.0,
+        handshake_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        limits: Limits | None = None,
         name: str = "https-server",
     ) -> None:
         self.context = context
         self.host = host
         self.max_body = max_body
-        self.handshake_timeout = handshake_timeout
-        self.idle_timeout = idle_timeout
+        base = limits or Limits()
+        self.limits = dataclasses.replace(
+            base,
+            handshake_timeout=handshake_timeout or base.handshake_timeout,
+            idle_timeout=idle_timeout or base.idle_timeout,
+        )
+        self.handshake_timeout = self.limits.handshake_timeout
+        self.idle_timeout = self.limits.idle_timeout
         self.name = name
+        self._watches: dict[int, _Watch] = {}
+        self._overflow = 0
+        self._watchdog: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._routes: tuple[Route, ...] = tuple(routes)
         self._requested_port = port
         self._server: _Server | None = None
@@ -560,13 +708,85 @@ class HttpsServer:
             daemon=True,
         )
         self._thread.start()
+        self._stopping.clear()
+        self._watchdog = threading.Thread(
+            target=self._watch_loop, name=f"{self.name}-watchdog", daemon=True
+        )
+        self._watchdog.start()
         return self
+
+    # -- bounds -------------------------------------------------------------------------------
+    def _admit(self, sock: socket.socket) -> bool:
+        """At the connection cap, push out the connection that waited longest without a
+        request in progress; when every one is busy, answer this one 503 (bounded) instead.
+        Runs in the accept thread; False when the caller must not start a thread."""
+        with self._counters.lock:
+            if len(self._watches) < self.limits.max_connections:
+                self._watches[id(sock)] = _Watch(
+                    sock, time.monotonic() + self.limits.handshake_timeout
+                )
+                return True
+            waiting = [w for w in self._watches.values()
+                       if w.phase in ("handshake", "idle", "head") and not w.expired]
+            victim = min(waiting, key=lambda w: w.since, default=None)
+            if victim is not None:
+                victim.cut()
+                self._watches[id(sock)] = _Watch(
+                    sock, time.monotonic() + self.limits.handshake_timeout
+                )
+                self._counters.evicted += 1
+                return True
+            self._counters.refused += 1
+            if self._overflow >= self.limits.overflow:
+                with contextlib.suppress(OSError):
+                    sock.close()
+                return False
+            self._overflow += 1
+        threading.Thread(target=self._refuse, args=(sock,), name=f"{self.name}-busy",
+                         daemon=True).start()
+        return False
+
+    def _refuse(self, sock: socket.socket) -> None:
+        """Answer 503 with Retry-After on a connection over the cap, within two seconds."""
+        conn: socket.socket = sock
+        try:
+            sock.settimeout(2.0)
+            if self.context is not None:
+                conn = self.context.wrap_socket(sock, server_side=True)
+            body = json.dumps({"type": "about:blank", "title": "Service Unavailable",
+                               "status": 503, "detail": "all connections are busy; retry "
+                               "shortly"}).encode()
+            conn.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                b"Content-Type: " + PROBLEM_JSON.encode() + b"\r\nContent-Length: "
+                + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+            )
+            conn.settimeout(1.0)
+            conn.recv(65536)  # the client's request: closing before it would reset the answer
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+            with self._counters.lock:
+                self._overflow -= 1
+
+    def _watch_loop(self) -> None:
+        """Cut every connection whose handshake, head, body or idle time is over."""
+        while not self._stopping.wait(0.1):
+            now = time.monotonic()
+            with self._counters.lock:
+                late = [w for w in self._watches.values() if not w.expired and now > w.deadline]
+                self._counters.timeouts += len(late)
+            for watch in late:
+                watch.cut()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, close open connections and release the port."""
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         server.server_close()
         with self._counters.lock:
@@ -621,7 +841,8 @@ class HttpsServer:
         """Counters since start."""
         c = self._counters
         with c.lock:
-            return ServerStats(c.connections, c.requests, c.handler_errors, c.tls_failures)
+            return ServerStats(c.connections, c.requests, c.handler_errors, c.tls_failures,
+                               c.evicted, c.refused, c.timeouts)
 
     def tls_failures(self) -> tuple[TlsFailure, ...]:
         """The most recent server-side handshake failures (e.g. a client without certificate)."""
@@ -647,6 +868,11 @@ class HttpsServer:
         with self._counters.lock:
             self._counters.connections += 1
             self._active.add(sock)
+            watch = self._watches.get(id(sock))
+            if watch is None:  # served without the accept loop (tests)
+                watch = self._watches[id(sock)] = _Watch(
+                    sock, time.monotonic() + self.limits.handshake_timeout
+                )
         try:
             if self.context is not None:
                 sock.settimeout(self.handshake_timeout)
@@ -657,6 +883,7 @@ class HttpsServer:
                 with self._counters.lock:
                     self._active.discard(sock)
                     self._active.add(tls)
+                    watch.sock = tls
                 try:
                     tls.do_handshake()
                 except (ssl.SSLError, OSError) as exc:
@@ -668,11 +895,12 @@ class HttpsServer:
                     return
                 tls.settimeout(self.idle_timeout)
             with contextlib.suppress(OSError, ssl.SSLError):
-                _HttpConnection(self, conn, client_address).serve()
+                _HttpConnection(self, conn, client_address, watch).serve()
         finally:
             with self._counters.lock:
                 self._active.discard(sock)
                 self._active.discard(conn)
+                self._watches.pop(id(sock), None)
             with contextlib.suppress(OSError):
                 conn.close()
             with contextlib.suppress(OSError):
