@@ -11,6 +11,7 @@ from types import MappingProxyType
 from pytest_dso.dsofile import BevoegdGezagConfig, DsoFile
 from pytest_dso.sim.faults import Fault, parse_faults
 from pytest_dso.tenants import local_bevoegde_gezagen
+from pytest_dso.transport.server import Limits
 
 #: Default scale for the CPA's RetryInterval: 1.0 means real time (a PT5M interval waits five
 #: minutes). Tests use e.g. 0.001 so a PT5M interval becomes 0.3 s.
@@ -54,6 +55,7 @@ class SimOptions:
     send_timeout: float = 10.0
     workers: int = 16
     pong_delay: float = 0.0
+    limits: Limits = field(default_factory=Limits)
     indienen_version: str = "v5"
 
     def with_changes(self, **changes: object) -> SimOptions:

@@ -314,10 +314,10 @@ class Simulator:
                     raise SimulatorError(f"cannot use the CPA {o.cpa}: {exc}") from None
             ebms_port = o.ebms_port or self._own_cpa_port() or 0
             self._ebms = HttpsServer(self._server_context(True), host=o.host, port=ebms_port,
-                                     name="dso-sim-ebms")
+                                     limits=o.limits, name="dso-sim-ebms")
             self._ebms.route("*", "/", self._handle_ebms)
             self._api = HttpsServer(self._server_context(False), host=o.host, port=o.api_port,
-                                    name="dso-sim-api")
+                                    limits=o.limits, name="dso-sim-api")
             self._api.route("*", "/", self._handle_api)
             try:
                 self._ebms.start()

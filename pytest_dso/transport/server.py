@@ -10,7 +10,7 @@ What a client can make the server spend is bounded (see :class:`Limits`): at mos
 ``max_connections`` connections at a time (one thread each); when they are all taken, a new
 connection pushes out the one that has waited longest without a request in progress (a slow
 handshake, a head that trickles in, an idle keep-alive), and when every connection is busy
-the newcomer gets 503 with ``Retry-After``. Deadlines, enforced by a watchdog thread rather
+the newcomer gets 429 with ``Retry-After``. Deadlines, enforced by a watchdog thread rather
 than per-read timeouts a trickling client could extend: the TLS handshake, the request head
 (408), the body (408) and idle keep-alive connections.
 
@@ -208,7 +208,7 @@ class Limits:
     """What one client can make the server spend. Every deadline is in seconds.
 
     ``max_connections``: connections served at a time (a thread each); ``overflow``: extra
-    short-lived threads that answer 503 to newcomers while all connections are busy;
+    short-lived threads that answer 429 to newcomers while all connections are busy;
     ``handshake_timeout``: TLS handshake; ``header_timeout``: from the first byte of a request
     to the end of its head (408 after); ``body_timeout``: reading the body (408 after);
     ``idle_timeout``: a keep-alive connection without a request, and every single read or
@@ -718,7 +718,7 @@ class HttpsServer:
     # -- bounds -------------------------------------------------------------------------------
     def _admit(self, sock: socket.socket) -> bool:
         """At the connection cap, push out the connection that waited longest without a
-        request in progress; when every one is busy, answer this one 503 (bounded) instead.
+        request in progress; when every one is busy, answer this one 429 (bounded) instead.
         Runs in the accept thread; False when the caller must not start a thread."""
         with self._counters.lock:
             if len(self._watches) < self.limits.max_connections:
@@ -747,17 +747,17 @@ class HttpsServer:
         return False
 
     def _refuse(self, sock: socket.socket) -> None:
-        """Answer 503 with Retry-After on a connection over the cap, within two seconds."""
+        """Answer 429 with Retry-After on a connection over the cap, within two seconds."""
         conn: socket.socket = sock
         try:
             sock.settimeout(2.0)
             if self.context is not None:
                 conn = self.context.wrap_socket(sock, server_side=True)
-            body = json.dumps({"type": "about:blank", "title": "Service Unavailable",
-                               "status": 503, "detail": "all connections are busy; retry "
+            body = json.dumps({"type": "about:blank", "title": "Too Many Requests",
+                               "status": 429, "detail": "all connections are busy; retry "
                                "shortly"}).encode()
             conn.sendall(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n"
                 b"Content-Type: " + PROBLEM_JSON.encode() + b"\r\nContent-Length: "
                 + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
             )

@@ -96,7 +96,7 @@ def test_a_legitimate_client_is_served_within_a_second_during_a_slowloris(
     assert stats.evicted + stats.timeouts >= 40  # pushed out at the cap, or out of time
 
 
-def test_when_every_connection_is_busy_a_newcomer_gets_503_with_retry_after(
+def test_when_every_connection_is_busy_a_newcomer_gets_429_with_retry_after(
     pki: Pki, make_server: ServerFactory
 ) -> None:
     release = threading.Event()
@@ -115,7 +115,7 @@ def test_when_every_connection_is_busy_a_newcomer_gets_503_with_retry_after(
         while server.stats().requests < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         answer = clients[2].get(server.url + "/")
-        assert answer.status == 503, answer.failure
+        assert answer.status == 429, answer.failure
         assert {k.lower(): v for k, v in answer.response_headers}["retry-after"] == "1"
         assert server.stats().refused == 1
     finally:
