@@ -8,6 +8,11 @@ from typing import Any
 
 from lxml import etree
 
+#: At most this many elements (counted as ``<`` before parsing, so a flood of empty elements
+#: is refused before a tree costing ~50x its size is built); libxml2 itself refuses nesting
+#: deeper than 256 levels without ``huge_tree``.
+MAX_ELEMENTS = 200_000
+
 
 class UnsafeXmlError(ValueError):
     """Raised for XML that is malformed or hostile (DTD, entity declarations)."""
@@ -56,6 +61,11 @@ def parse_xml(data: bytes | str, *, what: str = "document") -> etree._Element:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if not raw or raw.isspace():
         raise UnsafeXmlError(f"the {what} is empty")
+    tags = raw.count(b"<")
+    if tags > 2 * MAX_ELEMENTS + 16:  # an element has a start and an end tag, or one empty tag
+        raise UnsafeXmlError(
+            f"the {what} has {tags} tags; at most {MAX_ELEMENTS} elements are accepted"
+        )
     try:
         root = etree.fromstring(raw, parser=_parser())
     except etree.XMLSyntaxError as exc:

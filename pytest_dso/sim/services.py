@@ -48,6 +48,10 @@ from pytest_dso.stam.xml import render_verzoek
 CONCEPT_LIFETIME = 24 * 3600.0
 #: At most this many open concepts are kept (oldest dropped first).
 MAX_CONCEPTS = 10_000
+#: Uploads held in memory until a concept is submitted: per concept, and in all.
+MAX_UPLOADS_PER_CONCEPT = 20
+MAX_CONCEPT_BYTES = 100 * 1024 * 1024
+MAX_UPLOADED_BYTES = 256 * 1024 * 1024
 #: How many recently submitted verzoeken are kept in memory for fast fetching.
 RECENT_VERZOEKEN = 512
 
@@ -364,6 +368,20 @@ class SimServices:
             found = self._concepts.get(verzoek_id)
             if found is None:
                 raise ApiError(404, "Verzoek niet gevonden", f"no open verzoek {verzoek_id}")
+            if len(found.uploads) >= MAX_UPLOADS_PER_CONCEPT:
+                raise ApiError(413, "Te veel documenten",
+                               f"a concept holds at most {MAX_UPLOADS_PER_CONCEPT} documents")
+            held = sum(len(c) for _, c in found.uploads)
+            if held + len(content) > MAX_CONCEPT_BYTES:
+                raise ApiError(413, "Documenten te groot",
+                               f"the documents of one concept are limited to "
+                               f"{MAX_CONCEPT_BYTES // (1024 * 1024)} MB in all")
+            everywhere = sum(len(c) for o in self._concepts.values() for _, c in o.uploads)
+            if everywhere + len(content) > MAX_UPLOADED_BYTES:
+                raise ApiError(429, "Te veel open documenten",
+                               "the simulator holds too many uploaded documents of unfinished "
+                               "concepts; submit or abandon concepts and retry",
+                               retry_after=60)
             info = DocumentInfo(f"u{len(found.uploads) + 1:03d}", bestandsnaam, mimetype,
                                 len(content))
             found.uploads.append((info, content))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from pytest_dso.xmlsafe import UnsafeXmlError, parse_xml
+from pytest_dso.xmlsafe import MAX_ELEMENTS, UnsafeXmlError, parse_xml
 
 XXE_FILE = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>"""
@@ -58,3 +59,18 @@ def test_well_formed_documents_parse_in_many_threads() -> None:
         thread.join(timeout=30)
     assert not errors
     assert sorted(results) == sorted(f"{n}-{i}" for n in range(4) for i in range(50))
+
+
+def test_a_flood_of_empty_elements_is_refused_before_a_tree_is_built() -> None:
+    flood = b"<a>" + b"<b/>" * (2 * MAX_ELEMENTS + 100) + b"</a>"
+    started = time.perf_counter()
+    with pytest.raises(UnsafeXmlError, match="elements are accepted"):
+        parse_xml(flood, what="envelope")
+    assert time.perf_counter() - started < 2
+    assert parse_xml(b"<a>" + b"<b/>" * 1000 + b"</a>").tag == "a"
+
+
+def test_nesting_beyond_the_parser_limit_is_refused() -> None:
+    deep = b"<a>" * 10_000 + b"</a>" * 10_000
+    with pytest.raises(UnsafeXmlError):
+        parse_xml(deep)
