@@ -99,6 +99,20 @@ class ApiError(Exception):
         self.extra = extra
 
 
+#: The problem body every error response carries (RFC 9457 fields the simulator fills).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
 def json_response(data: Any, status: int = 200, content_type: str = JSON,
                   headers: Mapping[str, str] | None = None) -> ApiResponse:
     """A JSON response (compact, UTF-8)."""
@@ -219,6 +233,7 @@ class Api:
                 "responses": {"200": {"description": "OK"}},
             }
             operation.update(route.operation)
+            operation["responses"] = {**self._error_responses(route), **operation["responses"]}
             declared = {p.get("name") for p in operation.get("parameters", ())}
             operation["parameters"] = [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -231,18 +246,37 @@ class Api:
         if self.auth == "public":
             security = {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
         else:
-            security = {"mutualTLS": {"type": "http", "scheme": "mutual-tls",
+            security = {"mutualTLS": {"type": "mutualTLS",
                                       "description": "PKIoverheid client certificate; the "
                                       "OIN in subject.serialNumber identifies the caller."}}
         return {
-            "openapi": "3.0.3",
+            "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version,
                      "description": self.description},
             "servers": [{"url": base_url}],
             "paths": paths,
-            "components": {"securitySchemes": security},
+            "components": {"securitySchemes": security, "schemas": {"Problem": PROBLEM_SCHEMA}},
             "security": [{next(iter(security)): []}],
         }
+
+    def _error_responses(self, route: Route) -> dict[str, Any]:
+        """The problem responses every operation of this API can give."""
+        def answer(text: str) -> dict[str, Any]:
+            return {"description": text, "content": {
+                PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+        out = {"404": answer("Not found")}
+        if self.auth == "public":
+            out["401"] = answer("x-api-key missing or wrong")
+        else:
+            out["401"] = answer("no client certificate with an OIN")
+            out["403"] = answer("the caller's OIN may not do this (no mandate)")
+        if route.method in ("POST", "PUT", "PATCH") or "{" in route.template:
+            out["400"] = answer("the request is not valid")
+        if route.method in ("POST", "PUT", "PATCH"):
+            out["413"] = answer("the request body is too large")
+        out["429"] = answer("too many connections or open uploads; retry after Retry-After")
+        return out
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """The route for ``method path``, its parameters, and whether the path exists at all
