@@ -180,6 +180,7 @@ class DsoFile:
     allow_prod_writes: bool | None = None
     output: Path | None = None
     suites: tuple[str, ...] | None = None
+    fail_on: str | None = None
     leverancier: PartyConfig | None = None
     certificate: CertificateConfig | None = None
     bevoegde_gezagen: tuple[BevoegdGezagConfig, ...] = ()
@@ -295,6 +296,7 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "allow_prod_writes": _bool,
         "output": _PATH,
         "suites": _strs,
+        "fail_on": _choice("error", "warning"),
     },
     "leverancier": {"oin": _oin, "name": _str},
     "certificate": {

@@ -35,6 +35,7 @@ pytest_plugins = [
     "pytest_dso.fixtures.e2e",
     "pytest_dso.fixtures.evidence",
     "pytest_dso.fixtures.xdist",
+    "pytest_dso.fixtures.health",
 ]
 
 SETTINGS_KEY = pytest.StashKey[DsoSettings]()

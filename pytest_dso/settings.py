@@ -138,6 +138,18 @@ SPECS: tuple[SettingSpec, ...] = (
         "Packaged conformance suites to run when you name no test paths: 'all', 'none' or "
         "a comma-separated list such as pkio,cpa. Default: all.",
     ),
+    SettingSpec(
+        "fail_on",
+        "--dso-fail-on",
+        "DSO_FAIL_ON",
+        "dso_fail_on",
+        "fail_on",
+        "choice",
+        "error",
+        "Fail a check on an error only, or also on a warning (e.g. a certificate that expires "
+        "within expiry_warning_days), for a nightly health job. Default: error.",
+        ("error", "warning"),
+    ),
 )
 SPEC_BY_NAME: Mapping[str, SettingSpec] = MappingProxyType({s.name: s for s in SPECS})
 _TRUE = {"1", "true", "yes", "on"}
@@ -165,6 +177,7 @@ class DsoSettings:
     verzoeknummer: str | None = None
     output_dir: Path = Path("reports")
     suites: tuple[str, ...] = ()
+    fail_on: str = "error"
     config_path: Path | None = None
     file: DsoFile = field(default_factory=DsoFile)
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -205,6 +218,7 @@ class DsoSettings:
             "allow_prod_writes": "yes" if self.allow_prod_writes else "no",
             "output": str(self.output_dir),
             "suites": ",".join(self.suites) or "all",
+            "fail_on": self.fail_on,
         }
         if self.verzoeknummer:
             shown["verzoeknummer"] = self.verzoeknummer
@@ -321,6 +335,7 @@ def resolve_settings(config: _Config, environ: Mapping[str, str] | None = None) 
         verzoeknummer=resolved["verzoeknummer"].value,
         output_dir=Path(resolved["output"].value).absolute(),
         suites=tuple(resolved["suites"].value),
+        fail_on=str(resolved["fail_on"].value),
         config_path=path.resolve() if path is not None else None,
         file=file,
         sources=MappingProxyType({k: r.source for k, r in resolved.items()}),

@@ -38,9 +38,9 @@ def _manual_text(step: Step, ticket: str | None) -> str:
 
 
 def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: StepStatus,
-           record_property: Callable[[str, object], None]) -> None:
+           dso_property: Callable[[str, object], None]) -> None:
     env = settings.env
-    record_property("dso_step", step.label)
+    dso_property("dso_step", step.label)
     if step.env == "prod" and env != "prod":
         pytest.skip(f"{step.label} is a PROD step; this run is {env.upper()} "
                     "(run with --dso-env=prod once PRE is done)")
@@ -48,11 +48,11 @@ def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: Ste
         pytest.skip(f"{step.label} belongs to PRE, which must be complete before PROD; its "
                     "evidence comes from the PRE run")
     if not step.automated:
-        record_property("dso_step_status", "manual")
+        dso_property("dso_step_status", "manual")
         pytest.skip(f"MANUAL: {_manual_text(step, settings.ticket)}")
     found = status(step, tenant)
     if found is None:
-        record_property("dso_step_status", "open")
+        dso_property("dso_step_status", "open")
         suite = PROOFS[step.proof].suite if step.proof in PROOFS else "the suites"
         pytest.skip(f"NOT PROVEN in this run (the harness has no automated proof of "
                     f"{step.label!r}; see {suite}). " + _manual_text(step, settings.ticket))
@@ -62,15 +62,15 @@ def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: Ste
         pytest.fail(f"{step.label} {step.title} is NOT proven{rehearsal}: failed: "
                     + "\n".join(found.failed) + unchecked, pytrace=False)
     if found.passed:
-        record_property("dso_step_proof", "; ".join(found.passed))
-        record_property("dso_step_status", "proven" + rehearsal)
+        dso_property("dso_step_proof", "; ".join(found.passed))
+        dso_property("dso_step_status", "proven" + rehearsal)
         if step.mail_subject and env != "local":
             print(f"next: mail dso-beheer@rws.nl, subject '{step.subject(settings.ticket)}'")
         return
     reasons = next((r for r in found.skipped if r), "skipped")
     if len(found.skipped) > 1:
         reasons += f" (and {len(found.skipped) - 1} more like it)"
-    record_property("dso_step_status", "manual")
+    dso_property("dso_step_status", "manual")
     pytest.skip(f"MANUAL: {_manual_text(step, settings.ticket)} Run said: {reasons}")
 
 
@@ -79,10 +79,10 @@ def test_stap(
     step: Step,
     dso_settings: DsoSettings,
     dso_step_status: StepStatus,
-    record_property: Callable[[str, object], None],
+    dso_property: Callable[[str, object], None],
 ) -> None:
     """The status of one shared aansluitproces step (CPA, whitelist, Ping/Pong) in this run."""
-    _judge(step, None, dso_settings, dso_step_status, record_property)
+    _judge(step, None, dso_settings, dso_step_status, dso_property)
 
 
 @pytest.mark.parametrize("step", _params(per_tenant=True))
@@ -91,7 +91,7 @@ def test_stap_per_tenant(
     dso_e2e_tenant: Tenant,
     dso_settings: DsoSettings,
     dso_step_status: StepStatus,
-    record_property: Callable[[str, object], None],
+    dso_property: Callable[[str, object], None],
 ) -> None:
     """The status of one aansluitproces step for one bevoegd gezag or behandeldienst."""
-    _judge(step, dso_e2e_tenant, dso_settings, dso_step_status, record_property)
+    _judge(step, dso_e2e_tenant, dso_settings, dso_step_status, dso_property)

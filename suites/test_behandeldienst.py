@@ -75,7 +75,7 @@ def configuraties(
 @pytest.mark.health
 def test_configuratie_lezen(
     configuraties: tuple[dict[str, tuple[BehandeldienstConfiguratie, ...]], list[Finding]],
-    record_property: Callable[[str, object], None],
+    dso_property: Callable[[str, object], None],
     dso_rest_log: ExchangeLog,
     dso_evidence: Evidence,
 ) -> None:
@@ -84,7 +84,7 @@ def test_configuratie_lezen(
     dso_evidence.attach_rest(e for e in dso_rest_log.exchanges
                              if e.api == "behandeldienstconfiguratie" and e.method == "GET")
     for oin, items in found.items():
-        record_property(f"dso_behandeldienstconfiguraties_{oin}", len(items))
+        dso_property(f"dso_behandeldienstconfiguraties_{oin}", len(items))
         for item in items:
             print(item.describe())
     expect_clean(problems, "behandeldienstconfiguratie lezen")

@@ -23,13 +23,13 @@ from pytest_dso.verdict import expect_clean
 RecordProperty = Callable[[str, object], None]
 
 
-def _record(flow: FlowResult, record_property: RecordProperty, evidence: Evidence) -> None:
+def _record(flow: FlowResult, dso_property: RecordProperty, evidence: Evidence) -> None:
     """Latency and identification of the run, as JUnit properties and Allure labels."""
     for key, value in flow.latency.properties().items():
-        record_property(key, value)
-    record_property("dso_trigger_source", flow.source)
+        dso_property(key, value)
+    dso_property("dso_trigger_source", flow.source)
     if flow.verzoeknummer:
-        record_property("dso_verzoeknummer", flow.verzoeknummer)
+        dso_property("dso_verzoeknummer", flow.verzoeknummer)
         evidence.verzoeknummer(flow.verzoeknummer)
     evidence.attach_text(flow.latency.describe(), "latency")
 
@@ -38,10 +38,10 @@ def _record(flow: FlowResult, record_property: RecordProperty, evidence: Evidenc
 @pytest.mark.dso_step("PROD 4")
 def test_verzoek_ingediend(
     dso_e2e_flow: FlowResult, dso_e2e_runs: E2eRuns, dso_e2e_tenant: Tenant,
-    record_property: RecordProperty, dso_evidence: Evidence,
+    dso_property: RecordProperty, dso_evidence: Evidence,
 ) -> None:
     """A melding or informatie for the tenant's aansluitactiviteit has a verzoeknummer."""
-    _record(dso_e2e_flow, record_property, dso_evidence)
+    _record(dso_e2e_flow, dso_property, dso_evidence)
     dso_evidence.attach_rest(dso_e2e_runs.exchanges(
         dso_e2e_tenant, "indienen", "verzoeksroutering", "behandeldienstconfiguratie"))
     expect_clean(dso_e2e_flow.submission_findings, "submission")
@@ -52,10 +52,10 @@ def test_verzoek_ingediend(
 @pytest.mark.dso_step("PRE 3.3")
 @pytest.mark.dso_step("PROD 5")
 def test_verzoeknotificatie_ontvangen(
-    dso_e2e_flow: FlowResult, record_property: RecordProperty, dso_evidence: Evidence
+    dso_e2e_flow: FlowResult, dso_property: RecordProperty, dso_evidence: Evidence
 ) -> None:
     """The verzoeknotificatie for exactly that verzoeknummer reaches the trigger source."""
-    _record(dso_e2e_flow, record_property, dso_evidence)
+    _record(dso_e2e_flow, dso_property, dso_evidence)
     if dso_e2e_flow.trigger_unobserved:
         pytest.skip(f"MANUAL: {dso_e2e_flow.trigger_unobserved}")
     if dso_e2e_flow.submission is None and dso_e2e_flow.trigger is None and (
@@ -73,12 +73,12 @@ def test_verzoeknotificatie_ontvangen(
 @pytest.mark.dso_step("PROD 6")
 def test_verzoek_opgehaald(
     dso_e2e_flow: FlowResult, dso_e2e_runs: E2eRuns, dso_e2e_tenant: Tenant,
-    record_property: RecordProperty, dso_evidence: Evidence,
+    dso_property: RecordProperty, dso_evidence: Evidence,
 ) -> None:
     """Referenties, STAM XML (valid), bijlagen (size, SHA-256) and the publishable PDF can be
     fetched with the tenant's certificate, and the verzoek is the one submitted. Every HTTP
     exchange of the ophalen is in the report."""
-    _record(dso_e2e_flow, record_property, dso_evidence)
+    _record(dso_e2e_flow, dso_property, dso_evidence)
     dso_evidence.attach_rest(dso_e2e_runs.exchanges(dso_e2e_tenant, "afhandelen"))
     result = dso_e2e_flow.ophalen
     if result is None:
@@ -89,7 +89,7 @@ def test_verzoek_opgehaald(
     if result.documents:
         dso_evidence.attach_bijlage_hashes(
             [(d.bestandsnaam or d.document_id, d.sha256, d.size) for d in result.documents])
-    record_property("dso_kopiebericht", "yes" if result.kopiebericht else "no")
+    dso_property("dso_kopiebericht", "yes" if result.kopiebericht else "no")
     expect_clean(result.findings, f"verzoek ophalen {result.verzoeknummer}")
 
 
@@ -99,7 +99,7 @@ def test_verzoek_zichtbaar_in_vth(
     dso_e2e_runs: E2eRuns,
     dso_e2e_tenant: Tenant,
     dso_vth_check: VthCheck,
-    record_property: RecordProperty,
+    dso_property: RecordProperty,
     dso_evidence: Evidence,
 ) -> None:
     """The fetched verzoek is visible in the VTH- or zaaksysteem (your ``dso_vth_check``)."""
@@ -108,8 +108,8 @@ def test_verzoek_zichtbaar_in_vth(
         pytest.skip("the verzoek was not fetched, so the VTH system cannot show it (see "
                     "test_verzoek_opgehaald)")
     outcome = dso_e2e_runs.vth(dso_e2e_tenant, dso_vth_check)
-    record_property("dso_vth_status", outcome.status)
-    record_property("dso_vth_detail", outcome.detail)
+    dso_property("dso_vth_status", outcome.status)
+    dso_property("dso_vth_detail", outcome.detail)
     dso_evidence.attach_text(f"{outcome.status}: {outcome.detail}\nreference: "
                              f"{outcome.reference or '-'}", "VTH check")
     if outcome.status == "manual":
