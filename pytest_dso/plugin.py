@@ -36,6 +36,7 @@ pytest_plugins = [
     "pytest_dso.fixtures.evidence",
     "pytest_dso.fixtures.xdist",
     "pytest_dso.fixtures.health",
+    "pytest_dso.fixtures.cpa_offer",
 ]
 
 SETTINGS_KEY = pytest.StashKey[DsoSettings]()

@@ -179,6 +179,14 @@ def _prove_pingpong(request: pytest.FixtureRequest, label: str,
         f"RefToMessageId {pong.ref_to_message_id}",))
 
 
+# -- PRE 2.4: CPA aanbieden (writes) ------------------------------------------------------------
+
+
+def _prove_cpa_aanbieden(request: pytest.FixtureRequest, label: str) -> StepProof:
+    offer = _value(request, "dso_cpa_offer")
+    return judge(label, f"CPA aanbieden (HTTP {offer.status})", offer.findings)
+
+
 # -- PRE 3.x / 4.x, PROD 4-7: the end-to-end flow per tenant -------------------------------------
 
 
@@ -262,7 +270,7 @@ def _vth(request: pytest.FixtureRequest, label: str, runs: E2eRuns, tenant: Tena
 #: Each kind of automated evidence (``Step.proof``): where the suite shows it, how to prove it.
 PROOFS: Mapping[str, Proof] = MappingProxyType({
     "cpa": Proof("suites/test_cpa.py, suites/test_pkio.py", _prove_cpa),
-    "cpa_aanbieden": Proof("suites/test_cpa.py"),
+    "cpa_aanbieden": Proof("suites/test_cpa_aanbieden.py", _prove_cpa_aanbieden),
     "whitelist": Proof("suites/test_whitelist.py, suites/test_tls.py", _prove_whitelist),
     "pingpong": Proof("suites/test_pingpong.py", _prove_pingpong),
     "submission": Proof("suites/test_e2e.py", _per_tenant(_submission)),
