@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TextIO
 
 from pytest_dso.dsofile import ConfigError
@@ -41,6 +42,14 @@ class _Options:
 
     def getini(self, name: str) -> Any:
         return None
+
+    @property
+    def rootpath(self) -> Path:
+        return Path.cwd()
+
+    @property
+    def invocation_params(self) -> Any:
+        return SimpleNamespace(dir=Path.cwd())
 
 
 def build_parser() -> argparse.ArgumentParser:
