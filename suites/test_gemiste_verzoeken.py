@@ -60,7 +60,7 @@ def test_geen_gemiste_verzoeken(
     dso_rest_session_for: SessionFor,
     dso_seen_verzoek: Callable[[Tenant], Callable[[str], bool]],
     dso_settings: DsoSettings,
-    record_property: Callable[[str, object], None],
+    dso_property: Callable[[str, object], None],
 ) -> None:
     """Every verzoek of the last N days for every tenant was seen (trigger or VTH)."""
     days = dso_settings.file.health.missed_days
@@ -73,7 +73,7 @@ def test_geen_gemiste_verzoeken(
         except ApiError as exc:
             pytest.fail(f"verzoeken/_zoek for {tenant.name} ({tenant.oin}) failed: {exc}",
                         pytrace=False)
-        record_property(f"dso_gemiste_verzoeken_{tenant.oin}",
+        dso_property(f"dso_gemiste_verzoeken_{tenant.oin}",
                         [m.verzoeknummer for m in report.missed])
         print(f"{tenant.name}: {len(report.found)} verzoek(en) between {report.van} and "
               f"{report.tot}, {len(report.missed)} not seen")

@@ -182,7 +182,8 @@ def _prove_pingpong(request: pytest.FixtureRequest, label: str,
 # -- PRE 2.4: CPA aanbieden (writes) ------------------------------------------------------------
 
 
-def _prove_cpa_aanbieden(request: pytest.FixtureRequest, label: str) -> StepProof:
+def _prove_cpa_aanbieden(request: pytest.FixtureRequest, label: str,
+                         _tenant: Tenant | None) -> StepProof:
     offer = _value(request, "dso_cpa_offer")
     return judge(label, f"CPA aanbieden (HTTP {offer.status})", offer.findings)
 
