@@ -44,6 +44,12 @@ def test_v5_is_the_default(sim: Simulator) -> None:
     assert empty.status == 400
     assert "huisletter" in body_json(empty)["detail"]
 
+    http = HttpClient.for_identity(None, sim.trust_anchors)
+    for gone in ("/info", "/health"):  # removed in v5
+        answer = http.get(sim.api_url("indienen") + gone, headers={"x-api-key": sim.api_key})
+        assert answer.status == 404
+        assert _content_type(answer).startswith("application/problem+json")
+
 
 def test_v5_ideeverkenningen_take_type_idee_only(sim: Simulator, dka: Dka) -> None:
     idee = _post(sim, "/ideeverkenningen", {**melding(), "type": "Idee"})
