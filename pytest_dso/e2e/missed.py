@@ -5,11 +5,14 @@ afhandelen ``verzoeken/_zoek`` for the last N days, and for every hit that the t
 did not see (and a VTH check, when configured, does not find) report the verzoeknummer with
 its ``samenvatting`` link, the original STAM message, to fetch it by hand or by the adapter.
 
+A verzoek nothing can check (the trigger source keeps no history from before the run and no VTH
+check is configured) is reported as *undecided*, a warning, not as missed.
+
 ``_zoek`` takes a verzoeknummer or an RD polygon plus a date range and answers in pages of 50
-[V]; the search here uses a polygon around the whole of the Netherlands in RD [I] (the
-vendor's procedure gives a polygon, its extent is the searcher's choice) and keeps the hits
-where the tenant is the bevoegd gezag or the behandeldienst. At most ``max_pages`` pages are
-read; more hits than that give a warning, never an endless loop.
+[V]; the search here uses a polygon around the whole of the Netherlands in RD [I] (the vendor's
+procedure gives a polygon, its extent is the searcher's choice) and keeps the hits where the
+tenant is the bevoegd gezag or the behandeldienst. At most ``max_pages`` pages are read; more
+hits than that give a warning, never an endless loop.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ DEFAULT_DAYS = 7
 MAX_PAGES = 20
 PAGE_SIZE = 50
 
-#: ``seen(verzoeknummer)``: True when the trigger source or the VTH check knows it.
-Seen = Callable[[str], bool]
+#: ``seen(verzoeknummer)``: True when the trigger source or the VTH check knows it, False when
+#: they do not, ``None`` when nothing can tell (no history and no VTH check).
+Seen = Callable[[str], bool | None]
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,11 @@ class MissedReport:
     found: tuple[str, ...]
     missed: tuple[GemistVerzoek, ...]
     truncated: bool = False
+    undecided: tuple[GemistVerzoek, ...] = ()
 
     def findings(self, tenant_name: str = "") -> list[Finding]:
-        """One ERROR per missed verzoek, a WARNING when the search was cut short, and an INFO
-        with the counts."""
+        """One ERROR per missed verzoek, a WARNING for the verzoeken nothing could check and
+        when the search was cut short, and an INFO with the counts."""
         where = f"tenant {tenant_name or self.tenant_oin} ({self.tenant_oin})"
         out = [
             error(
@@ -89,6 +94,16 @@ class MissedReport:
             )
             for m in self.missed
         ]
+        if self.undecided:
+            out.append(warning(
+                "health.missed_undecided",
+                f"{len(self.undecided)} verzoek(en) could not be checked: the trigger source "
+                "keeps no history from before this run and no VTH check is configured: "
+                + "; ".join(m.describe() for m in self.undecided[:20])
+                + (" …" if len(self.undecided) > 20 else ""),
+                "configure a VTH check (pytest_dso_vth_check or a dso_vth_check fixture) or a "
+                "trigger source that keeps its history ([triggers] source = \"folder\" or "
+                "\"ebms-core\")", where))
         if self.truncated:
             out.append(warning(
                 "health.missed_truncated",
@@ -98,7 +113,7 @@ class MissedReport:
         out.append(info(
             "health.missed_summary",
             f"{len(self.found)} verzoek(en) between {self.van} and {self.tot}, "
-            f"{len(self.missed)} not seen", "", where))
+            f"{len(self.missed)} not seen, {len(self.undecided)} undecided", "", where))
         return out
 
 
@@ -126,16 +141,20 @@ def missed_verzoeken(
     mine = [h for h in hits if tenant_oin in (h.bevoegd_gezag_oin, h.behandeldienst_oin)]
     unique = list(dict.fromkeys(h.verzoeknummer for h in mine))
     by_nummer = {h.verzoeknummer: h for h in mine}
-    missed = tuple(
-        GemistVerzoek(
+    missed: list[GemistVerzoek] = []
+    undecided: list[GemistVerzoek] = []
+    for nr in unique:
+        known = seen(nr)
+        if known:
+            continue
+        item = GemistVerzoek(
             nr,
             tenant_oin,
             by_nummer[nr].bevoegd_gezag_oin,
             by_nummer[nr].behandeldienst_oin,
             client.session.url("afhandelen.samenvatting", verzoeknummer=nr),
         )
-        for nr in unique
-        if not seen(nr)
-    )
-    return MissedReport(tenant_oin, van, tot, tuple(unique), missed,
-                        truncated=len(hits) >= max_pages * PAGE_SIZE)
+        (undecided if known is None else missed).append(item)
+    return MissedReport(tenant_oin, van, tot, tuple(unique), tuple(missed),
+                        truncated=len(hits) >= max_pages * PAGE_SIZE,
+                        undecided=tuple(undecided))

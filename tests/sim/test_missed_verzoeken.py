@@ -75,3 +75,17 @@ def test_a_complete_run_reports_none(
 def test_days_are_bounded(afhandelen: AfhandelenClient) -> None:
     with pytest.raises(ValueError, match=r"1\.\.366"):
         missed_verzoeken(afhandelen, GEMEENTE, lambda nr: True, days=0)
+
+
+def test_what_nothing_can_check_is_undecided_not_missed(
+    submitted: list[str], afhandelen: AfhandelenClient
+) -> None:
+    from pytest_dso.findings import warnings_of
+
+    report = missed_verzoeken(afhandelen, GEMEENTE, lambda nr: None, days=7)
+    assert report.missed == ()
+    assert sorted(m.verzoeknummer for m in report.undecided) == sorted(submitted)
+    assert errors(report.findings()) == []
+    [warning] = warnings_of(report.findings())
+    assert warning.check == "health.missed_undecided"
+    assert all(nr in warning.message for nr in submitted)
