@@ -25,6 +25,7 @@ from typing import Any
 
 from pytest_dso.stam.bijlagen import MIN_SIZE as GENERATED_MIN_SIZE
 from pytest_dso.stam.model import (
+    Contactpersoon,
     Doel,
     NatuurlijkPersoon,
     Organisatie,
@@ -32,6 +33,8 @@ from pytest_dso.stam.model import (
     RdPunt,
     Specificatie,
     VerzoekType,
+    contactpersoon_from_dict,
+    contactpersoon_to_dict,
     persoon_from_dict,
     persoon_to_dict,
     projectlocatie_from_dict,
@@ -574,6 +577,7 @@ class Indienbericht:
     bijlagen: tuple[GegenereerdeBijlage, ...] = ()
     toelichting: str = ""
     rolaanduiding: str = ROL_INITIATIEFNEMER
+    contactpersoon: Contactpersoon | None = None
 
     def to_json(self, major: int = 5) -> dict[str, Any]:
         """The request body for indienen v``major`` [? field names]; contains the BSN, keep it
@@ -593,6 +597,8 @@ class Indienbericht:
             "locatieOin": self.locatie_oin,
             "projectlocaties": locaties,
             "initiatiefnemer": persoon_to_dict(self.initiatiefnemer),
+            **({"contactpersoon": contactpersoon_to_dict(self.contactpersoon)}
+               if self.contactpersoon else {}),
             "activiteiten": [
                 {
                     "activiteit": {"naam": a.activiteit.naam, "oin": a.activiteit.oin},
@@ -692,9 +698,11 @@ class Indienbericht:
                 problems.append(f"bijlagen[{n}] needs seed and size ({exc})")
         locaties: tuple[Projectlocatie, ...] = ()
         persoon: NatuurlijkPersoon | None = None
+        contact: Contactpersoon | None = None
         try:
             locaties = tuple(projectlocatie_from_dict(p) for p in data.get("projectlocaties", []))
             persoon = persoon_from_dict(data.get("initiatiefnemer"))
+            contact = contactpersoon_from_dict(data.get("contactpersoon"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"projectlocaties or initiatiefnemer malformed ({exc})")
         locatie_oin = str(data.get("locatieOin", "") or "")
@@ -716,5 +724,6 @@ class Indienbericht:
             projectlocaties=locaties,
             locatie_oin=locatie_oin,
             initiatiefnemer=persoon,
+            contactpersoon=contact,
             bijlagen=tuple(bijlagen),
         )

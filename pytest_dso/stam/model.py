@@ -210,6 +210,15 @@ class NatuurlijkPersoon:
 
 
 @dataclass(frozen=True)
+class Contactpersoon:
+    """The contact person, present only when a company or vestiging submits [V]."""
+
+    naam: str
+    organisatie_naam: str = ""
+    emailadres: str = ""
+
+
+@dataclass(frozen=True)
 class Bijlage:
     """A document attached to a verzoek (``verzoekbijlages/document``)."""
 
@@ -242,6 +251,7 @@ class Verzoek:
     initiatiefnemer: NatuurlijkPersoon | None = None
     bijlagen: tuple[Bijlage, ...] = ()
     toelichting: str = ""
+    contactpersoon: Contactpersoon | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.volgnummer <= VOLGNUMMER_INTREKKING:
@@ -382,6 +392,21 @@ def persoon_from_dict(p: Mapping[str, Any] | None) -> NatuurlijkPersoon | None:
     )
 
 
+def contactpersoon_to_dict(c: Contactpersoon | None) -> dict[str, str] | None:
+    """A JSON-ready dict of a contactpersoon."""
+    if c is None:
+        return None
+    return {"naam": c.naam, "organisatieNaam": c.organisatie_naam, "emailadres": c.emailadres}
+
+
+def contactpersoon_from_dict(c: Mapping[str, Any] | None) -> Contactpersoon | None:
+    """The inverse of :func:`contactpersoon_to_dict`."""
+    if not c:
+        return None
+    return Contactpersoon(str(c["naam"]), str(c.get("organisatieNaam", "")),
+                          str(c.get("emailadres", "")))
+
+
 def specificatie_to_dict(s: Specificatie) -> dict[str, Any]:
     """``{"vraagId", "antwoord"}`` plus the optional fields that are set."""
     out: dict[str, Any] = {"vraagId": s.vraag_id, "antwoord": s.antwoord}
@@ -432,6 +457,8 @@ def verzoek_to_dict(verzoek: Verzoek) -> dict[str, Any]:
             for a in v.projectactiviteiten
         ],
         "initiatiefnemer": persoon_to_dict(v.initiatiefnemer),
+        **({"contactpersoon": contactpersoon_to_dict(v.contactpersoon)}
+           if v.contactpersoon else {}),
         "bijlagen": [
             {
                 "documentId": b.document_id,
@@ -469,6 +496,7 @@ def verzoek_from_dict(data: Mapping[str, Any]) -> Verzoek:
             for a in data.get("projectactiviteiten", ())
         ),
         initiatiefnemer=persoon_from_dict(data.get("initiatiefnemer")),
+        contactpersoon=contactpersoon_from_dict(data.get("contactpersoon")),
         bijlagen=tuple(
             Bijlage(
                 document_id=str(b["documentId"]),

@@ -6,7 +6,8 @@ messages look up, namespace-exact in ``http://www.omgevingswet.nl/koppelvlak/sta
 (prefix ``vx``), ``verzoeknummer``, ``activiteitnaam``, ``type``, ``indienDatum``,
 ``adresaanduiding``, ``bevoegdGezagNaam``, ``specificatie`` (with ``vraagtekst``, ``antwoord``,
 ``vraagId``, ``vraagclassificatie``, ``groepering``, ``gevraagdeBijlage//document`` with
-``bestandsnaam`` and ``documentId``), ``initiatiefnemer/naam`` and ``gml:posList``. The simulator
+``bestandsnaam`` and ``documentId``), ``initiatiefnemer/naam``, ``contactpersoon/naam`` (with
+``organisatieNaam``) and ``gml:posList``. The simulator
 writes those names with that case in that namespace, so a parser written against real messages
 finds them in what ``dso-sim`` hands out. The nesting (which parsers mostly skip with
 ``.//``) and all other elements are this project's choice; enumerations come from CIM-AM [C]
@@ -50,6 +51,7 @@ Layout of a verzoek (all elements ``vx:`` unless shown; ``?`` optional, ``*`` re
       initiatiefnemer?
         naam                        voorletters and achternaam
         natuurlijkPersoon           bsn, voorletters?, achternaam?, emailadres?
+      contactpersoon?               naam, organisatieNaam?, emailadres? (a company submits)
       verzoekbijlages?
         document*                   documentId, bestandsnaam, mediatype, grootte, sha256
 
@@ -72,6 +74,7 @@ from lxml import etree
 from pytest_dso.stam.model import (
     Adres,
     Bijlage,
+    Contactpersoon,
     Doel,
     NatuurlijkPersoon,
     Organisatie,
@@ -242,6 +245,12 @@ def verzoek_element(
         opt(persoon, "voorletters", p.voorletters)
         opt(persoon, "achternaam", p.achternaam)
         opt(persoon, "emailadres", p.emailadres)
+    if v.contactpersoon is not None:
+        c = v.contactpersoon
+        contact = el(root, "contactpersoon")
+        el(contact, "naam", c.naam)
+        opt(contact, "organisatieNaam", c.organisatie_naam)
+        opt(contact, "emailadres", c.emailadres)
     if v.bijlagen:
         bijlages = el(root, "verzoekbijlages")
         for bijlage in v.bijlagen:
@@ -508,6 +517,12 @@ def parse_verzoek(
     elif _text(node, "initiatiefnemer", "naam"):
         initiatiefnemer = NatuurlijkPersoon(bsn="", achternaam=_text(node, "initiatiefnemer",
                                                                       "naam"))
+    contact_node = _child(node, "contactpersoon")
+    contactpersoon = None
+    if contact_node is not None and _text(contact_node, "naam"):
+        contactpersoon = Contactpersoon(_text(contact_node, "naam"),
+                                        _text(contact_node, "organisatieNaam"),
+                                        _text(contact_node, "emailadres"))
     activiteiten = []
     for act in _items(node, "projectactiviteiten", "projectactiviteit"):
         specs = tuple(_specificatie(s) for s in _items(act, "specificaties", "specificatie"))
@@ -542,6 +557,7 @@ def parse_verzoek(
             ),
             projectactiviteiten=tuple(activiteiten),
             initiatiefnemer=initiatiefnemer,
+            contactpersoon=contactpersoon,
             bijlagen=tuple(bijlagen),
         )
     except ValueError as exc:

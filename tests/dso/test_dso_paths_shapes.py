@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import typing
 
@@ -29,6 +30,7 @@ from pytest_dso.dso.shapes import (
 from pytest_dso.environments import API_NAMES
 from pytest_dso.stam.model import (
     Adres,
+    Contactpersoon,
     NatuurlijkPersoon,
     Organisatie,
     Projectlocatie,
@@ -192,6 +194,8 @@ def test_indienbericht_v5_has_rolaanduiding_and_no_empty_address_elements() -> N
     assert "rolaanduiding" not in v4
     assert v4["projectlocaties"][0]["adres"]["huisletter"] == ""
     assert Indienbericht.from_json(v5) == Indienbericht.from_json(v4) == b
+    with_contact = dataclasses.replace(b, contactpersoon=Contactpersoon("P. Contact", "B.V."))
+    assert Indienbericht.from_json(with_contact.to_json()) == with_contact
 
 
 def test_rest_config_from_settings_merges_overrides() -> None:

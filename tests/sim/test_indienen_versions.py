@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from sim_helpers import Dka, body_json, melding, start_sim
@@ -30,9 +31,17 @@ def _content_type(exchange: HttpExchange) -> str:
 def test_v5_is_the_default(sim: Simulator) -> None:
     assert sim.api_url("indienen").endswith("/publiek/verzoeken/api/indienen/v5")
     ok = _post(sim, "/verzoeken", {**melding(), "rolaanduiding": "gemachtigde",
+                                   "contactpersoon": {"naam": "P. Contact",
+                                                      "organisatieNaam": "Voorbeeld B.V."},
                                    "definitief": True})
     assert ok.status == 201, ok.response_body
-    assert len(body_json(ok)["verzoeknummers"]) == 1
+    [nummer] = body_json(ok)["verzoeknummers"]
+    leverancier = HttpClient.for_identity(sim.identities.party("leverancier"), sim.trust_anchors)
+    xml = leverancier.get(f"{sim.api_url('afhandelen')}/verzoeken/{nummer}/samenvatting")
+    root = ElementTree.fromstring(xml.response_body)  # noqa: S314 - our own simulator's output
+    vx = {"vx": "http://www.omgevingswet.nl/koppelvlak/stam-v4/verzoek"}
+    assert root.findtext(".//vx:contactpersoon/vx:organisatieNaam", namespaces=vx) == (
+        "Voorbeeld B.V.")
 
     old = _post(sim, "/verzoeken", {**melding(), "machtiging": {"gemachtigde": True}})
     assert old.status == 400

@@ -10,6 +10,7 @@ import pytest
 from pytest_dso.stam.bijlagen import spec_for
 from pytest_dso.stam.model import (
     Adres,
+    Contactpersoon,
     NatuurlijkPersoon,
     Organisatie,
     Projectactiviteit,
@@ -62,6 +63,7 @@ def make_verzoek(**changes: object) -> Verzoek:
         "initiatiefnemer": NatuurlijkPersoon(example_bsn(), "Tester", "J.", "jan@example.test"),
         "bijlagen": (spec_for(7, min_size=2_000, max_size=4_000).bijlage("doc-1"),),
         "toelichting": "Test van de aansluiting",
+        "contactpersoon": Contactpersoon("P. Contact", "Voorbeeld B.V.", "p@example.test"),
     }
     values.update(changes)
     return Verzoek(**values)  # type: ignore[arg-type]

@@ -64,6 +64,8 @@ def test_a_namespace_exact_consumer_finds_what_real_messages_carry(verzoek: Verz
     assert text(".//vx:bevoegdGezagNaam") == "TEST Gemeente Oefenstad"
     assert text(".//vx:adresaanduiding/vx:postcode") == "1234AB"
     assert text(".//vx:initiatiefnemer/vx:naam") == "J. Tester"
+    assert text(".//vx:contactpersoon/vx:naam") == "P. Contact"
+    assert text(".//vx:contactpersoon/vx:organisatieNaam") == "Voorbeeld B.V."
     spec = root.findall(".//vx:specificatie", VX)[1]
     assert [spec.findtext(f"vx:{n}", namespaces=VX) for n in
             ("vraagId", "vraagtekst", "vraagclassificatie", "groepering", "antwoord")] == [

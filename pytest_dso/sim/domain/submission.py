@@ -193,6 +193,7 @@ def submit(
                 Projectactiviteit(a.activiteit.naam, a.specificaties) for a in acts
             ),
             initiatiefnemer=bericht.initiatiefnemer,
+            contactpersoon=bericht.contactpersoon,
             bijlagen=tuple(bijlagen),
         )
         notes, lost = notifications_for(verzoek, now, also=bds[1:], max_triggers=max_triggers)

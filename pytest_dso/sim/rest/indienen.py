@@ -116,6 +116,11 @@ INDIENBERICHT_SCHEMA: dict[str, Any] = {
                              "mediatype": {"type": "string"}}}},
         "projectlocaties": {"type": "array", "items": {"type": "object"}},
         "initiatiefnemer": {"type": "object"},
+        "contactpersoon": {"type": "object", "description": "Only when a company submits",
+                           "required": ["naam"], "properties": {
+                               "naam": {"type": "string"},
+                               "organisatieNaam": {"type": "string"},
+                               "emailadres": {"type": "string"}}},
     },
 }
 
