@@ -222,7 +222,28 @@ class DsoSettings:
         }
         if self.verzoeknummer:
             shown["verzoeknummer"] = self.verzoeknummer
-        return [f"dso {k}: {v} (from {self.sources.get(k, 'default')})" for k, v in shown.items()]
+        lines = [f"dso {k}: {v} (from {self.sources.get(k, 'default')})" for k, v in shown.items()]
+        if self.env == "local":
+            lines.append(f"dso ping partner: {self.local_partner_note()}")
+        return lines
+
+    def local_partner_note(self) -> str:
+        """Local mode: who is pinged and probed, with which certificate, and why."""
+        cert = self.file.certificate
+        note = "the embedded simulator (local mode), under a CPA it makes for "
+        if cert is None:
+            note += "the test PKI's digikoppelaar certificate"
+        elif cert.ca_bundle is not None:
+            note += ("your [certificate]; it trusts your ca_bundle as well as its test CA, "
+                     "and the harness trusts both")
+        else:
+            note += ("your [certificate]; set [certificate] ca_bundle to your CA's root, or the "
+                     "simulator cannot verify your certificate")
+        ebms = self.file.ebms
+        if ebms.cpa is not None or ebms.endpoint:
+            note += ("; [ebms] cpa/endpoint name DSO-LV and are only linted here: run with "
+                     "--dso-env=pre to ping that partner")
+        return note
 
 
 class _Config(Protocol):
