@@ -87,13 +87,14 @@ class EbmsConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """``[network]``: the adapter's allow list and host, and the NCSC TLS guidelines edition
-    the TLS suite judges by (``2025-05`` or ``2.1``)."""
+    """``[network]``: the adapter's allow list and host, the NCSC TLS guidelines edition the TLS
+    suite judges by (``2025-05`` or ``2.1``), and whether it scans every suite (``tls_scan``)."""
 
     allow_from: tuple[str, ...] = ()
     allow_from_file: Path | None = None
     adapter_host: str | None = None
     tls_guidelines: str = "2025-05"
+    tls_scan: bool = True
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,7 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "allow_from_file": _PATH,
         "adapter_host": _str,
         "tls_guidelines": _choice("2025-05", "2.1"),
+        "tls_scan": _bool,
     },
     "triggers": {
         "source": _choice(*TRIGGER_SOURCES),

@@ -163,3 +163,14 @@ def test_tls_suite_fails_the_cipher_test_on_dhe_1024(
         "exchange uses DH 1024-bit (not an RFC 7919 group)*TLS006*",
         "*FAILED test_tls.py::test_partner_negotiates_good_or_sufficient_ciphers*",
     ])
+
+
+def test_tls_scan_can_be_switched_off(
+    suites: pytest.Pytester,
+) -> None:
+    suites.path.joinpath("dso.toml").write_text("[network]\ntls_scan = false\n",
+                                                encoding="utf-8")
+    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "test_tls.py",
+                                         "-k", "ciphers")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*cipher ratings: our reading of the NCSC*2025-05*"])
