@@ -106,6 +106,11 @@ class TriggersConfig:
     folder: Path | None = None
     http_forward_listen: str = "127.0.0.1:0"
     ebms_core_url: str | None = None
+    ebms_core_username: str | None = None
+    ebms_core_password_env: str | None = None
+    ebms_core_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    ebms_core_paths: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    ebms_core_client_certificate: bool = True
     mark_processed: bool = False
     poll_interval: float = 0.5
     lookback: float = 3600.0
@@ -333,6 +338,11 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "folder": _PATH,
         "http_forward_listen": _str,
         "ebms_core_url": _str,
+        "ebms_core_username": _str,
+        "ebms_core_password_env": _str,
+        "ebms_core_headers": _str_table,
+        "ebms_core_paths": _str_table,
+        "ebms_core_client_certificate": _bool,
         "mark_processed": _bool,
         "poll_interval": _float,
         "lookback": _float,

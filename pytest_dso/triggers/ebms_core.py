@@ -1,18 +1,28 @@
-"""``ebms-core``: poll the REST admin API of the open-source adapter ebms-core [V].
+"""``ebms-core``: poll the REST API of the open-source adapter ebms-core [V].
 
 Calls (relative to ``[triggers] ebms_core_url``, e.g. ``https://dka:8443/service/rest/v19``;
-see ebms-digikoppeling.md §13):
+ebms-core's ``EbMSMessageRestService``, see ebms-digikoppeling.md §13):
 
 - ``GET ebms/messages/unprocessed?cpaId=…&maxNr=…``: the ids of received, unprocessed messages;
-- ``GET ebms/messages/{id}?process=false``: one message, **without** marking it processed;
+- ``GET ebms/messages/{id}?process=false``: one message, **without** marking it processed
+  (ebms-core's default is ``false`` too; it is sent explicitly);
 - ``PATCH ebms/messages/{id}``: mark it processed, only when ``mark_processed`` is set, because
-  the adapter's own application may still need to pick it up.
+  the adapter's own application may still need to pick it up. ebms-core answers 204, also for
+  an id it does not know;
+- ``GET ebms/messages/{id}/status`` (:meth:`EbmsCoreTriggerSource.message_status`) and
+  ``POST ebms/ping/{cpaId}/from/{from}/to/{to}`` (:meth:`EbmsCoreTriggerSource.ping`).
+
+ebms-core answers "not found" with 404 and an **empty body**, and other failures with 500 and
+the exception text. ebms-admin protects the API with BASIC auth or a client certificate:
+``username``/``password`` add an ``Authorization: Basic`` header (the password comes from an
+environment variable, see the registry); the client certificate is the one of ``client``.
+``headers`` are sent on every call (a reverse proxy may need some); ``paths`` override the
+defaults in :data:`DEFAULT_PATHS` because ebms-core versions and proxies differ.
 
 A message is ``{"properties": {cpaId, fromParty{partyId, role}, toParty{…}, service, action,
 timestamp, conversationId, messageId, …}, "dataSources": [{name, contentType, content
 (base64)}]}``. The first XML data source is the verzoeknotificatie. Party ids look like
-``urn:osb:oin:<OIN>``; the OIN is taken from their tail. Paths are overridable because ebms-core
-versions differ.
+``urn:osb:oin:<OIN>``; the OIN is taken from their tail.
 """
 
 from __future__ import annotations
@@ -37,8 +47,59 @@ DEFAULT_PATHS: Mapping[str, str] = MappingProxyType(
     {
         "unprocessed": "ebms/messages/unprocessed",
         "message": "ebms/messages/{messageId}",
+        "status": "ebms/messages/{messageId}/status",
+        "ping": "ebms/ping/{cpaId}/from/{fromPartyId}/to/{toPartyId}",
     }
 )
+#: The placeholders each path must keep.
+PATH_PLACEHOLDERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "unprocessed": (),
+        "message": ("messageId",),
+        "status": ("messageId",),
+        "ping": ("cpaId", "fromPartyId", "toPartyId"),
+    }
+)
+
+
+def check_paths(paths: Mapping[str, str]) -> dict[str, str]:
+    """``DEFAULT_PATHS`` with ``paths`` applied; ``ValueError`` says which override is wrong."""
+    result = dict(DEFAULT_PATHS)
+    for key, value in paths.items():
+        if key not in DEFAULT_PATHS:
+            raise ValueError(
+                f"[triggers] ebms_core_paths: unknown key {key!r}; use "
+                + ", ".join(sorted(DEFAULT_PATHS))
+            )
+        if "://" in value or "?" in value:
+            raise ValueError(
+                f"[triggers] ebms_core_paths.{key} = {value!r}: give a path relative to "
+                "ebms_core_url, without a query"
+            )
+        missing = [p for p in PATH_PLACEHOLDERS[key] if "{" + p + "}" not in value]
+        if missing:
+            raise ValueError(
+                f"[triggers] ebms_core_paths.{key} = {value!r} lacks "
+                + ", ".join("{" + p + "}" for p in missing)
+            )
+        result[key] = value
+    return result
+
+
+def basic_authorization(username: str, password: str) -> str:
+    """The ``Authorization`` header value for BASIC auth."""
+    if ":" in username:
+        raise ValueError("[triggers] ebms_core_username must not contain ':'")
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+@dataclass(frozen=True)
+class MessageStatus:
+    """``GET ebms/messages/{id}/status``: ebms-core's status name and its time."""
+
+    status: str
+    timestamp: dt.datetime | None
 
 
 def party_oin(party_id: object) -> str | None:
@@ -129,6 +190,8 @@ class EbmsCoreTriggerSource(LoggingSource):
         max_nr: int = 100,
         paths: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        username: str | None = None,
+        password: str | None = None,
         extractor: VerzoeknummerExtractor = STAM_EXTRACTOR,
     ) -> None:
         super().__init__()
@@ -143,8 +206,18 @@ class EbmsCoreTriggerSource(LoggingSource):
         self.mark_processed = mark_processed
         self.poll_interval = clamp_poll_interval(poll_interval)
         self.max_nr = max(1, min(1000, max_nr))
-        self.paths = {**DEFAULT_PATHS, **(paths or {})}
+        self.paths = check_paths(paths or {})
+        if any(k.lower() == "authorization" for k in (headers or {})):
+            raise ValueError(
+                "[triggers] ebms_core_headers must not set Authorization; use "
+                "ebms_core_username and ebms_core_password_env"
+            )
         self.headers = dict(headers or {})
+        self.username = username
+        # kept out of ``headers`` (and out of every message) because it holds the password
+        self._authorization = (
+            basic_authorization(username, password or "") if username is not None else None
+        )
         self.extractor = extractor
         self._state = _State()
         self._lock = threading.Lock()
@@ -198,16 +271,42 @@ class EbmsCoreTriggerSource(LoggingSource):
         url = f"{self.base_url}/{path.lstrip('/')}"
         return f"{url}?{urlencode(query)}" if query else url
 
-    def _call(self, method: str, url: str) -> HttpExchange | None:
-        exchange = self.client.request(
-            method, url, headers={"Accept": "application/json", **self.headers}
-        )
+    def _request(self, method: str, url: str) -> HttpExchange:
+        headers = {"Accept": "application/json", **self.headers}
+        if self._authorization is not None:
+            headers["Authorization"] = self._authorization
+        return self.client.request(method, url, headers=headers)
+
+    def _problem(self, method: str, url: str, exchange: HttpExchange) -> str:
+        """Why ``exchange`` failed, with what to do about it (never the credentials)."""
         if not exchange.ok:
-            self._note(f"{method} {url}: {exchange.error}")
-            return None
-        if exchange.status is None or not 200 <= exchange.status < 300:
-            detail = exchange.response_body[:200].decode("utf-8", "replace")
-            self._note(f"{method} {url}: HTTP {exchange.status} {detail}")
+            return f"{method} {url}: {exchange.error}"
+        status = exchange.status
+        detail = exchange.response_body[:200].decode("utf-8", "replace").strip()
+        if status == 401:
+            challenge = next(
+                (v for k, v in exchange.response_headers if k.lower() == "www-authenticate"), ""
+            )
+            how = (
+                "the user name or password was refused; check [triggers] ebms_core_username "
+                "and the environment variable named by ebms_core_password_env"
+                if self._authorization is not None
+                else "it asks for credentials; set [triggers] ebms_core_username and "
+                "ebms_core_password_env"
+            )
+            shown = f" ({challenge})" if challenge else ""
+            return f"{method} {url}: HTTP 401{shown}: {how}"
+        if status == 403:
+            return (f"{method} {url}: HTTP 403: access is refused; the client certificate "
+                    "or user is not allowed on this API")
+        if status == 404 and not detail:
+            return f"{method} {url}: HTTP 404 (ebms-core: not found)"
+        return f"{method} {url}: HTTP {status} {detail}".rstrip()
+
+    def _call(self, method: str, url: str) -> HttpExchange | None:
+        exchange = self._request(method, url)
+        if not exchange.ok or exchange.status is None or not 200 <= exchange.status < 300:
+            self._note(self._problem(method, url, exchange))
             return None
         return exchange
 
@@ -246,10 +345,16 @@ class EbmsCoreTriggerSource(LoggingSource):
         return new
 
     def _fetch(self, message_id: str) -> bool:
-        exchange = self._call(
-            "GET", self._url("message", {"process": "false"}, messageId=message_id)
-        )
-        if exchange is None:
+        url = self._url("message", {"process": "false"}, messageId=message_id)
+        exchange = self._request("GET", url)
+        if exchange.ok and exchange.status == 404:
+            # gone between the list and the fetch (processed by the adapter's application)
+            with self._lock:
+                self._state.seen.add(message_id)
+            self._note(self._problem("GET", url, exchange) + "; it is no longer there")
+            return False
+        if not exchange.ok or exchange.status is None or not 200 <= exchange.status < 300:
+            self._note(self._problem("GET", url, exchange))
             return False
         with self._lock:
             self._state.seen.add(message_id)
@@ -285,8 +390,41 @@ class EbmsCoreTriggerSource(LoggingSource):
                 self._state.processed.add(message_id)
         return True
 
+    def message_status(self, message_id: str) -> MessageStatus | None:
+        """``GET ebms/messages/{id}/status``; ``None`` (and an error noted) when ebms-core
+        does not know the id or the call fails."""
+        url = self._url("status", messageId=message_id)
+        exchange = self._call("GET", url)
+        if exchange is None:
+            return None
+        try:
+            data = json.loads(exchange.response_body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+            self._note(f"GET {url}: expected {{\"status\": …, \"timestamp\": …}}")
+            return None
+        return MessageStatus(data["status"], _timestamp(data.get("timestamp"), clamp=False))
 
-def _timestamp(value: object) -> dt.datetime | None:
+    def ping(self, cpa_id: str, from_party_id: str, to_party_id: str) -> str | None:
+        """``POST ebms/ping/…``: ``None`` when ebms-core got a Pong (204), else the reason.
+        Party ids are ``type:value`` (``urn:osb:oin:<OIN>``)."""
+        url = self._url(
+            "ping", cpaId=cpa_id, fromPartyId=from_party_id, toPartyId=to_party_id
+        )
+        exchange = self._request("POST", url)
+        if exchange.ok and exchange.status is not None and 200 <= exchange.status < 300:
+            return None
+        return self._problem("POST", url, exchange)
+
+
+def _timestamp(value: object, *, clamp: bool = True) -> dt.datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:  # a JSON provider may write an Instant as epoch seconds
+            parsed = dt.datetime.fromtimestamp(float(value), dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+        return min(parsed, dt.datetime.now(dt.UTC)) if clamp else parsed
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -295,4 +433,4 @@ def _timestamp(value: object) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return min(parsed, dt.datetime.now(dt.UTC))
+    return min(parsed, dt.datetime.now(dt.UTC)) if clamp else parsed

@@ -6,6 +6,7 @@ pytest layer asks the hook first and falls back to :func:`build_source` for the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,20 +91,45 @@ def _http_forward(ctx: SourceContext) -> TriggerSource:
 
 
 def _ebms_core(ctx: SourceContext) -> TriggerSource:
-    url = ctx.ebms_core_url or ctx.triggers.ebms_core_url
+    triggers = ctx.triggers
+    url = ctx.ebms_core_url or triggers.ebms_core_url
     if not url:
         raise TriggerSourceError(
             "[triggers] source = \"ebms-core\" needs [triggers] ebms_core_url, the REST base of "
             "ebms-core/ebms-admin, e.g. https://dka.example.nl:8443/service/rest/v19"
         )
-    client = HttpClient.for_identity(ctx.identity, ctx.trust or None)
+    password: str | None = None
+    if triggers.ebms_core_password_env:
+        if not triggers.ebms_core_username:
+            raise TriggerSourceError(
+                "[triggers] ebms_core_password_env is set but ebms_core_username is not: "
+                "BASIC auth needs both"
+            )
+        password = os.environ.get(triggers.ebms_core_password_env)
+        if password is None:
+            raise TriggerSourceError(
+                f"[triggers] ebms_core_password_env names {triggers.ebms_core_password_env!r}, "
+                "but that environment variable is not set: export it with the ebms-admin "
+                "password before the run"
+            )
+    elif triggers.ebms_core_username:
+        raise TriggerSourceError(
+            "[triggers] ebms_core_username is set but ebms_core_password_env is not: name the "
+            "environment variable that holds the password (it is never read from dso.toml)"
+        )
+    identity = ctx.identity if triggers.ebms_core_client_certificate else None
+    client = HttpClient.for_identity(identity, ctx.trust or None)
     try:
         return EbmsCoreTriggerSource(
-            url, client, cpa_id=ctx.cpa_id, mark_processed=ctx.triggers.mark_processed,
-            poll_interval=ctx.triggers.poll_interval, headers=ctx.http_headers,
-            extractor=extractor_for(ctx.triggers),
+            url, client, cpa_id=ctx.cpa_id, mark_processed=triggers.mark_processed,
+            poll_interval=triggers.poll_interval,
+            headers={**triggers.ebms_core_headers, **ctx.http_headers},
+            paths=triggers.ebms_core_paths,
+            username=triggers.ebms_core_username, password=password,
+            extractor=extractor_for(triggers),
         )
     except ValueError as exc:
+        client.close()
         raise TriggerSourceError(str(exc)) from None
 
 
