@@ -323,6 +323,13 @@ def _add_header_block(name: str, **attrs: str) -> Callable[[etree._Element], Non
     return change
 
 
+def _empty_manifest(envelope: etree._Element) -> None:
+    manifest = envelope.find(f"{_SOAP}Body/{_EB}Manifest")
+    assert manifest is not None
+    for reference in list(manifest):
+        manifest.remove(reference)
+
+
 def _toggle_sync_reply(ctx: CaseContext) -> Sequence[Prepared]:
     msg = ctx.business()
     flipped = dataclasses.replace(
@@ -622,7 +629,14 @@ MATRIX: tuple[ConformanceCase, ...] = (
                 "cid:missing@pytest-dso",
             )
         ),
-        Expectation(_ERROR, c.MIME_PROBLEM),
+        Expectation(_ERROR, c.MIME_PROBLEM, "cid:missing@pytest-dso"),
+    ),
+    ConformanceCase(
+        "manifest_without_reference",
+        20,
+        "a Manifest with no Reference (the ebMS 2.0 schema requires one)",
+        _business_edit(_empty_manifest),
+        Expectation("fault"),
     ),
     ConformanceCase(
         "xxe",

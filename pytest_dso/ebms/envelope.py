@@ -24,6 +24,7 @@ _EB = f"{{{c.EB_NS}}}"
 _XLINK = f"{{{c.XLINK_NS}}}"
 _XML = f"{{{c.XML_NS}}}"
 _DS = f"{{{c.DS_NS}}}"
+_WHITESPACE = re.compile(r"\s")
 
 
 class EnvelopeError(ValueError):
@@ -666,15 +667,35 @@ class _Reader:
             version=_attr(element, "version") or "",
         )
         self.header = header
+        for name in ("Service", "Action"):  # Digikoppeling: no whitespace in either
+            found = self.child(element, name)
+            raw = (found.text or "") if found is not None else ""
+            if _WHITESPACE.search(raw):
+                problems.append(self.fail(
+                    c.INCONSISTENT, f"{where}/{name}",
+                    f"eb:{name} {raw!r} contains whitespace; Digikoppeling forbids it",
+                ))
         if problems:
             problem = problems[0]
             raise EnvelopeError(problem.code, problem.location, problem.message, header=header)
         self.version(element, where)
+        self.must_understand(element, where)
         return header
+
+    def must_understand(self, element: etree._Element, location: str) -> None:
+        """ebMS header blocks carry ``soap:mustUnderstand="1"``."""
+        value = element.get(_SOAP + "mustUnderstand")
+        if value != "1":
+            raise self.fail(
+                c.INCONSISTENT,
+                f"{location}/@mustUnderstand",
+                f'soap:mustUnderstand must be "1", found {value!r}',
+            )
 
     def ack_requested(self, element: etree._Element) -> AckRequested:
         where = "//Header/AckRequested"
         self.version(element, where)
+        self.must_understand(element, where)
         actor = _attr(element, "actor", _SOAP) or ""
         if actor == c.ACTOR_NEXT_MSH:
             raise self.fail(
@@ -696,6 +717,7 @@ class _Reader:
     def sync_reply(self, element: etree._Element) -> SyncReply:
         where = "//Header/SyncReply"
         self.version(element, where)
+        self.must_understand(element, where)
         actor = _attr(element, "actor", _SOAP)
         if actor != c.SOAP_ACTOR_NEXT:
             raise self.fail(
@@ -706,6 +728,7 @@ class _Reader:
     def acknowledgment(self, element: etree._Element) -> Acknowledgment:
         where = "//Header/Acknowledgment"
         self.version(element, where)
+        self.must_understand(element, where)
         sender = self.child(element, "From")
         return Acknowledgment(
             timestamp=self.timestamp(
@@ -720,6 +743,7 @@ class _Reader:
     def error_list(self, element: etree._Element) -> ErrorList:
         where = "//Header/ErrorList"
         self.version(element, where)
+        self.must_understand(element, where)
         highest = _attr(element, "highestSeverity")
         if highest not in (c.SEVERITY_WARNING, c.SEVERITY_ERROR):
             raise self.fail(
@@ -785,7 +809,9 @@ class _Reader:
         )
 
 
-def parse_envelope(data: bytes, attachments: Sequence[Attachment] = ()) -> EbmsMessage:
+def parse_envelope(
+    data: bytes | etree._Element, attachments: Sequence[Attachment] = ()
+) -> EbmsMessage:
     """Parse a SOAP envelope into an :class:`EbmsMessage`.
 
     Raises :class:`EnvelopeError` for hostile or malformed XML, a missing or incomplete
@@ -794,10 +820,13 @@ def parse_envelope(data: bytes, attachments: Sequence[Attachment] = ()) -> EbmsM
     use :func:`pytest_dso.ebms.mime.unpack_message` to also resolve the manifest.
     """
     reader = _Reader()
-    try:
-        root = parse_xml(data, what="ebMS envelope")
-    except UnsafeXmlError as exc:
-        raise EnvelopeError(c.OTHER_XML, "/", str(exc), soap_fault=True) from None
+    if isinstance(data, etree._Element):  # already parsed through the hardened parser
+        root = data
+    else:
+        try:
+            root = parse_xml(data, what="ebMS envelope")
+        except UnsafeXmlError as exc:
+            raise EnvelopeError(c.OTHER_XML, "/", str(exc), soap_fault=True) from None
     if root.tag != _SOAP + "Envelope":
         raise reader.fail(
             c.OTHER_XML, "/", f"the root element is {root.tag!r}, not a SOAP 1.1 soap:Envelope"
@@ -832,6 +861,12 @@ def parse_envelope(data: bytes, attachments: Sequence[Attachment] = ()) -> EbmsM
     sync_reply = reader.sync_reply(element) if element is not None else None
     element = one(soap_header, "Acknowledgment")
     acknowledgment = reader.acknowledgment(element) if element is not None else None
+    if acknowledgment is not None and header.duplicate_elimination:
+        raise reader.fail(
+            c.INCONSISTENT,
+            "//Header/MessageHeader/DuplicateElimination",
+            "an Acknowledgment carries no eb:DuplicateElimination",
+        )
     element = one(soap_header, "ErrorList")
     error_list = reader.error_list(element) if element is not None else None
     element = one(soap_body, "Manifest")

@@ -12,10 +12,15 @@ behaviour of ebms-core (reference §7, §8, §11):
 
 * ``SOAPAction`` must be ``"ebXML"`` with the quotes, else a Fault Client
   ``Unable to process message! SOAPAction=...``;
-* hostile or unreadable XML and an unknown CPAId give a SOAP Fault (500);
+* hostile or unreadable XML, an envelope that violates the ebMS 2.0 schema (a Manifest
+  without Reference, a header block without ``soap:mustUnderstand``) and an unknown CPAId give
+  a SOAP Fault (500); the schema is the one :func:`pytest_dso.ebms.validate.validate_envelope`
+  uses, and the envelope parser enforces the Digikoppeling rules the validator reports;
 * header problems are answered with an ``eb:ErrorList`` carrying the ebMS error code and the
   location of the offending element (``Inconsistent``, ``ValueNotRecognized``,
-  ``TimeToLiveExpired``, ``NotSupported``, ``MimeProblem``, ``DeliveryFailure``);
+  ``TimeToLiveExpired``, ``NotSupported``, ``MimeProblem``, ``DeliveryFailure``), with
+  ebms-core's locations (an unknown ``cid:`` reference: the href itself, "MIME part not
+  found.");
 * a reply is synchronous when the message carries ``eb:SyncReply`` or the sender's default
   MSH channel has a ``syncReplyMode`` other than ``none``; otherwise it is asynchronous;
 * duplicates (same MessageId) re-send the original Acknowledgment when the content is the same,
@@ -60,7 +65,9 @@ from pytest_dso.ebms.envelope import (
     status_response_for,
     utc_now,
 )
+from pytest_dso.ebms.validate import schema_problems
 from pytest_dso.pkio.identity import subject_oin
+from pytest_dso.xmlsafe import UnsafeXmlError, parse_xml
 
 Clock = Callable[[], dt.datetime]
 
@@ -362,7 +369,18 @@ class Msh:
         except mime.MimeError as exc:
             return _fault(f"Unable to process message! {exc}")
         try:
-            message = parse_envelope(envelope, tuple(attachments.values()))
+            root = parse_xml(envelope, what="ebMS envelope")
+        except UnsafeXmlError as exc:
+            return _fault(f"Unable to process message! {exc}")
+        problems = schema_problems(root)
+        if problems:  # as ebms-core: a schema violation is a SOAP Fault, never an ack
+            reason, where = problems[0]
+            return _fault(
+                "Unable to process message! The envelope violates the ebMS 2.0 schema: "
+                f"{reason} (at {where})"
+            )
+        try:
+            message = parse_envelope(root, tuple(attachments.values()))
         except EnvelopeError as exc:
             return self._envelope_error(exc)
         cpa = self._cpas.get(message.header.cpa_id)
@@ -764,10 +782,12 @@ def _exact_party(cpa: Cpa, parties: tuple[PartyId, ...]) -> PartyInfo | None:
 def _check_manifest(message: EbmsMessage) -> EbmsError | None:
     for reference in message.manifest or ():
         cid = reference.content_id
-        if cid is None or message.attachment(cid) is None:
+        if cid is None:
             return _error(
                 c.MIME_PROBLEM,
                 f"{LOC_MANIFEST}[@href='{reference.href}']",
-                "The referenced MIME part is not in the message.",
+                "URI cannot be resolved.",
             )
+        if message.attachment(cid) is None:  # ebms-core locates this one at the href itself
+            return _error(c.MIME_PROBLEM, reference.href, "MIME part not found.")
     return None

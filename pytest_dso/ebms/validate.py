@@ -3,10 +3,18 @@
 ``validate_envelope`` never raises for bad input; every problem is a finding:
 
 - ``ebms.xml``: not well-formed or hostile (DTD/entities);
-- ``ebms.schema``: violates ``schemas/ebms-header-2_0.xsd`` / ``soap-envelope-1_1.xsd``;
+- ``ebms.schema``: violates ``schemas/ebms-header-2_0.xsd`` / ``soap-envelope-1_1.xsd`` (the
+  same compiled schema the MSH checks every inbound message against);
 - ``ebms.header.*``: order, eb:version, mustUnderstand, Timestamp, PartyId@type, whitespace
   in Service/Action;
-- ``ebms.manifest.cid``, ``ebms.ack.*``, ``ebms.message_order``: Digikoppeling restrictions.
+- ``ebms.manifest.cid``, ``ebms.ack.*``, ``ebms.sync_reply.actor``, ``ebms.message_order``:
+  Digikoppeling restrictions;
+- ``ebms.envelope``: anything else the envelope parser (and so the MSH) refuses, so that the
+  validator never passes what the MSH answers with an error.
+
+Locations use the forms ebms-core puts in its ``eb:Error@location``
+(``//Header/AckRequested/@actor``), so a finding here and a MessageError from either MSH point
+at the same place.
 """
 
 from __future__ import annotations
@@ -14,14 +22,12 @@ from __future__ import annotations
 import functools
 import re
 from importlib import resources
-from typing import Any
 
-import xmlschema
 from lxml import etree
 
 from pytest_dso.ebms import constants as c
-from pytest_dso.ebms.envelope import parse_timestamp
-from pytest_dso.findings import Finding, error, warning
+from pytest_dso.ebms.envelope import EnvelopeError, parse_envelope, parse_timestamp
+from pytest_dso.findings import Finding, Severity, error, warning
 from pytest_dso.xmlsafe import UnsafeXmlError, parse_xml
 
 _SOAP = f"{{{c.SOAP_NS}}}"
@@ -41,11 +47,42 @@ BODY_EXTENSIONS = ("Manifest", "StatusRequest", "StatusResponse")
 
 
 @functools.cache
-def envelope_schema() -> Any:
-    """The compiled ebMS envelope schema (loaded once)."""
+def envelope_schema() -> etree.XMLSchema:
+    """The compiled ebMS envelope schema (loaded once, from the package, never the network)."""
     path = resources.files("pytest_dso.ebms.schemas").joinpath(SCHEMA_FILE)
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
     with resources.as_file(path) as file:
-        return xmlschema.XMLSchema(str(file))
+        return etree.XMLSchema(etree.parse(str(file), parser))
+
+
+_NAMES = {c.SOAP_NS: "soap", c.EB_NS: "eb", c.XLINK_NS: "xlink", c.DS_NS: "ds"}
+_CLARK = re.compile(r"\{([^}]*)\}")
+_STEP_PREFIX = re.compile(r"(?<=/)[A-Za-z_][\w.-]*:")
+
+
+def _readable(text: str) -> str:
+    """Clark names (``{uri}Name``) as ``prefix:Name``."""
+    return _CLARK.sub(lambda m: f"{_NAMES.get(m.group(1), m.group(1))}:", text)
+
+
+def _location(path: str | None) -> str:
+    """An lxml element path (``/soap:Envelope/soap:Header/eb:ErrorList``) in the form
+    ebms-core uses (``//Header/ErrorList``)."""
+    if not path:
+        return "/"
+    steps = _STEP_PREFIX.sub("", path).split("/")
+    if len(steps) > 1 and steps[1] == "Envelope":
+        return "//" + "/".join(steps[2:]) if len(steps) > 2 else "/"
+    return path
+
+
+def schema_problems(root: etree._Element) -> list[tuple[str, str]]:
+    """(reason, location) for each schema violation of the envelope ``root``."""
+    schema = envelope_schema()
+    if schema.validate(root):
+        return []
+    entries = list(schema.error_log)  # type: ignore[call-overload]
+    return [(_readable(e.message), _location(e.path)) for e in entries]
 
 
 def _eb(element: etree._Element, name: str) -> str | None:
@@ -58,27 +95,16 @@ def _local(element: etree._Element) -> str:
 
 
 def _schema_findings(root: etree._Element) -> list[Finding]:
-    findings = []
-    try:
-        for problem in envelope_schema().iter_errors(root):
-            findings.append(
-                error(
-                    "ebms.schema",
-                    f"{problem.reason}",
-                    "make the envelope follow the ebMS 2.0 structure (element order and "
-                    "required attributes)",
-                    where=str(problem.path or "/"),
-                )
-            )
-    except (OverflowError, ValueError) as exc:  # e.g. a dateTime beyond year 9999
-        findings.append(
-            error(
-                "ebms.schema",
-                f"a value is out of range for its schema type: {exc}",
-                "write dates between 0001 and 9999 (UTC) and numbers within their type",
-            )
+    return [
+        error(
+            "ebms.schema",
+            reason,
+            "make the envelope follow the ebMS 2.0 structure (element order and required "
+            "attributes)",
+            where=where,
         )
-    return findings
+        for reason, where in schema_problems(root)
+    ]
 
 
 def _order_findings(header: etree._Element) -> list[Finding]:
@@ -243,6 +269,28 @@ def _digikoppeling_findings(
                 where="//Header/AckRequested/@actor",
             )
         )
+    elif ack_requested is not None and (
+        ack_requested.get(_SOAP + "actor") or ""
+    ) != c.ACTOR_TO_PARTY_MSH:
+        findings.append(
+            error(
+                "ebms.ack.actor",
+                f"eb:AckRequested has soap:actor={ack_requested.get(_SOAP + 'actor')!r}",
+                "Digikoppeling acknowledgements are end to end: "
+                f"soap:actor=\"{c.ACTOR_TO_PARTY_MSH}\"",
+                where="//Header/AckRequested/@actor",
+            )
+        )
+    sync_reply = soap_header.find(_EB + "SyncReply")
+    if sync_reply is not None and sync_reply.get(_SOAP + "actor") != c.SOAP_ACTOR_NEXT:
+        findings.append(
+            error(
+                "ebms.sync_reply.actor",
+                f"eb:SyncReply has soap:actor={sync_reply.get(_SOAP + 'actor')!r}",
+                f"eb:SyncReply always has soap:actor=\"{c.SOAP_ACTOR_NEXT}\"",
+                where="//Header/SyncReply/@actor",
+            )
+        )
     if (
         soap_header.find(_EB + "Acknowledgment") is not None
         and header.find(_EB + "DuplicateElimination") is not None
@@ -295,4 +343,28 @@ def validate_envelope(data: bytes) -> list[Finding]:
     findings += _order_findings(header)
     findings += _message_header_findings(header)
     findings += _digikoppeling_findings(soap_header, body, header)
+    findings += _parser_findings(root, findings)
     return findings
+
+
+def _covers(where: str, location: str) -> bool:
+    """True when a finding at ``where`` already points at ``location`` (or its element)."""
+    return where not in ("", "/") and (location == where or location.startswith(where + "/"))
+
+
+def _parser_findings(root: etree._Element, found: list[Finding]) -> list[Finding]:
+    """What the envelope parser refuses, unless a finding above already points there."""
+    try:
+        parse_envelope(root)
+    except EnvelopeError as exc:
+        if any(_covers(f.where, exc.location) for f in found if f.severity is Severity.ERROR):
+            return []
+        return [
+            error(
+                "ebms.envelope",
+                f"an MSH refuses this envelope: {exc.code}: {exc.message}",
+                "correct the element or attribute at the location given",
+                where=exc.location,
+            )
+        ]
+    return []

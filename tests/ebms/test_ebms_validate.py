@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_dso.ebms.envelope import PartyId, build_envelope, ping
+from pytest_dso.ebms.envelope import EnvelopeError, PartyId, build_envelope, parse_envelope, ping
 from pytest_dso.ebms.validate import validate_envelope
 from pytest_dso.findings import Severity, errors, render
 
@@ -43,8 +43,7 @@ def _mutated(ebms_data: Read, name: str, old: str, new: str) -> bytes:
 @pytest.mark.parametrize(
     ("name", "old", "new", "checks"),
     [
-        ("ping.xml", 'eb:version="2.0"', 'eb:version="2.1"',
-         {"ebms.schema", "ebms.header.version"}),
+        ("ping.xml", 'eb:version="2.0"', 'eb:version="2.1"', {"ebms.header.version"}),
         ("ping.xml", 'soap:mustUnderstand="1" ', "",
          {"ebms.schema", "ebms.header.must_understand"}),
         ("message.xml", '<eb:Manifest eb:version="2.0">', "<eb:Manifest>",
@@ -69,6 +68,16 @@ def _mutated(ebms_data: Read, name: str, old: str, new: str) -> bytes:
         ("message_error.xml", 'eb:highestSeverity="Error"', "", {"ebms.schema"}),
         ("status_response.xml", 'eb:messageStatus="Received"', 'eb:messageStatus="Gone"',
          {"ebms.schema"}),
+        ("message.xml", "actor:toPartyMSH\" eb:signed", "actor:fromPartyMSH\" eb:signed",
+         {"ebms.ack.actor"}),
+        ("ping_other_prefixes.xml", "http://schemas.xmlsoap.org/soap/actor/next",
+         "urn:example:elsewhere", {"ebms.sync_reply.actor"}),
+        ("ping.xml", 'soap:mustUnderstand="1" ', 'soap:mustUnderstand="0" ',
+         {"ebms.header.must_understand"}),
+        ("message.xml", "<eb:Reference ", "<eb:Other ", {"ebms.schema"}),
+        ("message.xml", "</eb:CPAId>", "</eb:CPAId><eb:Unexpected/>", {"ebms.schema"}),
+        ("ping.xml", "</eb:MessageData>",
+         "<eb:TimeToLive>tomorrow</eb:TimeToLive></eb:MessageData>", {"ebms.schema"}),
     ],
 )
 def test_each_rule_is_detected(
@@ -105,3 +114,43 @@ def test_missing_header_and_hostile_xml_are_findings_not_exceptions() -> None:
     findings = validate_envelope(hostile)
     assert [f.check for f in findings] == ["ebms.xml"]
     assert "DOCTYPE" in findings[0].message
+
+
+AGREEMENT = [
+    ("ping.xml", 'eb:version="2.0"', 'eb:version="2.1"'),
+    ("ping.xml", 'soap:mustUnderstand="1" ', 'soap:mustUnderstand="0" '),
+    ("ping.xml", "<eb:Action>Ping</eb:Action>", "<eb:Action>Ping Pong</eb:Action>"),
+    ("message.xml", ">DSO-SIM:Verzoeknotificatie:1:0<", "> DSO-SIM:Verzoeknotificatie:1:0<"),
+    ("message.xml", "cid:verzoek-1@dso.test.localhost", "http://example.invalid/x"),
+    ("message.xml", "actor:toPartyMSH\" eb:signed", "actor:nextMSH\" eb:signed"),
+    ("message.xml", "actor:toPartyMSH\" eb:signed", "actor:fromPartyMSH\" eb:signed"),
+    ("message.xml", 'eb:signed="false"', 'eb:signed="maybe"'),
+    ("ping_other_prefixes.xml", "http://schemas.xmlsoap.org/soap/actor/next", "urn:x:y"),
+    ("acknowledgment.xml", "</eb:MessageData>", "</eb:MessageData><eb:DuplicateElimination/>"),
+    ("status_response.xml", 'eb:messageStatus="Received"', 'eb:messageStatus="Gone"'),
+    ("message_error.xml", 'eb:highestSeverity="Error"', 'eb:highestSeverity="Fatal"'),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new"), AGREEMENT)
+def test_the_validator_reports_what_the_parser_refuses_at_the_same_location(
+    ebms_data: Read, name: str, old: str, new: str
+) -> None:
+    data = _mutated(ebms_data, name, old, new)
+    with pytest.raises(EnvelopeError) as refused:
+        parse_envelope(data)
+    findings = errors(validate_envelope(data))
+    location = refused.value.location
+    assert any(
+        location == f.where or location.startswith(f.where + "/") for f in findings
+    ), (location, render(findings))
+    # and the other way round: every valid fixture parses
+    assert parse_envelope(ebms_data(name)).header.cpa_id
+
+
+def test_schema_locations_use_ebms_core_forms(ebms_data: Read) -> None:
+    data = _mutated(ebms_data, "message.xml", "<eb:Reference ", "<eb:Other ")
+    (finding,) = [f for f in errors(validate_envelope(data)) if f.check == "ebms.schema"]
+    assert finding.where == "//Body/Manifest/Other"
+    assert "eb:Other" in finding.message
+    assert "{" not in finding.message
