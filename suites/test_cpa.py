@@ -48,7 +48,8 @@ def test_endpoints_are_https_and_named_in_the_server_certificate(
 
 
 def test_no_sha1_and_no_3des(dso_cpa_findings: list[Finding]) -> None:
-    """Signing uses SHA-2 and encryption no 3DES."""
+    """Signing uses SHA-2 (SIGN001-004); encryption AES in GCM mode, no 3DES, key transport
+    RSA-OAEP (ENC001-004)."""
     expect_clean(with_check(dso_cpa_findings, "cpa.crypto"), "CPA algorithms")
 
 

@@ -21,6 +21,10 @@ from pytest_dso.pkio.identity import fingerprint_sha256, subject_oin
 from pytest_dso.pkio.profile import host_in_certificate
 from pytest_dso.pkio.readable import UNREADABLE, certificate_problem
 
+#: The rule that PartyIds carry a type (``urn:osb:oin`` for an OIN).
+RULE_PARTY_ID = "Koppelvlakstandaard ebMS2, PartyId type"
+#: The Best Practices rule that allows another PartyId type for a while.
+RULE_PARTY_ID_OTHER_TYPE = "Best Practices ebMS2 EB014"
 #: Environments where the endpoint must be the standard HTTPS port (TLS005).
 STRICT_ENVIRONMENTS = ("pre", "prod")
 _CPA_ID_OK = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -258,14 +262,31 @@ def check_party_ids(cpa: Cpa, env: str) -> list[Finding]:
     for party in cpa.parties:
         for party_id in party.party_ids:
             where = _where(cpa, party, "/PartyId")
-            if party_id.type != c.PARTY_ID_TYPE_OIN:
+            if not party_id.type:
                 findings.append(
                     error(
                         "cpa.party_id.type",
-                        f"PartyId {party_id.value} of {party.name} has type {party_id.type!r}; "
-                        f"Digikoppeling requires {c.PARTY_ID_TYPE_OIN!r}",
+                        f"PartyId {party_id.value} of {party.name} has no type; Digikoppeling "
+                        f"requires a PartyId type, {c.PARTY_ID_TYPE_OIN!r} for an OIN "
+                        f"({RULE_PARTY_ID})",
                         "ask for a CPA whose PartyIds carry type urn:osb:oin",
                         where=where,
+                        rule=RULE_PARTY_ID,
+                    )
+                )
+                continue
+            if party_id.type != c.PARTY_ID_TYPE_OIN:
+                findings.append(
+                    warning(
+                        "cpa.party_id.type",
+                        f"PartyId {party_id.value} of {party.name} has type {party_id.type!r}, "
+                        f"not {c.PARTY_ID_TYPE_OIN!r}: allowed for parties without an own OIN "
+                        f"during a transition ({RULE_PARTY_ID_OTHER_TYPE}), not checked against "
+                        "the certificate OIN",
+                        "Digikoppeling strongly advises an own OIN (type urn:osb:oin) for the "
+                        "party; agree the other type with the partner until then",
+                        where=where,
+                        rule=RULE_PARTY_ID_OTHER_TYPE,
                     )
                 )
                 continue
@@ -417,36 +438,86 @@ def _is_3des(value: str) -> bool:
     return "tripledes" in lowered or "3des" in lowered or "des-ede" in lowered
 
 
+def _is_rsa_1_5(value: str) -> bool:
+    lowered = value.lower()
+    return "rsa-1_5" in lowered or "rsaes-pkcs1" in lowered or "rsa-pkcs1" in lowered
+
+
+def _is_aes(value: str) -> bool:
+    return "aes" in value.lower()
+
+
+def _is_gcm(value: str) -> bool:
+    return "gcm" in value.lower()
+
+
+def _is_key_transport(value: str) -> bool:
+    lowered = value.lower()
+    return "rsa-oaep" in lowered or _is_rsa_1_5(value)
+
+
+def _crypto(
+    check: str, rule: str, message: str, hint: str, where: str, value: str
+) -> Finding:
+    return error(check, f"{message} ({rule})", hint, where=where, algorithm=value, rule=rule)
+
+
 def check_crypto(cpa: Cpa) -> list[Finding]:
-    """No SHA-1 hash or signature algorithm, no 3DES encryption (SIGN001-004, ENC001-003)."""
+    """Signing with SHA-2 only (SIGN001, SIGN003 digest, SIGN004 signature); payload
+    encryption with AES (ENC001) in GCM mode and no 3DES (ENC003); key transport RSA-OAEP, not
+    RSA-1_5 (ENC004). Every finding carries its rule id in ``evidence["rule"]``."""
     findings: list[Finding] = []
     for party in cpa.parties:
         for exchange in party.doc_exchanges.values():
             where = _where(cpa, party, f"/DocExchange[@docExchangeId='{exchange.doc_exchange_id}']")
-            for value in (*exchange.hash_functions, *exchange.signature_algorithms):
-                if _is_sha1(value):
-                    findings.append(
-                        error(
-                            "cpa.crypto.sha1",
-                            f"{party.name} uses SHA-1 ({value}); Digikoppeling requires SHA-2",
+            for kind, values, rule in (
+                ("hash", exchange.hash_functions, "SIGN003"),
+                ("signature", exchange.signature_algorithms, "SIGN004"),
+            ):
+                for value in values:
+                    if _is_sha1(value):
+                        findings.append(_crypto(
+                            "cpa.crypto.sha1", rule,
+                            f"{party.name} uses SHA-1 as {kind} algorithm ({value}); "
+                            "Digikoppeling requires SHA-2 (SIGN001)",
                             "ask for a CPA with SHA-256 (xmlenc#sha256, "
                             "xmldsig-more#rsa-sha256)",
-                            where=where,
-                            algorithm=value,
-                        )
-                    )
+                            where, value,
+                        ))
             for value in exchange.encryption_algorithms:
-                if _is_3des(value):
-                    findings.append(
-                        error(
-                            "cpa.crypto.3des",
-                            f"{party.name} encrypts with 3DES ({value}); Digikoppeling forbids "
-                            "it",
-                            "ask for a CPA with AES-128-GCM or AES-256-GCM",
-                            where=where,
-                            algorithm=value,
-                        )
-                    )
+                if _is_rsa_1_5(value):
+                    findings.append(_crypto(
+                        "cpa.crypto.rsa_1_5", "ENC004",
+                        f"{party.name} transports the key with RSA-1_5 ({value}); Digikoppeling "
+                        "requires RSA-OAEP",
+                        "ask for a CPA with key transport rsa-oaep-mgf1p (or xmlenc11#rsa-oaep)",
+                        where, value,
+                    ))
+                elif _is_key_transport(value):
+                    continue
+                elif _is_3des(value):
+                    findings.append(_crypto(
+                        "cpa.crypto.3des", "ENC003",
+                        f"{party.name} encrypts with 3DES ({value}); Digikoppeling forbids it",
+                        "ask for a CPA with AES-128-GCM or AES-256-GCM",
+                        where, value,
+                    ))
+                elif not _is_aes(value):
+                    findings.append(_crypto(
+                        "cpa.crypto.not_aes", "ENC001",
+                        f"{party.name} encrypts with {value}; Digikoppeling payload encryption "
+                        "is AES (FIPS 197)",
+                        "ask for a CPA with AES-128-GCM or AES-256-GCM",
+                        where, value,
+                    ))
+                elif not _is_gcm(value):
+                    findings.append(_crypto(
+                        "cpa.crypto.aes_cbc", "ENC003",
+                        f"{party.name} encrypts with AES in CBC mode ({value}); Digikoppeling "
+                        "requires GCM",
+                        "ask for a CPA with xmlenc11#aes128-gcm or xmlenc11#aes256-gcm",
+                        where, value,
+                    ))
     return findings
 
 

@@ -145,10 +145,23 @@ def test_presented_certificate_must_match_the_cpa(
 # --- party ids -------------------------------------------------------------------------------
 
 
-def test_party_id_type_must_be_osb_oin(ebms_clean_spec: CpaSpec, ebms_now: dt.datetime) -> None:
+def test_another_party_id_type_warns_during_the_transition(
+    ebms_clean_spec: CpaSpec, ebms_now: dt.datetime
+) -> None:
     spec = _with_party(ebms_clean_spec, 0, party_id_type="urn:oasis:names:tc:ebcore:partyid")
-    found = _only(_lint(spec, ebms_now), "cpa.party_id.type")
+    found = _only(_lint(spec, ebms_now), "cpa.party_id.type", Severity.WARNING)
     assert c.PARTY_ID_TYPE_OIN in found.message
+    assert found.evidence["rule"] == "Best Practices ebMS2 EB014"
+    assert "EB014" in found.message
+
+
+def test_party_id_without_type_is_an_error(
+    ebms_clean_spec: CpaSpec, ebms_now: dt.datetime
+) -> None:
+    spec = _with_party(ebms_clean_spec, 0, party_id_type=None)
+    found = _only(_lint(spec, ebms_now), "cpa.party_id.type")
+    assert "no type" in found.message
+    assert found.evidence["rule"]
 
 
 def test_party_id_oin_must_be_the_certificate_oin(
@@ -228,6 +241,46 @@ def test_no_3des(ebms_clean_spec: CpaSpec, ebms_now: dt.datetime) -> None:
     spec = replace(ebms_clean_spec, encryption_algorithm=TRIPLE_DES)
     findings = _lint(spec, ebms_now)
     assert {f.check for f in errors(findings)} == {"cpa.crypto.3des"}, render(findings)
+    assert {f.evidence["rule"] for f in errors(findings)} == {"ENC003"}
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "check", "rule"),
+    [
+        ("http://www.w3.org/2001/04/xmlenc#aes256-cbc", "cpa.crypto.aes_cbc", "ENC003"),
+        ("http://www.w3.org/2001/04/xmlenc#aes128-cbc", "cpa.crypto.aes_cbc", "ENC003"),
+        ("http://www.w3.org/2001/04/xmlenc#rsa-1_5", "cpa.crypto.rsa_1_5", "ENC004"),
+        ("urn:example:camellia256-cbc", "cpa.crypto.not_aes", "ENC001"),
+    ],
+)
+def test_encryption_rules_cite_their_rule_id(
+    ebms_clean_spec: CpaSpec, ebms_now: dt.datetime, algorithm: str, check: str, rule: str
+) -> None:
+    findings = _lint(replace(ebms_clean_spec, encryption_algorithm=algorithm), ebms_now)
+    bad = errors(findings)
+    assert {f.check for f in bad} == {check}, render(findings)
+    assert {f.evidence["rule"] for f in bad} == {rule}
+    assert all(f"({rule})" in f.message for f in bad)
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    ["http://www.w3.org/2009/xmlenc11#aes128-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+     "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"],
+)
+def test_gcm_and_oaep_are_clean(
+    ebms_clean_spec: CpaSpec, ebms_now: dt.datetime, algorithm: str
+) -> None:
+    findings = _lint(replace(ebms_clean_spec, encryption_algorithm=algorithm), ebms_now)
+    assert not with_check(errors(findings), "cpa.crypto"), render(findings)
+
+
+def test_sha1_findings_name_the_digest_and_signature_rules(
+    ebms_clean_spec: CpaSpec, ebms_now: dt.datetime
+) -> None:
+    spec = replace(ebms_clean_spec, signing=True, hash_function=SHA1, signature_algorithm=RSA_SHA1)
+    rules = {f.evidence["rule"] for f in with_check(_lint(spec, ebms_now), "cpa.crypto.sha1")}
+    assert rules == {"SIGN003", "SIGN004"}
 
 
 # --- naming ----------------------------------------------------------------------------------
