@@ -73,7 +73,7 @@ Clock = Callable[[], dt.datetime]
 
 #: Where each header check points (ebms-core's locations).
 LOC_MESSAGE_HEADER = "//Header/MessageHeader"
-LOC_CPA_ID = "//Header/MessageHeader/CPAId"
+LOC_CPA_ID = "//Header/MessageHeader/@cpaid"
 LOC_FROM_PARTY = "//Header/MessageHeader/From/PartyId"
 LOC_TO_PARTY = "//Header/MessageHeader/To/PartyId"
 LOC_FROM_ROLE = "//Header/MessageHeader/From/Role"

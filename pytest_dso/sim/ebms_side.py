@@ -78,14 +78,19 @@ def dka_endpoint(sim: Simulator, cpa: Cpa) -> str:
 
 
 def business_exchange(sim: Simulator, cpa: Cpa) -> tuple[Binding, Binding]:
-    """(the simulator's send binding, the DKA's receive binding) used for verzoeknotificaties:
-    the first exchange the CPA lets the simulator start, keyed by service type, service,
-    action and role."""
+    """(the simulator's send binding, the DKA's receive binding) used for verzoeknotificaties,
+    keyed by service type, service, action and role: the first exchange the CPA lets the
+    simulator start on a reliable channel (DSO-LV delivers with ``osb-rm``), else the first."""
     own = cpa.party_by_oin(sim.sim_oin)
     if own is not None:
         exchanges = cpa.exchanges(own)
-        if exchanges:
-            return exchanges[0]
+        reliable = [
+            pair for pair in exchanges
+            if pair[0].channel_id in own.channels
+            and own.channels[pair[0].channel_id or ""].ack_requested == "always"
+        ]
+        if reliable or exchanges:
+            return (reliable or exchanges)[0]
     raise CpaError(
         f"CPA {cpa.cpa_id} lets the simulator send no action the other party can receive "
         "(no matching CanSend/CanReceive bindings)"
