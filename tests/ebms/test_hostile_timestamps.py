@@ -86,8 +86,12 @@ def test_envelope_readers_answer_hostile_timestamps(ebms_pki: TestPki, text: str
     assert any(f.check == "ebms.header.timestamp" for f in findings), findings
     result = Msh((cpa,), (ebms_pki.party("dso-lv").oin or "",)).handle(
         c.TEXT_XML, {"SOAPAction": c.SOAP_ACTION}, body)
-    assert result.errors, result
-    assert result.errors[0].code == c.VALUE_NOT_RECOGNIZED
+    if result.status == 500:  # beyond what xs:dateTime holds: a schema Fault, as ebms-core
+        assert result.fault is not None
+        assert "//Header/MessageHeader/MessageData/Timestamp" in result.fault
+    else:
+        assert result.errors, result
+        assert result.errors[0].code == c.VALUE_NOT_RECOGNIZED
     start = format_timestamp(cpa.start).replace(".000", "")
     hostile_cpa = cpa_xml.replace(cpa.start.strftime("%Y-%m-%dT%H:%M:%S").encode(),
                                   text.replace("Z", "").encode(), 1)

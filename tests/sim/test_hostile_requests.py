@@ -92,6 +92,9 @@ def test_ebms_with_an_out_of_range_timestamp_gets_a_message_error(
     answer = HttpClient.for_identity(sim_pki.identity("digikoppelaar"), sim.trust_anchors).post(
         sim.ebms_url, body, headers={"Content-Type": c.TEXT_XML,
                                      c.SOAP_ACTION_HEADER: c.SOAP_ACTION})
+    if answer.status == 500:  # beyond what xs:dateTime holds: a schema Fault, as ebms-core
+        assert b"//Header/MessageHeader/MessageData/Timestamp" in answer.response_body
+        return
     assert answer.status in (200, 204), answer.response_body
     assert sim.store.messages()  # recorded, and answered
     if answer.status == 200:
