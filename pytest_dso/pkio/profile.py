@@ -1,9 +1,9 @@
 """The end-entity profile of a PKIoverheid private services server certificate.
 
-Expectations (PvE 3h and Digikoppeling guidance; see the reference notes): keyUsage
-digitalSignature + keyEncipherment (critical, nothing else), EKU serverAuth + clientAuth,
-RSA ≥ 2048 bits (3072 advised; the G4 profile requires it) or EC P-256 or larger, a SHA-2
-signature, the adapter host in the SAN, and basicConstraints cA=false.
+Expectations (PKIoverheid Programma van Eisen part 3h and the Digikoppeling certificate
+guidance): keyUsage digitalSignature + keyEncipherment (critical, nothing else), EKU serverAuth
++ clientAuth, RSA ≥ 2048 bits (3072 advised; the G4 profile requires it) or EC P-256 or larger,
+a SHA-2 signature, the adapter host in the SAN, and basicConstraints cA=false.
 """
 
 from __future__ import annotations
