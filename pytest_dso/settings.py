@@ -237,8 +237,9 @@ class DsoSettings:
             note += ("your [certificate]; it trusts your ca_bundle as well as its test CA, "
                      "and the harness trusts both")
         else:
-            note += ("your [certificate]; set [certificate] ca_bundle to your CA's root, or the "
-                     "simulator cannot verify your certificate")
+            note += ("your [certificate]; without a ca_bundle it trusts the CA at the top of "
+                     "the chain you present (set [certificate] ca_bundle to your CA's root to "
+                     "have the whole chain checked)")
         ebms = self.file.ebms
         if ebms.cpa is not None or ebms.endpoint:
             note += ("; [ebms] cpa/endpoint name DSO-LV and are only linted here: run with "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,9 @@ class SimIdentities:
     ``server``: the simulator's identity (TLS server and client for outgoing triggers);
     ``trust``: anchors for client certificates and for the DKA's server certificate;
     ``parties``: the test PKI's identities by slug (empty with the user's own certificates);
-    ``issuer``: a CA that can issue a deliberately expired server certificate (test PKI only).
+    ``issuer``: a CA that can issue a deliberately expired server certificate (test PKI only);
+    ``trust_issuing_cas``: accept an anchor in ``trust`` that is not a root (OpenSSL's partial
+    chain), so a user's issuing CA can be trusted without its root.
     """
 
     server: Identity
@@ -55,6 +58,13 @@ class SimIdentities:
     parties: Mapping[str, Identity] = field(default_factory=lambda: MappingProxyType({}))
     issuer: Issued | None = field(default=None, repr=False)
     folder: Path | None = None
+    trust_issuing_cas: bool = False
+
+    def apply_trust_flags(self, context: ssl.SSLContext) -> ssl.SSLContext:
+        """``context`` with the verification flags ``trust`` needs (partial chain or not)."""
+        if self.trust_issuing_cas:
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
 
     @classmethod
     def from_test_pki(cls, pki: TestPki, folder: Path | None = None) -> SimIdentities:

@@ -253,9 +253,9 @@ class Simulator:
         return None
 
     def _server_context(self, require_client_certificate: bool) -> ssl.SSLContext:
-        context = self.identities.server.server_context(
+        context = self.identities.apply_trust_flags(self.identities.server.server_context(
             self.identities.trust, require_client_certificate=require_client_certificate
-        )
+        ))
         bad: dict[str, ssl.SSLContext] = {}
 
         def pick(sock: ssl.SSLObject | ssl.SSLSocket, _name: str | None,
@@ -264,10 +264,11 @@ class Simulator:
             if mode is None:
                 return
             if mode not in bad:
-                bad[mode] = self.identities.bad_server_identity(mode).server_context(
-                    self.identities.trust,
-                    require_client_certificate=require_client_certificate,
-                )
+                bad[mode] = self.identities.apply_trust_flags(
+                    self.identities.bad_server_identity(mode).server_context(
+                        self.identities.trust,
+                        require_client_certificate=require_client_certificate,
+                    ))
             sock.context = bad[mode]
 
         context.sni_callback = pick
@@ -282,7 +283,8 @@ class Simulator:
             store = Store(self.store_path)
             self._store = store
             self._client = HttpClient(
-                self.identities.server.client_context(self.identities.trust),
+                self.identities.apply_trust_flags(
+                    self.identities.server.client_context(self.identities.trust)),
                 connect_timeout=o.send_timeout, read_timeout=o.send_timeout,
                 max_idle_per_host=max(8, o.workers), label="dso-sim",
             )

@@ -4,13 +4,18 @@ says which partner is pinged and why."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from pytest_dso.pkio.identity import certificates_pem
-from pytest_dso.pkio.testpki import LeafSpec, build_hierarchy
+from pytest_dso.pkio.testpki import LeafSpec, build_hierarchy, build_test_pki
+from pytest_dso.sim.identities import SimIdentities
 
 SUITES = Path(__file__).parents[2] / "suites"
 
@@ -56,11 +61,62 @@ def test_local_mode_with_your_own_ca_pings_the_simulator_that_trusts_it(
     result.assert_outcomes(passed=8)
 
 
-def test_without_a_ca_bundle_the_header_says_what_to_set(suites: pytest.Pytester) -> None:
+def test_without_a_ca_bundle_the_simulator_trusts_your_issuing_ca(
+    suites: pytest.Pytester,
+) -> None:
     _own_certificate(suites.path, with_bundle=False)
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only",
-                                         "test_tls.py")
+    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "-m", "health",
+                                         "test_pingpong.py", "test_tls.py")
     result.stdout.fnmatch_lines([
-        "dso ping partner: *your [[]certificate[]]; set [[]certificate[]] ca_bundle to your "
-        "CA's root*",
+        "dso ping partner: *your [[]certificate[]]; without a ca_bundle it trusts the CA at the "
+        "top of the chain you present (set [[]certificate[]] ca_bundle to your CA's root*",
     ])
+    out = result.stdout.str()
+    assert "unknown_ca" not in out
+    assert "UNKNOWN_CA" not in out
+    result.assert_outcomes(passed=8)
+
+
+def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> str:
+    """One TLS handshake over loopback; ``"ok"`` or the server's reason for refusing."""
+    outcome: list[str] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(10)
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            conn.settimeout(10)
+            try:
+                with server.wrap_socket(conn, server_side=True):
+                    outcome.append("ok")
+            except (ssl.SSLError, OSError) as exc:
+                outcome.append(getattr(exc, "reason", None) or str(exc))
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        port = listener.getsockname()[1]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                    client.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.recv(1)
+        except (ssl.SSLError, OSError):
+            pass
+        thread.join(10)
+    return outcome[0] if outcome else "no outcome"
+
+
+def test_trusting_your_issuing_ca_does_not_trust_another_ca() -> None:
+    """The partial chain admits the CA at the top of your chain, not any CA: a certificate
+    from a third CA is still refused by the simulator's TLS server."""
+    own = build_hierarchy("own", key_type="ec256")
+    mine = own.issue(LeafSpec("localhost", "00000099000000555000", key_type="ec256"))
+    stranger = build_hierarchy("stranger", key_type="ec256").issue(
+        LeafSpec("localhost", "00000099000000666000", key_type="ec256"))
+    sim = SimIdentities.from_test_pki(build_test_pki(key_type="ec256"))
+    sim = replace(sim, trust=(*sim.trust, mine.issuers[0]), trust_issuing_cas=True)
+    server = sim.apply_trust_flags(sim.server.server_context(sim.trust))
+
+    assert _handshake(server, mine.identity().client_context(sim.trust)) == "ok"
+    refused = _handshake(server, stranger.identity().client_context(sim.trust))
+    assert refused != "ok"
+    assert "CERTIFICATE_VERIFY_FAILED" in refused or "certificate" in refused.lower()
