@@ -3,6 +3,7 @@ over an existing file, and the examples in examples/ reproducible with it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,19 @@ def test_an_empty_folder_after_dso_init_fails_fast_naming_the_missing_files(
         "*[[]ebms[]] cpa: file not found: *cpa/cpa-pre-stam.xml",
     ])
     assert "collected" not in result.stdout.str()
+
+
+def test_every_commented_key_in_the_written_dso_toml_is_a_valid_setting(tmp_path: Path) -> None:
+    """Uncommenting any ``# key = value`` (or ``# [section]``) line that dso-init writes gives
+    a dso.toml that loads: the template never suggests a key or value the loader refuses."""
+    text = render_dso_toml("pre", EXAMPLE_LEVERANCIER, [BevoegdGezag(*EXAMPLE_BEVOEGD_GEZAG)])
+    uncommented = [
+        line[2:] if re.match(r"# (\[[a-z_.]+\]|[a-z_]+ = )", line) else line
+        for line in text.splitlines()
+    ]
+    assert uncommented != text.splitlines()
+    path = tmp_path / "dso.toml"
+    path.write_text("\n".join(uncommented) + "\n", encoding="utf-8")
+    parsed = load_dso_toml(path)
+    assert parsed.network.tls_guidelines == "2025-05"
+    assert parsed.network.tls_scan is True
