@@ -155,7 +155,8 @@ def test_no_pong_within_the_timeout(
     started = dt.datetime.now()
     result = _ping(ebms_pki, cpa, harness, timeout=0.5)
     assert _checks(result) == ["ebms.ping.no_pong"]
-    assert (dt.datetime.now() - started).total_seconds() < 3
+    # the 0.5 s timeout is honoured, not the 30 s default (generous for a loaded machine)
+    assert (dt.datetime.now() - started).total_seconds() < 15
 
 
 def test_sync_cpa_but_peer_answers_204(
