@@ -39,7 +39,7 @@ from pytest_dso.ebms.envelope import (
     status_request,
     utc_now,
 )
-from pytest_dso.ebms.receiver import EbmsReceiver
+from pytest_dso.ebms.receiver import EbmsReceiver, ReceivedRecord
 from pytest_dso.findings import Finding, error, info
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import TestPki
@@ -708,16 +708,66 @@ def not_applicable(item: ConformanceCase, target: ConformanceTarget) -> str | No
 
 
 def run_case(item: ConformanceCase, target: ConformanceTarget) -> list[Finding]:
-    """Send ``item`` to the MSH of ``target`` and judge the answer.
+    """Send ``item`` to the MSH of ``target`` and judge the answer (the findings of
+    :func:`run_case_recorded`)."""
+    return run_case_recorded(item, target).findings
 
-    Raises :class:`ConformanceRefused` for ``pre``/``prod``. Returns one INFO finding
+
+@dataclass(frozen=True)
+class CaseExchange:
+    """One request of a case and what came back: the ebMS POST (its HTTP exchange with timings
+    and TLS facts), the synchronous reply, or the asynchronous one as it reached our receiver."""
+
+    sent: SendResult
+    prepared: Prepared
+    reply: EbmsMessage | None
+    inbound: ReceivedRecord | None = None
+
+    def describe(self) -> str:
+        """What the MSH answered, in one line."""
+        status = self.sent.status
+        if self.sent.exchange.failure is not None:
+            return f"no HTTP answer: {self.sent.exchange.failure.message}"
+        if self.sent.fault is not None:
+            return f"HTTP {status} SOAP Fault {self.sent.fault.text!r}"
+        if self.reply is None:
+            return f"HTTP {status} without an ebMS reply"
+        if self.reply.error_list is not None:
+            parts = [f"{e.code} at {e.location}" for e in self.reply.error_list.errors]
+            return f"HTTP {status}, MessageError {'; '.join(parts)}"
+        if self.reply.status_response is not None:
+            return f"HTTP {status}, StatusResponse {self.reply.status_response.status}"
+        return f"HTTP {status}, {self.reply.header.action}"
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """A case as it ran: where it was sent, every exchange, and the verdict (``findings``,
+    empty when the MSH behaved)."""
+
+    case: ConformanceCase
+    url: str
+    findings: list[Finding]
+    exchanges: tuple[CaseExchange, ...] = ()
+
+    @property
+    def answer(self) -> str:
+        """What the MSH answered to the last request (``-`` when nothing was sent)."""
+        return self.exchanges[-1].describe() if self.exchanges else "-"
+
+
+def run_case_recorded(item: ConformanceCase, target: ConformanceTarget) -> CaseRun:
+    """Send ``item`` to the MSH of ``target``, judge the answer and keep every exchange.
+
+    Raises :class:`ConformanceRefused` for ``pre``/``prod``. The findings are one INFO
     ``ebms.conformance.not_applicable`` when the CPA makes the row meaningless.
     """
     refuse_unless_local(target.env)
     check = f"ebms.conformance.{item.case_id}"
     reason = not_applicable(item, target)
     if reason is not None:
-        return [info("ebms.conformance.not_applicable", f"{item}: {reason}")]
+        return CaseRun(item, target.endpoint or "-",
+                       [info("ebms.conformance.not_applicable", f"{item}: {reason}")])
     ctx = context_for(target)
     url = target.endpoint or target.cpa.endpoint_for(ctx.peer, c.ACTION_PING)
     requests = item.build(ctx)
@@ -728,7 +778,7 @@ def run_case(item: ConformanceCase, target: ConformanceTarget) -> list[Finding]:
     receiver = target.receiver
     if receiver is not None and receiver.msh.cpa(target.cpa.cpa_id) is None:
         receiver.add_cpa(target.cpa)
-    answers: list[_Answer] = []
+    answers: list[CaseExchange] = []
     try:
         for prepared in requests:
             if receiver is not None and prepared.message is not None:
@@ -745,31 +795,11 @@ def run_case(item: ConformanceCase, target: ConformanceTarget) -> list[Finding]:
             )
             answers.append(_answer(sent, prepared, receiver, item.expect, target.timeout))
             if sent.exchange.failure is not None:
-                return [sent.exchange.failure]
+                return CaseRun(item, url, [sent.exchange.failure], tuple(answers))
     finally:
         if target.client is None:
             http.close()
-    return _judge(item, check, url, answers)
-
-
-@dataclass(frozen=True)
-class _Answer:
-    sent: SendResult
-    prepared: Prepared
-    reply: EbmsMessage | None
-
-    def describe(self) -> str:
-        status = self.sent.status
-        if self.sent.fault is not None:
-            return f"HTTP {status} SOAP Fault {self.sent.fault.text!r}"
-        if self.reply is None:
-            return f"HTTP {status} without an ebMS reply"
-        if self.reply.error_list is not None:
-            parts = [f"{e.code} at {e.location}" for e in self.reply.error_list.errors]
-            return f"HTTP {status}, MessageError {'; '.join(parts)}"
-        if self.reply.status_response is not None:
-            return f"HTTP {status}, StatusResponse {self.reply.status_response.status}"
-        return f"HTTP {status}, {self.reply.header.action}"
+    return CaseRun(item, url, _judge(item, check, url, answers), tuple(answers))
 
 
 def _answer(
@@ -778,10 +808,11 @@ def _answer(
     receiver: EbmsReceiver | None,
     expect: Expectation,
     timeout: float,
-) -> _Answer:
+) -> CaseExchange:
     reply = sent.reply
     mid = prepared.message.message_id if prepared.message is not None else None
     wants_reply = expect.outcome != "fault"
+    record: ReceivedRecord | None = None
     if reply is None and sent.status == 204 and receiver is not None and mid and wants_reply:
         # Asynchronous CPA: the reply arrives as a new POST at our receiver.
         record = receiver.wait_for(
@@ -789,11 +820,11 @@ def _answer(
             timeout,
         )
         reply = record.message if record is not None else None
-    return _Answer(sent, prepared, reply)
+    return CaseExchange(sent, prepared, reply, record)
 
 
 def _judge(
-    item: ConformanceCase, check: str, url: str, answers: Sequence[_Answer]
+    item: ConformanceCase, check: str, url: str, answers: Sequence[CaseExchange]
 ) -> list[Finding]:
     last = answers[-1]
     expect = item.expect

@@ -135,6 +135,14 @@ class Evidence:
         for item in ping_records(result):
             self.record(item)
 
+    def attach_conformance(self, run: Any) -> None:
+        """A negative conformance case (:class:`pytest_dso.ebms.conformance.CaseRun`) as
+        steps: each spoiled request and the MSH's answer, with ebMS ids, timings and TLS facts."""
+        from pytest_dso.evidence.exchanges import conformance_records
+
+        for item in conformance_records(run):
+            self.record(item)
+
     def attach_rest(self, exchanges: Iterable[Any]) -> None:
         """Each recorded REST call (:class:`pytest_dso.dso.rest.Exchange`) as a step."""
         from pytest_dso.evidence.exchanges import rest_record

@@ -26,6 +26,7 @@ from pytest_dso.evidence.httpexchange import HTTP_EXCHANGE_EXTENSION, HTTP_EXCHA
 
 if TYPE_CHECKING:
     from pytest_dso.dso.rest import Exchange as RestExchange
+    from pytest_dso.ebms.conformance import CaseRun
     from pytest_dso.ebms.cpa import Cpa
     from pytest_dso.ebms.envelope import EbmsMessage
     from pytest_dso.ebms.pingpong import PingResult
@@ -202,6 +203,33 @@ def ping_records(result: PingResult) -> list[ExchangeRecord]:
                            tuple(summary), attachments, tuple(children))]
 
 
+def conformance_records(run: CaseRun) -> list[ExchangeRecord]:
+    """A negative conformance case as steps: a summary (row, what was spoiled, what a
+    conforming MSH answers, what it answered, the verdict), then each POST with its envelope,
+    the HTTP answer (Acknowledgment, MessageError, SOAP Fault) and the TLS facts, and an
+    asynchronous reply as it reached our receiver."""
+    item = run.case
+    verdict = "conform" if not run.findings else "; ".join(f.message for f in run.findings)
+    summary = [
+        ("rij", str(item.row)),
+        ("geval", item.case_id),
+        ("URL", run.url.split("?", 1)[0]),
+        ("verwacht", str(item.expect)),
+        ("ontvangen", run.answer),
+        ("uitkomst", verdict),
+    ]
+    children: list[ExchangeRecord] = []
+    total = len(run.exchanges)
+    for number, exchange in enumerate(run.exchanges, start=1):
+        label = f"Verzoek {number}/{total}" if total > 1 else "Verzoek"
+        children.append(http_record(label, exchange.sent.exchange, exchange.prepared.message,
+                                    exchange.sent.reply))
+        if exchange.inbound is not None:
+            children.append(inbound_record(f"{label}, async antwoord", exchange.inbound))
+    return [ExchangeRecord(f"ebMS-conformiteit rij {item.row}: {item.description}",
+                           tuple(summary), (), tuple(children))]
+
+
 def rest_record(exchange: RestExchange) -> ExchangeRecord:
     """One REST call of the DSO-LV APIs: request line, status, duration, body size and hash."""
     from pytest_dso.evidence.httpexchange import RecordedExchange
@@ -241,8 +269,13 @@ def trigger_record(trigger: Trigger) -> ExchangeRecord:
         ("afzender OIN", trigger.sender_oin or "-"),
         ("ontvanger OIN", trigger.recipient_oin or "-"),
         ("sha256", trigger.sha256),
+        *trigger.details,
     ]
-    attachments = [a for a in (_body_attachment("verzoeknotificatie", trigger.raw, ""),)
+    if trigger.peer_certificate_der:
+        cert = x509.load_der_x509_certificate(trigger.peer_certificate_der)
+        params += [(f"client-certificaat {k}", v) for k, v in certificate_facts(cert).items()]
+    attachments = [a for a in (_body_attachment("verzoeknotificatie", trigger.raw, ""),
+                               _body_attachment("ontvangen envelop", trigger.envelope, ""))
                    if a is not None]
     return ExchangeRecord(f"Triggerbericht {trigger.verzoeknummer or '(onleesbaar)'} ontvangen",
                           tuple(params), tuple(attachments))

@@ -64,6 +64,9 @@ class Trigger:
     problem: str = ""
     location: str = ""
     kind: str = "verzoeknotificatie"
+    envelope: bytes = field(default=b"", repr=False)
+    details: tuple[tuple[str, str], ...] = ()
+    peer_certificate_der: bytes | None = field(default=None, repr=False)
 
     @property
     def is_verzoeknotificatie(self) -> bool:
@@ -175,8 +178,13 @@ class TriggerLog:
         location: str = "",
         received_at: dt.datetime | None = None,
         kind: str = "verzoeknotificatie",
+        envelope: bytes = b"",
+        details: tuple[tuple[str, str], ...] = (),
+        peer_certificate_der: bytes | None = None,
     ) -> Trigger:
-        """Add one observation; returns the trigger with its duplicate/late flags set."""
+        """Add one observation; returns the trigger with its duplicate/late flags set.
+        ``envelope``, ``details`` (e.g. the ebMS header as name/value pairs) and the sender's
+        client certificate are kept as evidence where the source saw them."""
         with self._cond:
             key = (verzoeknummer, recipient_oin, hashlib.sha256(raw).hexdigest())
             if message_id:
@@ -199,6 +207,9 @@ class TriggerLog:
                 problem=problem,
                 location=location,
                 kind=kind,
+                envelope=envelope,
+                details=details,
+                peer_certificate_der=peer_certificate_der,
             )
             self._triggers.append(trigger)
             self._cond.notify_all()

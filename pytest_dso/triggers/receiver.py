@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from pytest_dso.ebms.envelope import EbmsMessage
 from pytest_dso.ebms.msh import Delivery
 from pytest_dso.triggers.base import LoggingSource, Trigger
@@ -38,6 +41,21 @@ def payload_of(message: EbmsMessage) -> bytes:
         if "xml" in attachment.content_type.lower():
             return attachment.data
     return message.attachments[0].data if message.attachments else b""
+
+
+def header_details(message: EbmsMessage) -> tuple[tuple[str, str], ...]:
+    """The ebMS header of ``message`` as ``(name, value)`` pairs for evidence."""
+    h = message.header
+    stamp = h.timestamp.isoformat() if h.timestamp is not None else "-"
+    return (
+        ("ConversationId", h.conversation_id),
+        ("CPAId", h.cpa_id),
+        ("RefToMessageId", h.ref_to_message_id or "-"),
+        ("From", ", ".join(str(p) for p in h.from_parties)),
+        ("To", ", ".join(str(p) for p in h.to_parties)),
+        ("Service/Action", f"{h.service} / {h.action}"),
+        ("Timestamp", stamp),
+    )
 
 
 class ReceiverTriggerSource(LoggingSource):
@@ -66,22 +84,36 @@ class ReceiverTriggerSource(LoggingSource):
             self.receiver.stop()
 
     def on_delivery(self, delivery: Delivery) -> None:
-        """Delivery callback for the receiver: record the message."""
-        self.record_message(delivery.message)
+        """Delivery callback for the receiver: record the message, its envelope and the
+        sender's client certificate."""
+        self.record_message(delivery.message, envelope=delivery.body,
+                            peer_certificate=delivery.peer_certificate)
 
-    def record_message(self, message: EbmsMessage) -> Trigger:
-        """Record one received business message."""
+    def record_message(
+        self,
+        message: EbmsMessage,
+        *,
+        envelope: bytes = b"",
+        peer_certificate: x509.Certificate | None = None,
+    ) -> Trigger:
+        """Record one received business message (with its ebMS header as evidence)."""
         header = message.header
         sender = next((o for p in header.from_parties if (o := _oin(p.value))), None)
         recipient = next((o for p in header.to_parties if (o := _oin(p.value))), None)
         payload = payload_of(message)
         where = f"ebMS {header.service} {header.action}"
+        evidence: dict[str, Any] = {
+            "envelope": envelope,
+            "details": header_details(message),
+            "peer_certificate_der": peer_certificate.public_bytes(Encoding.DER)
+            if peer_certificate is not None else None,
+        }
         try:
             found = self.extractor.extract(payload)
         except TriggerParseError as exc:
             return self.log.record(payload, verzoeknummer="", sender_oin=sender,
                                    recipient_oin=recipient, message_id=header.message_id,
-                                   problem=str(exc), location=where)
+                                   problem=str(exc), location=where, **evidence)
         return self.log.record(
             payload,
             verzoeknummer=found.verzoeknummer,
@@ -92,4 +124,5 @@ class ReceiverTriggerSource(LoggingSource):
             recipient_oin=found.recipient_oin or recipient,
             message_id=header.message_id,
             location=where,
+            **evidence,
         )
