@@ -31,7 +31,7 @@ from typing import Any
 from cryptography import x509
 
 from pytest_dso.ebms.cpa import parse_cpa
-from pytest_dso.ebms.msh import Delivery, Msh
+from pytest_dso.ebms.msh import AcceptedMessage, Msh
 from pytest_dso.ebms.receiver import EbmsReceiver
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.sim.config import SimOptions
@@ -78,7 +78,7 @@ class FetchingDka:
         self.receiver.stop()
         self.http.close()
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, delivery: AcceptedMessage) -> None:
         nummer = parse_verzoeknotificatie(delivery.message.attachments[0].data).verzoeknummer
         self.pool.submit(self._fetch, nummer)
 

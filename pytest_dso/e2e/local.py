@@ -18,7 +18,7 @@ from cryptography import x509
 
 from pytest_dso.e2e.forwarders import Forwarder, Received
 from pytest_dso.ebms.cpa import Cpa, parse_cpa
-from pytest_dso.ebms.msh import Delivery
+from pytest_dso.ebms.msh import AcceptedMessage
 from pytest_dso.ebms.receiver import EbmsReceiver
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.triggers.receiver import ReceiverTriggerSource, payload_of
@@ -90,7 +90,7 @@ class ReferenceDka:
         with self._lock:
             return list(self._errors)
 
-    def _on_deliver(self, delivery: Delivery) -> None:
+    def _on_deliver(self, delivery: AcceptedMessage) -> None:
         if self.source is not None:
             self.source.on_delivery(delivery)
         header = delivery.message.header

@@ -132,7 +132,7 @@ class MshResult:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class AcceptedMessage:
     """A business message the MSH accepted, handed to the delivery callback."""
 
     message: EbmsMessage
@@ -279,7 +279,7 @@ class Msh:
         clock: Clock = utc_now,
         store: MessageStore | None = None,
         *,
-        on_deliver: Callable[[Delivery], None] | None = None,
+        on_deliver: Callable[[AcceptedMessage], None] | None = None,
         on_signal: Callable[[EbmsMessage], None] | None = None,
         verify_client_certificate: bool = False,
         host: str | None = None,
@@ -697,7 +697,7 @@ class Msh:
             return self._duplicate(message, cpa, existing, record.digest)
         if self.on_deliver is not None:
             try:
-                self.on_deliver(Delivery(message, cpa, content_type, body, peer_cert))
+                self.on_deliver(AcceptedMessage(message, cpa, content_type, body, peer_cert))
             except Exception as exc:  # the application refused or failed
                 result = self._reply_error(
                     message,

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,14 +18,17 @@ from pytest_dso.sim.rest.http import ApiError, ApiRequest, ApiResponse, json_res
 from pytest_dso.sim.store import Store
 
 
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")
+
+
 def delivery_json(store: Store, verzoeknummer: str | None) -> list[dict[str, Any]]:
     """Deliveries (with their attempts) as JSON-ready dicts."""
     out = []
     for d in store.deliveries(verzoeknummer=verzoeknummer):
-        message = store.get_message(d.message_id)
         out.append({
             "id": d.id,
-            "messageId": message.ebms_message_id if message else "",
+            "messageId": d.message_id,
             "verzoeknummer": d.verzoeknummer,
             "recipientOin": d.recipient_oin,
             "endpoint": d.endpoint,
@@ -33,10 +37,10 @@ def delivery_json(store: Store, verzoeknummer: str | None) -> list[dict[str, Any
             "attempts": d.attempts,
             "lastError": d.last_error,
             "lastHttpStatus": d.last_http_status,
-            "ackedAt": d.acked_at.isoformat() if d.acked_at else None,
+            "ackedAt": _iso(d.acked_at) if d.acked_at is not None else None,
             "attemptLog": [
-                {"at": a.at.isoformat(), "ok": a.ok, "httpStatus": a.http_status,
-                 "error": a.error, "durationMs": a.duration_ms}
+                {"at": _iso(a.started), "ok": a.ok, "httpStatus": a.http_status,
+                 "error": a.detail, "durationMs": a.duration * 1000.0}
                 for a in store.attempts(d.id)
             ],
         })

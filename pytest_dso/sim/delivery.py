@@ -12,6 +12,7 @@ On start it resumes whatever the journal still has pending, so a restart loses n
 
 from __future__ import annotations
 
+import enum
 import heapq
 import threading
 import time
@@ -20,10 +21,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
-DeliveryState = Literal["pending", "awaiting_ack", "delivered", "failed", "expired"]
 OutcomeKind = Literal["acked", "sent", "retry", "fatal"]
 
-FINAL_STATES: frozenset[str] = frozenset({"delivered", "failed", "expired"})
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a verzoeknotificatie delivery stands."""
+
+    PENDING = "pending"  # not yet sent, or a retry is scheduled
+    SENT = "sent"  # the recipient's MSH took it (HTTP 2xx); waiting for the Acknowledgment
+    ACKED = "acked"  # acknowledged (final)
+    FAILED = "failed"  # given up or refused (final)
+    EXPIRED = "expired"  # TimeToLive passed without an Acknowledgment (final)
+
+
+FINAL_STATES: frozenset[DeliveryStatus] = frozenset(
+    {DeliveryStatus.ACKED, DeliveryStatus.FAILED, DeliveryStatus.EXPIRED}
+)
 
 
 @dataclass(frozen=True)
@@ -44,22 +57,31 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One verzoeknotificatie on its way to a DKA. Times are POSIX seconds."""
+    """One verzoeknotificatie to one recipient, and how its delivery went.
 
-    message_id: str
+    The scheduler works on it in memory and the simulator's store keeps it; ``id`` is the
+    store's row id (0 before it is stored). Times are POSIX seconds.
+    """
+
+    message_id: str  # the ebMS MessageId, the same on every attempt
     conversation_id: str
     verzoeknummer: str
-    to_oin: str
+    recipient_oin: str
     payload: bytes = field(repr=False)
     created: float
     expires: float
     endpoint: str = ""
     content_type: str = ""
-    state: DeliveryState = "pending"
+    status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: int = 0
     next_attempt: float = 0.0
     acked_at: float | None = None
     last_error: str = ""
+    last_http_status: int | None = None
+    volgnummer: int = 0
+    kopie: bool = False
+    id: int = 0
+    ack_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +101,7 @@ class SendOutcome:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One recorded attempt."""
+    """One recorded attempt: when it started (POSIX seconds), how long it took (seconds)."""
 
     message_id: str
     number: int
@@ -88,6 +110,11 @@ class Attempt:
     outcome: OutcomeKind
     http_status: int | None
     detail: str
+
+    @property
+    def ok(self) -> bool:
+        """The recipient took the message (acknowledged, or accepted awaiting the ack)."""
+        return self.outcome in ("acked", "sent")
 
 
 Sender = Callable[[Delivery, int], SendOutcome]
@@ -125,7 +152,7 @@ class MemoryJournal:
     def attempted(self, delivery: Delivery, attempt: Attempt) -> None:
         with self._lock:
             self.attempts.append(attempt)
-            if self.deliveries[delivery.message_id].state not in FINAL_STATES:
+            if self.deliveries[delivery.message_id].status not in FINAL_STATES:
                 self.deliveries[delivery.message_id] = delivery
 
     def finished(self, delivery: Delivery) -> None:
@@ -134,7 +161,7 @@ class MemoryJournal:
 
     def unfinished(self) -> list[Delivery]:
         with self._lock:
-            return [d for d in self.deliveries.values() if d.state not in FINAL_STATES]
+            return [d for d in self.deliveries.values() if d.status not in FINAL_STATES]
 
 
 Listener = Callable[[Delivery], None]
@@ -196,7 +223,7 @@ class DeliveryScheduler:
 
     # -- public operations ----------------------------------------------------------------
     def submit(
-        self, message_id: str, conversation_id: str, verzoeknummer: str, to_oin: str,
+        self, message_id: str, conversation_id: str, verzoeknummer: str, recipient_oin: str,
         payload: bytes, *, endpoint: str = "", content_type: str = "",
         defer: Callable[[Callable[[], None]], None] | None = None,
     ) -> Delivery:
@@ -205,7 +232,7 @@ class DeliveryScheduler:
         a delivery written in a transaction leaves only once that transaction committed."""
         now = self._clock()
         delivery = Delivery(
-            message_id, conversation_id, verzoeknummer, to_oin, payload,
+            message_id, conversation_id, verzoeknummer, recipient_oin, payload,
             created=now, expires=now + self.policy.ttl, endpoint=endpoint,
             content_type=content_type, next_attempt=now,
         )
@@ -227,7 +254,7 @@ class DeliveryScheduler:
                 # The async ack overtook the end of the attempt that caused it.
                 self._early_acks.add(message_id)
                 return True
-            done = replace(delivery, state="delivered", acked_at=self._clock())
+            done = replace(delivery, status=DeliveryStatus.ACKED, acked_at=self._clock())
             del self._live[message_id]
         self._finish(done)
         return True
@@ -239,7 +266,7 @@ class DeliveryScheduler:
             self._in_flight.discard(message_id)
         if delivery is None:
             return False
-        self._finish(replace(delivery, state="failed", last_error=reason))
+        self._finish(replace(delivery, status=DeliveryStatus.FAILED, last_error=reason))
         return True
 
     def get(self, message_id: str) -> Delivery | None:
@@ -309,17 +336,18 @@ class DeliveryScheduler:
     def _attempt(self, delivery: Delivery) -> None:
         now = self._clock()
         if now >= delivery.expires or delivery.attempts > self.policy.retries:
-            state: DeliveryState = "expired" if now >= delivery.expires else "failed"
+            expired = now >= delivery.expires
+            status = DeliveryStatus.EXPIRED if expired else DeliveryStatus.FAILED
             reason = (
                 "TimeToLive passed without an Acknowledgment"
-                if state == "expired"
+                if expired
                 else f"no Acknowledgment after {delivery.attempts} attempt(s)"
             )
             with self._lock:
                 self._in_flight.discard(delivery.message_id)
                 self._live.pop(delivery.message_id, None)
                 self._early_acks.discard(delivery.message_id)
-            self._finish(replace(delivery, state=state, last_error=delivery.last_error or reason))
+            self._finish(replace(delivery, status=status, last_error=delivery.last_error or reason))
             return
         number = delivery.attempts + 1
         started = time.monotonic()
@@ -330,20 +358,23 @@ class DeliveryScheduler:
         duration = time.monotonic() - started
         attempt = Attempt(delivery.message_id, number, now, duration, outcome.kind,
                           outcome.http_status, outcome.detail)
-        updated = replace(delivery, attempts=number, last_error=outcome.detail)
+        updated = replace(delivery, attempts=number, last_error=outcome.detail,
+                          last_http_status=outcome.http_status)
         final: Delivery | None = None
         with self._lock:
             self._in_flight.discard(delivery.message_id)
             early = delivery.message_id in self._early_acks
             self._early_acks.discard(delivery.message_id)
             if outcome.kind == "acked" or early:
-                final = replace(updated, state="delivered", acked_at=self._clock(), last_error="")
+                final = replace(updated, status=DeliveryStatus.ACKED, acked_at=self._clock(),
+                                last_error="")
             elif outcome.kind == "fatal":
-                final = replace(updated, state="failed")
+                final = replace(updated, status=DeliveryStatus.FAILED)
             else:
-                state = "awaiting_ack" if outcome.kind == "sent" else "pending"
+                sent = outcome.kind == "sent"
+                status = DeliveryStatus.SENT if sent else DeliveryStatus.PENDING
                 next_at = self._clock() + self.policy.retry_interval
-                updated = replace(updated, state=state, next_attempt=next_at)
+                updated = replace(updated, status=status, next_attempt=next_at)
                 if delivery.message_id in self._live:
                     self._live[delivery.message_id] = updated
                     self._push(next_at, delivery.message_id)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from pytest_dso.sim.delivery import Delivery
+from pytest_dso.sim.delivery import Delivery, DeliveryStatus
 from pytest_dso.sim.load import LoadProgress, LoadRun, Submit
 from pytest_dso.sim.stats import LoadReport
 from pytest_dso.transport.client import HttpClient
@@ -90,7 +90,7 @@ def run_load(
                   rate, workers=workers)
 
     def on_final(delivery: Delivery) -> None:
-        run.completed(delivery.verzoeknummer, delivery.state == "delivered",
+        run.completed(delivery.verzoeknummer, delivery.status is DeliveryStatus.ACKED,
                       delivery.attempts > 1)
 
     def show(p: LoadProgress) -> None:

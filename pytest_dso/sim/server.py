@@ -54,7 +54,6 @@ from pytest_dso.sim.rest.http import ApiError
 from pytest_dso.sim.rest.router import RestRouter
 from pytest_dso.sim.services import Organisation, SimServices
 from pytest_dso.sim.store import DEFAULT_FILENAME, Store
-from pytest_dso.sim.store import Delivery as StoredDelivery
 from pytest_dso.transport.client import HttpClient
 from pytest_dso.transport.server import HttpsServer, Request, Response
 
@@ -340,7 +339,7 @@ class Simulator:
                     ) from None
             self.policy = self._policy()
             self._scheduler = DeliveryScheduler(
-                self._send, StoreJournal(store, self.policy), self.policy,
+                self._send, StoreJournal(store), self.policy,
                 workers=o.workers, on_final=self._delivered,
             )
             self._scheduler.start()
@@ -476,16 +475,16 @@ class Simulator:
         """The client the simulator sends with (``None`` when stopped)."""
         return self._client
 
-    def deliveries(self, verzoeknummer: str | None = None) -> tuple[StoredDelivery, ...]:
+    def deliveries(self, verzoeknummer: str | None = None) -> tuple[Delivery, ...]:
         """Stored deliveries (optionally of one verzoek)."""
         return self.store.deliveries(verzoeknummer=verzoeknummer)
 
     def wait_for_delivery(self, verzoeknummer: str, timeout: float,
-                          status: str = "acked") -> StoredDelivery:
+                          status: str = "acked") -> Delivery:
         """Wait until a delivery of ``verzoeknummer`` has ``status``; :class:`TimeoutError`
         with what was seen otherwise."""
         deadline = time.monotonic() + timeout
-        seen: tuple[StoredDelivery, ...] = ()
+        seen: tuple[Delivery, ...] = ()
         while time.monotonic() < deadline:
             seen = self.deliveries(verzoeknummer)
             for d in seen:
@@ -518,12 +517,12 @@ class Simulator:
         if client is None:
             return SendOutcome("retry", None, "the simulator is stopping")
         endpoint = delivery.endpoint
-        cpa = self.cpas.for_recipient(delivery.to_oin)
+        cpa = self.cpas.for_recipient(delivery.recipient_oin)
         if not endpoint:
             if cpa is None:
                 return SendOutcome("retry", None,
-                                   f"no CPA for {delivery.to_oin}: offer one (CPA aanbieden) or "
-                                   "start the simulator with a DKA endpoint")
+                                   f"no CPA for {delivery.recipient_oin}: offer one (CPA "
+                                   "aanbieden) or start the simulator with a DKA endpoint")
             endpoint = ebms_side.dka_endpoint(self, cpa)
         if self._msh is not None:
             self._msh.expect(delivery.message_id, cpa)

@@ -18,7 +18,6 @@ and work that must wait for the commit (starting the delivery) is registered wit
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import sqlite3
 import threading
@@ -29,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from pytest_dso.dso.shapes import BehandeldienstConfiguratie
+from pytest_dso.sim.delivery import Attempt, Delivery, DeliveryStatus
 from pytest_dso.stam.bijlagen import BijlageSpec
 from pytest_dso.stam.model import Bijlage, Verzoek, verzoek_from_dict, verzoek_to_dict
 
 #: File name of the store inside the output folder.
 DEFAULT_FILENAME = "dso-sim.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _READ_CHUNK = 64 * 1024
 
 _SCHEMA = """
@@ -107,6 +107,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT NOT NULL DEFAULT '',
     last_http_status INTEGER,
     next_attempt_at TEXT,
+    expires_at TEXT,
     ack_message_id INTEGER,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -119,6 +120,7 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
     at TEXT NOT NULL,
     ok INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
     http_status INTEGER,
     error TEXT NOT NULL,
     duration_ms REAL
@@ -137,15 +139,6 @@ class StoreError(RuntimeError):
     """The store file cannot be opened or has an unknown layout."""
 
 
-class DeliveryStatus(enum.StrEnum):
-    """Where a verzoeknotificatie delivery stands."""
-
-    PENDING = "pending"  # not yet sent, or a retry is scheduled
-    SENT = "sent"  # the recipient's MSH accepted it (HTTP 2xx); waiting for the ebMS ack
-    ACKED = "acked"  # acknowledged (final)
-    FAILED = "failed"  # given up (final)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -156,6 +149,10 @@ def _ts(value: dt.datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 def _dt(value: str | None) -> dt.datetime | None:
@@ -216,40 +213,6 @@ class MessageRecord:
     to_oin: str = ""
     verzoeknummer: str = ""
     content_type: str = ""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One verzoeknotificatie to one recipient, and how its delivery went."""
-
-    id: int
-    message_id: int
-    recipient_oin: str
-    endpoint: str
-    verzoeknummer: str
-    volgnummer: int
-    kopie: bool
-    status: DeliveryStatus
-    attempts: int
-    last_error: str
-    last_http_status: int | None
-    next_attempt_at: dt.datetime | None
-    ack_message_id: int | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    acked_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One delivery attempt."""
-
-    delivery_id: int
-    at: dt.datetime
-    ok: bool
-    http_status: int | None
-    error: str
-    duration_ms: float | None
 
 
 class Store:
@@ -658,13 +621,14 @@ class Store:
         volgnummer: int,
         kopie: bool = False,
         next_attempt_at: dt.datetime | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> int:
         """Register a pending delivery of stored message ``message_id``; returns its id."""
         now = _ts(_now())
         cursor = self._execute(
             "INSERT INTO deliveries (message_id, recipient_oin, endpoint, verzoeknummer, "
-            "volgnummer, kopie, status, next_attempt_at, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "volgnummer, kopie, status, next_attempt_at, expires_at, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 message_id,
                 recipient_oin,
@@ -674,6 +638,7 @@ class Store:
                 int(kopie),
                 DeliveryStatus.PENDING.value,
                 _ts(next_attempt_at or _now()),
+                _ts(expires_at),
                 now,
                 now,
             ),
@@ -683,24 +648,23 @@ class Store:
     def record_attempt(
         self,
         delivery_id: int,
+        attempt: Attempt,
         *,
-        ok: bool,
-        http_status: int | None = None,
-        error: str = "",
-        duration_ms: float | None = None,
         next_attempt_at: dt.datetime | None = None,
         give_up: bool = False,
     ) -> Delivery:
-        """Record one attempt. ``ok`` → SENT (awaiting the ack); not ok → PENDING with
-        ``next_attempt_at``, or FAILED when ``give_up``. An ACKED delivery stays ACKED."""
+        """Record one attempt. Taken (:attr:`Attempt.ok`) → SENT (awaiting the ack); not taken
+        → PENDING with ``next_attempt_at``, or FAILED when ``give_up``. An ACKED delivery
+        stays ACKED."""
         now = _now()
         with self.transaction():
             self._execute(
-                "INSERT INTO delivery_attempts (delivery_id, at, ok, http_status, error, "
-                "duration_ms) VALUES (?,?,?,?,?,?)",
-                (delivery_id, _ts(now), int(ok), http_status, error, duration_ms),
+                "INSERT INTO delivery_attempts (delivery_id, at, ok, outcome, http_status, "
+                "error, duration_ms) VALUES (?,?,?,?,?,?,?)",
+                (delivery_id, _ts(_utc(attempt.started)), int(attempt.ok), attempt.outcome,
+                 attempt.http_status, attempt.detail, attempt.duration * 1000.0),
             )
-            if ok:
+            if attempt.ok:
                 status = DeliveryStatus.SENT
             else:
                 status = DeliveryStatus.FAILED if give_up else DeliveryStatus.PENDING
@@ -708,7 +672,8 @@ class Store:
                 "UPDATE deliveries SET attempts = attempts + 1, last_http_status = ?, "
                 "last_error = ?, next_attempt_at = ?, updated_at = ?, "
                 "status = CASE WHEN status = 'acked' THEN status ELSE ? END WHERE id = ?",
-                (http_status, error, _ts(next_attempt_at), _ts(now), status.value, delivery_id),
+                (attempt.http_status, attempt.detail, _ts(next_attempt_at), _ts(now),
+                 status.value, delivery_id),
             )
             return self._require_delivery(delivery_id)
 
@@ -723,46 +688,55 @@ class Store:
         )
         return self._require_delivery(delivery_id)
 
-    def mark_failed(self, delivery_id: int, error: str) -> Delivery:
-        """Give up on a delivery (final) with the reason."""
+    def mark_failed(
+        self, delivery_id: int, error: str, status: DeliveryStatus = DeliveryStatus.FAILED
+    ) -> Delivery:
+        """Give up on a delivery (final: FAILED, or EXPIRED) with the reason."""
         self._execute(
-            "UPDATE deliveries SET status = 'failed', last_error = ?, next_attempt_at = NULL, "
+            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = NULL, "
             "updated_at = ? WHERE id = ? AND status != 'acked'",
-            (error, _ts(_now()), delivery_id),
+            (status.value, error, _ts(_now()), delivery_id),
         )
         return self._require_delivery(delivery_id)
 
-    _DELIVERY_COLUMNS = (
-        "id, message_id, recipient_oin, endpoint, verzoeknummer, volgnummer, kopie, status, "
-        "attempts, last_error, last_http_status, next_attempt_at, ack_message_id, created_at, "
-        "updated_at, acked_at"
+    _DELIVERY_SELECT = (
+        "SELECT d.id, m.ebms_message_id, m.conversation_id, d.verzoeknummer, d.recipient_oin, "
+        "m.raw, d.created_at, d.expires_at, d.endpoint, m.content_type, d.status, d.attempts, "
+        "d.next_attempt_at, d.acked_at, d.last_error, d.last_http_status, d.volgnummer, "
+        "d.kopie, d.ack_message_id FROM deliveries d JOIN messages m ON m.id = d.message_id"
     )
 
     @staticmethod
     def _delivery_row(r: tuple[Any, ...]) -> Delivery:
+        created = (_dt(r[6]) or _now()).timestamp()
+        expires = _dt(r[7])
+        next_attempt = _dt(r[12])
+        acked = _dt(r[13])
         return Delivery(
+            message_id=r[1] or "",
+            conversation_id=r[2] or "",
+            verzoeknummer=r[3],
+            recipient_oin=r[4],
+            payload=bytes(r[5]),
+            created=created,
+            expires=expires.timestamp() if expires else float("inf"),
+            endpoint=r[8],
+            content_type=r[9] or "",
+            status=DeliveryStatus(r[10]),
+            attempts=int(r[11]),
+            next_attempt=next_attempt.timestamp() if next_attempt else created,
+            acked_at=acked.timestamp() if acked else None,
+            last_error=r[14],
+            last_http_status=r[15],
+            volgnummer=int(r[16]),
+            kopie=bool(r[17]),
             id=int(r[0]),
-            message_id=int(r[1]),
-            recipient_oin=r[2],
-            endpoint=r[3],
-            verzoeknummer=r[4],
-            volgnummer=int(r[5]),
-            kopie=bool(r[6]),
-            status=DeliveryStatus(r[7]),
-            attempts=int(r[8]),
-            last_error=r[9],
-            last_http_status=r[10],
-            next_attempt_at=_dt(r[11]),
-            ack_message_id=r[12],
-            created_at=_dt(r[13]) or _now(),
-            updated_at=_dt(r[14]) or _now(),
-            acked_at=_dt(r[15]),
+            ack_message_id=r[18],
         )
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
         """A delivery by id."""
-        sql = f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries WHERE id = ?"  # noqa: S608
-        rows = self._all(sql, (delivery_id,))
+        rows = self._all(f"{self._DELIVERY_SELECT} WHERE d.id = ?", (delivery_id,))
         return self._delivery_row(rows[0]) if rows else None
 
     def _require_delivery(self, delivery_id: int) -> Delivery:
@@ -774,9 +748,7 @@ class Store:
     def delivery_for_message(self, ebms_message_id: str) -> Delivery | None:
         """The delivery of the message with this ebMS MessageId (to match an Acknowledgment)."""
         rows = self._all(
-            f"SELECT {', '.join('d.' + c.strip() for c in self._DELIVERY_COLUMNS.split(','))} "  # noqa: S608
-            "FROM deliveries d JOIN messages m ON m.id = d.message_id "
-            "WHERE m.ebms_message_id = ? ORDER BY d.id DESC LIMIT 1",
+            f"{self._DELIVERY_SELECT} WHERE m.ebms_message_id = ? ORDER BY d.id DESC LIMIT 1",
             (ebms_message_id,),
         )
         return self._delivery_row(rows[0]) if rows else None
@@ -787,25 +759,27 @@ class Store:
         """Deliveries matching the filters, oldest first."""
         where, params = [], []
         if verzoeknummer is not None:
-            where.append("verzoeknummer = ?")
+            where.append("d.verzoeknummer = ?")
             params.append(verzoeknummer)
         if recipient_oin is not None:
-            where.append("recipient_oin = ?")
+            where.append("d.recipient_oin = ?")
             params.append(recipient_oin)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries {clause} ORDER BY id"  # noqa: S608
-        rows = self._all(sql, params)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._all(f"{self._DELIVERY_SELECT}{clause} ORDER BY d.id", params)
         return tuple(self._delivery_row(r) for r in rows)
 
     def attempts(self, delivery_id: int) -> tuple[Attempt, ...]:
         """The attempts of a delivery, oldest first."""
         rows = self._all(
-            "SELECT delivery_id, at, ok, http_status, error, duration_ms FROM delivery_attempts "
-            "WHERE delivery_id = ? ORDER BY id",
+            "SELECT m.ebms_message_id, a.at, a.outcome, a.http_status, a.error, a.duration_ms "
+            "FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
+            "JOIN messages m ON m.id = d.message_id WHERE a.delivery_id = ? ORDER BY a.id",
             (delivery_id,),
         )
         return tuple(
-            Attempt(int(r[0]), _dt(r[1]) or _now(), bool(r[2]), r[3], r[4], r[5]) for r in rows
+            Attempt(r[0] or "", number, (_dt(r[1]) or _now()).timestamp(),
+                    (r[5] or 0.0) / 1000.0, r[2], r[3], r[4])
+            for number, r in enumerate(rows, start=1)
         )
 
     def pending_deliveries(
@@ -815,13 +789,10 @@ class Store:
         ``include_sent`` is false), optionally only those due before ``due_before``; oldest
         first. Call this after a restart to resume delivery."""
         statuses = ["pending", "sent"] if include_sent else ["pending"]
-        sql = (
-            f"SELECT {self._DELIVERY_COLUMNS} FROM deliveries "  # noqa: S608
-            f"WHERE status IN ({','.join('?' * len(statuses))})"
-        )
+        sql = f"{self._DELIVERY_SELECT} WHERE d.status IN ({','.join('?' * len(statuses))})"
         params: list[Any] = list(statuses)
         if due_before is not None:
-            sql += " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            sql += " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)"
             params.append(_ts(due_before))
-        rows = self._all(sql + " ORDER BY next_attempt_at, id", params)
+        rows = self._all(sql + " ORDER BY d.next_attempt_at, d.id", params)
         return tuple(self._delivery_row(r) for r in rows)

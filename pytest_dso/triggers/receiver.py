@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pytest_dso.ebms.envelope import EbmsMessage
-from pytest_dso.ebms.msh import Delivery
+from pytest_dso.ebms.msh import AcceptedMessage
 from pytest_dso.triggers.base import LoggingSource, Trigger
 from pytest_dso.triggers.extract import STAM_EXTRACTOR, TriggerParseError, VerzoeknummerExtractor
 
@@ -83,7 +83,7 @@ class ReceiverTriggerSource(LoggingSource):
         if self.receiver is not None:
             self.receiver.stop()
 
-    def on_delivery(self, delivery: Delivery) -> None:
+    def on_delivery(self, delivery: AcceptedMessage) -> None:
         """Delivery callback for the receiver: record the message, its envelope and the
         sender's client certificate."""
         self.record_message(delivery.message, envelope=delivery.body,

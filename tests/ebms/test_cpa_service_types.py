@@ -20,7 +20,7 @@ from pytest_dso.ebms.envelope import (
     parse_envelope,
 )
 from pytest_dso.ebms.mime import pack
-from pytest_dso.ebms.msh import Delivery, Msh, MshResult
+from pytest_dso.ebms.msh import AcceptedMessage, Msh, MshResult
 from pytest_dso.pkio.testpki import TestPki
 
 SERVICE = "TEST:Echo:1:0"
@@ -116,7 +116,7 @@ def test_reliable_and_best_effort_round_trip_through_the_msh(
     ebms_pki: TestPki, first: str
 ) -> None:
     cpa = _cpa(ebms_pki, first=first)
-    delivered: list[Delivery] = []
+    delivered: list[AcceptedMessage] = []
     msh = Msh((cpa,), (ebms_pki.party("dso-lv").oin,), on_deliver=delivered.append)
 
     reliable = _echo(ebms_pki, cpa, RM)

@@ -22,7 +22,7 @@ from pytest_dso.ebms.envelope import (
     status_request,
 )
 from pytest_dso.ebms.mime import pack
-from pytest_dso.ebms.msh import Delivery, Msh, MshResult
+from pytest_dso.ebms.msh import AcceptedMessage, Msh, MshResult
 from pytest_dso.pkio.testpki import TestPki
 
 SOAP = {"SOAPAction": c.SOAP_ACTION}
@@ -172,7 +172,7 @@ def test_delivery_callback_gets_business_messages_and_failure_is_delivery_failur
     ebms_pki: TestPki,
 ) -> None:
     cpa = _cpa(ebms_pki, "mshSignalsOnly")
-    delivered: list[Delivery] = []
+    delivered: list[AcceptedMessage] = []
     msh = _msh(ebms_pki, cpa, on_deliver=delivered.append)
     business = _ctx(ebms_pki, cpa).business()
     result = _post(msh, business)
@@ -180,7 +180,7 @@ def test_delivery_callback_gets_business_messages_and_failure_is_delivery_failur
     assert [d.message.message_id for d in delivered] == [business.message_id]
     assert delivered[0].message.attachments[0].data == b"<conformance/>"
 
-    def refuse(delivery: Delivery) -> None:
+    def refuse(delivery: AcceptedMessage) -> None:
         raise RuntimeError("backend down")
 
     failing = _msh(ebms_pki, cpa, on_deliver=refuse)

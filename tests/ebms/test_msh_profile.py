@@ -15,7 +15,7 @@ from pytest_dso.ebms.conformance import CaseContext, conformance_cpa
 from pytest_dso.ebms.cpa import Cpa, parse_cpa
 from pytest_dso.ebms.envelope import build_envelope
 from pytest_dso.ebms.mime import pack
-from pytest_dso.ebms.msh import Delivery, Msh, MshResult
+from pytest_dso.ebms.msh import AcceptedMessage, Msh, MshResult
 from pytest_dso.pkio.testpki import TestPki
 
 SOAP = f"{{{c.SOAP_NS}}}"
@@ -30,7 +30,7 @@ def cpa(ebms_pki: TestPki) -> Cpa:
 
 
 def _send(ebms_pki: TestPki, cpa: Cpa, change: Callable[[etree._Element], None],
-          delivered: list[Delivery]) -> MshResult:
+          delivered: list[AcceptedMessage]) -> MshResult:
     own = cpa.party(ebms_pki.party("digikoppelaar").oin)
     ctx = CaseContext(cpa, own, cpa.other_party(own), "digikoppelaar.test.localhost",
                       dt.datetime.now(dt.UTC))
@@ -58,7 +58,7 @@ def test_a_manifest_without_reference_is_a_fault_not_an_ack(
         for child in list(manifest):
             manifest.remove(child)
 
-    delivered: list[Delivery] = []
+    delivered: list[AcceptedMessage] = []
     result = _send(ebms_pki, cpa, empty, delivered)
     assert result.status == 500
     assert result.reply is None
@@ -77,7 +77,7 @@ def test_an_unknown_cid_is_located_at_the_href_as_ebms_core_does(
         _find(envelope, f"{SOAP}Body/{EB}Manifest/{EB}Reference").set(
             XLINK + "href", "cid:elsewhere@test")
 
-    delivered: list[Delivery] = []
+    delivered: list[AcceptedMessage] = []
     result = _send(ebms_pki, cpa, other_cid, delivered)
     assert [(e.code, e.location, e.description) for e in result.errors] == [
         (c.MIME_PROBLEM, "cid:elsewhere@test", "MIME part not found.")
@@ -107,7 +107,7 @@ def test_profile_violations_are_message_errors_before_any_ack(
         else:
             element.set(attribute, value)
 
-    delivered: list[Delivery] = []
+    delivered: list[AcceptedMessage] = []
     result = _send(ebms_pki, cpa, change, delivered)
     assert [(e.code, e.location) for e in result.errors] == [(code, location)]
     assert result.reply is not None

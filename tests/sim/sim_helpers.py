@@ -12,7 +12,7 @@ from typing import Any
 from cryptography import x509
 
 from pytest_dso.ebms.cpa import parse_cpa
-from pytest_dso.ebms.msh import Delivery, Msh
+from pytest_dso.ebms.msh import AcceptedMessage, Msh
 from pytest_dso.ebms.receiver import EbmsReceiver
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import TestPki
@@ -41,7 +41,7 @@ class Dka:
         self.msh = Msh(own_party_ids=(identity.oin or "",), on_deliver=self._deliver)
         self.receiver = EbmsReceiver(identity, trust, self.msh, port=port)
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, delivery: AcceptedMessage) -> None:
         payload = delivery.message.attachments[0].data
         with self.lock:
             self.application.append(parse_verzoeknotificatie(payload).verzoeknummer)

@@ -47,7 +47,7 @@ def test_sync_ack_delivers_on_first_attempt() -> None:
         assert scheduler.wait_idle(5)
     finally:
         scheduler.stop()
-    assert journal.deliveries["m1@sim"].state == "delivered"
+    assert journal.deliveries["m1@sim"].status == "acked"
     assert [a.outcome for a in journal.attempts] == ["acked"]
 
 
@@ -66,7 +66,7 @@ def test_retries_every_interval_until_async_ack() -> None:
     gaps = [b[2] - a[2] for a, b in zip(dka.calls, dka.calls[1:], strict=False)]
     assert all(gap >= 0.09 for gap in gaps), gaps
     assert [a.number for a in journal.attempts] == [1, 2, 3]
-    assert journal.deliveries["m2@sim"].state == "delivered"
+    assert journal.deliveries["m2@sim"].status == "acked"
     assert scheduler.acknowledge("m2@sim") is False  # a late duplicate ack changes nothing
 
 
@@ -84,7 +84,7 @@ def test_gives_up_after_retries_and_records_every_attempt() -> None:
     finally:
         scheduler.stop()
     assert len(journal.attempts) == 3  # the first send plus two retries
-    assert final[0].state == "failed"
+    assert final[0].status == "failed"
     assert final[0].last_error
 
 
@@ -97,7 +97,7 @@ def test_time_to_live_expires_delivery() -> None:
         assert scheduler.wait_idle(5)
     finally:
         scheduler.stop()
-    assert journal.deliveries["m4@sim"].state == "expired"
+    assert journal.deliveries["m4@sim"].status == "expired"
     assert 2 <= len(journal.attempts) <= 6
 
 
@@ -111,7 +111,7 @@ def test_fatal_outcome_stops_at_once() -> None:
         assert scheduler.wait_idle(5)
     finally:
         scheduler.stop()
-    assert journal.deliveries["m5@sim"].state == "failed"
+    assert journal.deliveries["m5@sim"].status == "failed"
     assert len(journal.attempts) == 1
 
 
@@ -120,7 +120,7 @@ def test_restart_resumes_pending_delivery_from_the_journal() -> None:
     first = DeliveryScheduler(Dka(SendOutcome("sent", 204)), journal, RetryPolicy(5, 30.0))
     first.start()
     first.submit("m6@sim", "c6", "2024010100006", "00000099000000101000", b"<x/>")
-    wait_for(lambda: journal.deliveries["m6@sim"].state == "awaiting_ack")
+    wait_for(lambda: journal.deliveries["m6@sim"].status == "sent")
     first.stop()
     # A new scheduler on the same journal re-sends at once instead of after 30 s.
     dka = Dka(SendOutcome("acked", 200))
@@ -131,7 +131,7 @@ def test_restart_resumes_pending_delivery_from_the_journal() -> None:
     finally:
         second.stop()
     assert [c[0] for c in dka.calls] == ["m6@sim"]
-    assert journal.deliveries["m6@sim"].state == "delivered"
+    assert journal.deliveries["m6@sim"].status == "acked"
     assert [a.number for a in journal.attempts] == [1, 2]
 
 
@@ -151,4 +151,4 @@ def test_ack_arriving_during_the_attempt_is_not_lost() -> None:
         assert scheduler.wait_idle(5)
     finally:
         scheduler.stop()
-    assert journal.deliveries["m7@sim"].state == "delivered"
+    assert journal.deliveries["m7@sim"].status == "acked"

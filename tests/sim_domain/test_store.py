@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pytest_dso.dso.shapes import ActiviteitRef, BehandeldienstConfiguratie, Toestemming
-from pytest_dso.sim.store import DeliveryStatus, Store, StoreError
+from pytest_dso.sim.delivery import Attempt, DeliveryStatus
+from pytest_dso.sim.store import Store, StoreError
 from pytest_dso.stam.bijlagen import BijlageSpec
 from pytest_dso.stam.model import Organisatie, Verzoek, VerzoekType
 from pytest_dso.stam.verzoeknummer import VerzoeknummerAllocator
@@ -82,8 +83,8 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
         assert store.configuraties() == (config,)
         (pending,) = store.pending_deliveries()
         assert pending.status is DeliveryStatus.PENDING
-        message = store.get_message(pending.message_id)
-        assert message is not None
+        assert pending.payload == b"<x/>"
+        (message,) = store.messages(ebms_message_id=pending.message_id)
         assert message.raw == b"<x/>"
         assert message.headers == {"SOAPAction": "ebXML"}
         assert store.count_verzoeken() == 1
@@ -112,12 +113,13 @@ def test_delivery_lifecycle(tmp_path: Path) -> None:
         )
         retry_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
         failed = store.record_attempt(
-            d, ok=False, http_status=503, error="busy", next_attempt_at=retry_at
+            d, Attempt("m2@test", 1, time.time(), 0.01, "retry", 503, "busy"),
+            next_attempt_at=retry_at,
         )
         assert (failed.status, failed.attempts, failed.kopie) == (DeliveryStatus.PENDING, 1, True)
         assert store.pending_deliveries(due_before=dt.datetime.now(dt.UTC)) == ()
         assert len(store.pending_deliveries()) == 1
-        sent = store.record_attempt(d, ok=True, http_status=200, duration_ms=3.5)
+        sent = store.record_attempt(d, Attempt("m2@test", 2, time.time(), 0.0035, "sent", 200, ""))
         assert sent.status is DeliveryStatus.SENT
         assert store.pending_deliveries(include_sent=False) == ()
         found = store.delivery_for_message("m2@test")
@@ -129,7 +131,10 @@ def test_delivery_lifecycle(tmp_path: Path) -> None:
         assert acked.acked_at is not None
         assert store.mark_failed(d, "late").status is DeliveryStatus.ACKED
         assert store.pending_deliveries() == ()
-        assert [a.ok for a in store.attempts(d)] == [False, True]
+        assert [(a.number, a.ok, a.outcome) for a in store.attempts(d)] == [
+            (1, False, "retry"), (2, True, "sent")
+        ]
+        assert store.attempts(d)[1].duration == pytest.approx(0.0035)
         assert store.messages(ref_to_message_id="m2@test")[0].kind == "ack"
         other = store.add_delivery(
             message_id=msg,
@@ -138,7 +143,9 @@ def test_delivery_lifecycle(tmp_path: Path) -> None:
             verzoeknummer="2026060200001",
             volgnummer=0,
         )
-        gave_up = store.record_attempt(other, ok=False, error="refused", give_up=True)
+        gave_up = store.record_attempt(
+            other, Attempt("m2@test", 1, time.time(), 0.0, "fatal", None, "refused"), give_up=True
+        )
         assert gave_up.status is DeliveryStatus.FAILED
         assert len(store.deliveries(verzoeknummer="2026060200001")) == 2
 
