@@ -21,7 +21,7 @@ import pytest
 
 from pytest_dso import hookspecs
 from pytest_dso.dsofile import ConfigError
-from pytest_dso.settings import SPECS, DsoSettings, SettingError, resolve_settings
+from pytest_dso.settings import SPECS, DsoSettings, SettingError, read_ini, resolve_settings
 from pytest_dso.suites_select import SuiteError, plan_args, remote_readiness
 from pytest_dso.tenants import UnknownTenantError
 
@@ -78,6 +78,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         ini_help = f"{spec.help} (Also {spec.option} or {spec.env}.)"
         if spec.kind == "list":
             parser.addini(spec.ini, ini_help, type="args")
+        elif spec.kind == "flag":  # unset is None, so an ini `false` still counts as given
+            parser.addini(spec.ini, ini_help, type="bool", default=None)
         else:
             parser.addini(spec.ini, ini_help, type="string")
 
@@ -176,7 +178,11 @@ def activation_reason(
         if (folder / "dso.toml").is_file():
             return f"{folder / 'dso.toml'}"
     for spec in SPECS:
-        if config.getini(spec.ini) not in (None, "", [], ()):
+        try:
+            value = read_ini(config, spec)
+        except SettingError as exc:
+            raise pytest.UsageError(f"pytest-dso: {exc}") from None
+        if value not in (None, "", [], ()):
             return f"ini key {spec.ini} in {config.inipath}"
     return None
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pytest_dso.dsofile import BevoegdGezagConfig, DsoFile, PartyConfig, load_dso_toml
 from pytest_dso.tenants import local_bevoegde_gezagen, local_leverancier, select
@@ -21,17 +21,28 @@ class SettingError(ValueError):
     """A setting has a value that is not allowed."""
 
 
-@dataclass(frozen=True)
+#: How a setting is given: one of a few words, free text, a list, a yes/no flag or a path.
+SettingKind = Literal["choice", "text", "list", "flag", "path"]
+#: The type of a setting's value once resolved.
+SettingValue = str | bool | Path | tuple[str, ...] | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class SettingSpec:
-    """One setting and every place it can come from."""
+    """One setting and every place it can come from (keyword arguments only).
+
+    ``option`` is the command-line option, ``env`` the environment variable, ``ini`` the ini
+    key and ``toml`` the top-level dso.toml key (``None``: not settable there). ``kind``
+    decides how a raw value is read; ``choices`` lists the allowed words of a ``"choice"``.
+    """
 
     name: str
     option: str
     env: str
     ini: str
     toml: str | None
-    kind: str  # "choice", "text", "list", "flag", "path"
-    default: Any
+    kind: SettingKind
+    default: SettingValue
     help: str
     choices: tuple[str, ...] = ()
 
@@ -43,112 +54,113 @@ class SettingSpec:
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
-        "env",
-        "--dso-env",
-        "DSO_ENV",
-        "dso_env",
-        "env",
-        "choice",
-        "local",
-        "DSO-LV environment to test: local (the embedded simulator), pre or prod. Default: local.",
-        ENVIRONMENTS,
+        name="env",
+        option="--dso-env",
+        env="DSO_ENV",
+        ini="dso_env",
+        toml="env",
+        kind="choice",
+        default="local",
+        help="DSO-LV environment to test: local (the embedded simulator), pre or prod. "
+        "Default: local.",
+        choices=ENVIRONMENTS,
     ),
     SettingSpec(
-        "config",
-        "--dso-config",
-        "DSO_CONFIG",
-        "dso_config",
-        None,
-        "path",
-        None,
-        "Path of the dso.toml to use. Default: ./dso.toml when it exists.",
+        name="config",
+        option="--dso-config",
+        env="DSO_CONFIG",
+        ini="dso_config",
+        toml=None,
+        kind="path",
+        default=None,
+        help="Path of the dso.toml to use. Default: ./dso.toml when it exists.",
     ),
     SettingSpec(
-        "ticket",
-        "--dso-ticket",
-        "DSO_TICKET",
-        "dso_ticket",
-        "ticket",
-        "text",
-        None,
-        "DSO-Beheer ticket number, used in the evidence and mail subjects. Default: none.",
+        name="ticket",
+        option="--dso-ticket",
+        env="DSO_TICKET",
+        ini="dso_ticket",
+        toml="ticket",
+        kind="text",
+        default=None,
+        help="DSO-Beheer ticket number, used in the evidence and mail subjects. Default: none.",
     ),
     SettingSpec(
-        "tenants",
-        "--dso-tenant",
-        "DSO_TENANT",
-        "dso_tenants",
-        "tenants",
-        "list",
-        (),
-        "Limit the run to this bevoegd gezag (OIN or name); repeat for more. "
+        name="tenants",
+        option="--dso-tenant",
+        env="DSO_TENANT",
+        ini="dso_tenants",
+        toml="tenants",
+        kind="list",
+        default=(),
+        help="Limit the run to this bevoegd gezag (OIN or name); repeat for more. "
         "DSO_TENANT takes a comma-separated list. Default: every configured one.",
     ),
     SettingSpec(
-        "allow_writes",
-        "--dso-allow-writes",
-        "DSO_ALLOW_WRITES",
-        "dso_allow_writes",
-        "allow_writes",
-        "flag",
-        False,
-        "Allow checks that change state on PRE (e.g. a test behandeldienstconfiguratie). "
+        name="allow_writes",
+        option="--dso-allow-writes",
+        env="DSO_ALLOW_WRITES",
+        ini="dso_allow_writes",
+        toml="allow_writes",
+        kind="flag",
+        default=False,
+        help="Allow checks that change state on PRE (e.g. a test behandeldienstconfiguratie). "
         "Default: off.",
     ),
     SettingSpec(
-        "allow_prod_writes",
-        "--dso-allow-prod-writes",
-        "DSO_ALLOW_PROD_WRITES",
-        "dso_allow_prod_writes",
-        "allow_prod_writes",
-        "flag",
-        False,
-        "Also allow state changes on PROD. Separate from --dso-allow-writes on purpose. "
+        name="allow_prod_writes",
+        option="--dso-allow-prod-writes",
+        env="DSO_ALLOW_PROD_WRITES",
+        ini="dso_allow_prod_writes",
+        toml="allow_prod_writes",
+        kind="flag",
+        default=False,
+        help="Also allow state changes on PROD. Separate from --dso-allow-writes on purpose. "
         "Default: off.",
     ),
     SettingSpec(
-        "verzoeknummer",
-        "--dso-verzoeknummer",
-        "DSO_VERZOEKNUMMER",
-        "dso_verzoeknummer",
-        None,
-        "text",
-        None,
-        "Verzoeknummer of a verzoek submitted by hand (manual trigger source). Default: none.",
+        name="verzoeknummer",
+        option="--dso-verzoeknummer",
+        env="DSO_VERZOEKNUMMER",
+        ini="dso_verzoeknummer",
+        toml=None,
+        kind="text",
+        default=None,
+        help="Verzoeknummer of a verzoek submitted by hand (manual trigger source). Default: none.",
     ),
     SettingSpec(
-        "output",
-        "--dso-output",
-        "DSO_OUTPUT",
-        "dso_output",
-        "output",
-        "path",
-        Path("reports"),
-        "Folder for results, evidence and the simulator store (relative to pytest's rootdir "
+        name="output",
+        option="--dso-output",
+        env="DSO_OUTPUT",
+        ini="dso_output",
+        toml="output",
+        kind="path",
+        default=Path("reports"),
+        help="Folder for results, evidence and the simulator store (relative to pytest's rootdir "
         "when it comes from the ini or the default). Default: reports.",
     ),
     SettingSpec(
-        "suites",
-        "--dso-suites",
-        "DSO_SUITES",
-        "dso_suites",
-        "suites",
-        "list",
-        (),
-        "Packaged conformance suites to run when you name no test paths: 'all', 'none' or "
+        name="suites",
+        option="--dso-suites",
+        env="DSO_SUITES",
+        ini="dso_suites",
+        toml="suites",
+        kind="list",
+        default=(),
+        help="Packaged conformance suites to run when you name no test paths: 'all', 'none' or "
         "a comma-separated list such as pkio,cpa. Default: all.",
     ),
     SettingSpec(
-        "fail_on",
-        "--dso-fail-on",
-        "DSO_FAIL_ON",
-        "dso_fail_on",
-        "fail_on",
-        "choice",
-        "error",
-        "Fail a check on an error only, or also on a warning (e.g. a certificate that expires "
+        name="fail_on",
+        option="--dso-fail-on",
+        env="DSO_FAIL_ON",
+        ini="dso_fail_on",
+        toml="fail_on",
+        kind="choice",
+        default="error",
+        help="Fail a check on an error only, or also on a warning (e.g. a certificate that expires "
         "within expiry_warning_days), for a nightly health job. Default: error.",
-        ("error", "warning"),
+        choices=("error", "warning"),
     ),
 )
 SPEC_BY_NAME: Mapping[str, SettingSpec] = MappingProxyType({s.name: s for s in SPECS})
@@ -288,6 +300,17 @@ def _convert(spec: SettingSpec, raw: Any, where: str) -> Any:
     return text or None
 
 
+def read_ini(config: _Config, spec: SettingSpec) -> Any:
+    """The ini value of ``spec``; a flag that is not a boolean is a :class:`SettingError`."""
+    try:
+        return config.getini(spec.ini)
+    except Exception as exc:  # pytest raises ValueError (8.x) or UsageError (9.x) for a bad bool
+        raise SettingError(
+            f"{spec.name} from ini key {spec.ini} in {getattr(config, 'inipath', 'the ini file')}:"
+            f" {exc}; use true or false"
+        ) from None
+
+
 def _from_sources(
     spec: SettingSpec,
     config: _Config,
@@ -306,13 +329,13 @@ def _from_sources(
         value = toml_value(spec.toml)
         if value is not None:
             return Resolved(value, "dso.toml")
-    ini = config.getini(spec.ini)
+    ini = read_ini(config, spec)
     if ini not in (None, "", [], ()):
         value = _convert(spec, ini, f"ini key {spec.ini}")
         if spec.kind == "path":  # the ini's paths are relative to pytest's rootdir
             value = Path(config.rootpath) / value
         return Resolved(value, "ini")
-    if spec.kind == "path" and spec.default is not None:
+    if spec.kind == "path" and isinstance(spec.default, Path):
         return Resolved(Path(config.rootpath) / spec.default, "default")
     return Resolved(spec.default, "default")
 

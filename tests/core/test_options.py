@@ -78,6 +78,30 @@ def test_env_var_flag_and_tenant_list(
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "shown", "writes"), [("true", "yes", True), ("false", "no", False)]
+)
+def test_ini_flags_are_booleans_and_a_false_one_is_still_from_the_ini(
+    project: pytest.Pytester, value: str, shown: str, writes: bool
+) -> None:
+    project.makeini(f"[pytest]\ndso_allow_writes = {value}\n")
+    result = project.runpytest_subprocess("-s", "--dso-env=pre", "--dso-suites=none")
+    result.stdout.fnmatch_lines(
+        [f"dso allow_writes: {shown} (from ini)", f"*ENV=pre*WRITES={writes}*"]
+    )
+
+
+def test_a_non_boolean_ini_flag_is_a_usage_error(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\ndso_allow_writes = maybe\n")
+    result = project.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: pytest-dso: allow_writes from ini key dso_allow_writes in *: *maybe*; "
+         "use true or false"]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
 def test_prod_writes_need_their_own_opt_in(project: pytest.Pytester) -> None:
     result = project.runpytest_subprocess("-s", "--dso-env=prod", "--dso-allow-writes")
     result.stdout.fnmatch_lines(["*ENV=prod*WRITES=False*"])

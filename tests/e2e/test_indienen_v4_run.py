@@ -17,9 +17,9 @@ def dso_test_pki():
     return build_test_pki(key_type="ec256")
 """
 VERSION_CHECK = """
-def test_the_simulator_serves_v4(dso_sim, dso_e2e_chain):
+def test_the_simulator_serves_v4(dso_sim, _dso_e2e_chain):
     assert dso_sim.api_url("indienen").endswith("/publiek/verzoeken/api/indienen/v4")
-    assert dso_e2e_chain.rest.base_url("indienen") == dso_sim.api_url("indienen")
+    assert _dso_e2e_chain.rest.base_url("indienen") == dso_sim.api_url("indienen")
 """
 
 

@@ -132,8 +132,8 @@ import pytest
 from misbehaving import MisbehavingAfhandelen
 
 @pytest.fixture(scope="session")
-def dso_e2e_chain(dso_e2e_chain):
-    chain = dso_e2e_chain
+def _dso_e2e_chain(_dso_e2e_chain):
+    chain = _dso_e2e_chain
     proxy = MisbehavingAfhandelen(chain.rest.base_url("afhandelen"),
                                   chain.simulator.identities.party("leverancier"),
                                   chain.trust, {mode!r})

@@ -33,7 +33,7 @@ class Dropping:
 
 
 @pytest.fixture(scope="session")
-def dso_trigger_source(dso_e2e_chain, dso_rest_session_for, dso_tenants, dso_trigger_timeout):
+def dso_trigger_source(_dso_e2e_chain, dso_rest_session_for, dso_tenants, dso_trigger_timeout):
     """Two meldingen submitted through the simulator; both triggers arrive."""
     gemeente = next(t for t in dso_tenants if t.type == "gemeente")
     bericht = Indienbericht(
@@ -45,9 +45,9 @@ def dso_trigger_source(dso_e2e_chain, dso_rest_session_for, dso_tenants, dso_tri
     client = IndienenClient(dso_rest_session_for(None))
     nummers = [n for _ in range(2) for n in client.indienen(bericht)]
     for nummer in nummers:
-        dso_e2e_chain.source.wait_for(nummer, dso_trigger_timeout)
+        _dso_e2e_chain.source.wait_for(nummer, dso_trigger_timeout)
     print("submitted:", " ".join(nummers))
-    return Dropping(dso_e2e_chain.source, set(nummers[:1]) if DROP else set())
+    return Dropping(_dso_e2e_chain.source, set(nummers[:1]) if DROP else set())
 '''
 
 

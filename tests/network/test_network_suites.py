@@ -28,7 +28,7 @@ from pytest_dso.transport.server import HttpsServer
 
 
 @pytest.fixture(scope="session")
-def dso_local_tls_partner(dso_test_pki, dso_trust_anchors):
+def _dso_local_tls_partner(dso_test_pki, dso_trust_anchors):
     """A partner that still accepts TLS 1.0 and serves a static-RSA CBC suite."""
     context = dso_test_pki.identity("dso-lv").server_context(dso_trust_anchors)
     with warnings.catch_warnings():
