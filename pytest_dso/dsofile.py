@@ -15,15 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from pytest_dso.environments import API_NAMES
+from pytest_dso.pkio.config import CertificateConfig as CertificateConfig
+from pytest_dso.pkio.testpki import STANDARD_PARTIES
+from pytest_dso.tenants import BG_TYPES, Tenant
 
-BG_TYPES = (
-    "gemeente",
-    "waterschap",
-    "provincie",
-    "omgevingsdienst",
-    "samenwerkingsverband",
-    "rijk",
-)
 TRIGGER_SOURCES = ("receiver", "folder", "http-forward", "ebms-core", "manual")
 _OIN_RE = re.compile(r"^[0-9A-Za-z]{20}$")
 
@@ -39,39 +34,17 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class PartyConfig:
+class LeverancierConfig:
     """``[leverancier]``: the party that connects (it may also be the Digikoppelaar)."""
 
     oin: str
     name: str
 
 
-@dataclass(frozen=True)
-class CertificateConfig:
-    """``[certificate]``: the PKIoverheid certificate used for mTLS."""
-
-    cert: Path | None = None
-    key: Path | None = None
-    pkcs12: Path | None = None
-    chain: Path | None = None
-    ca_bundle: Path | None = None
-    passphrase_env: str | None = None
-    passphrase_file: Path | None = None
-    expiry_warning_days: int = 30
-    host: str | None = None
-    oin: str | None = None
-    accepted_root_fingerprints: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BevoegdGezagConfig:
-    """``[[bevoegd_gezag]]``: one klant (bevoegd gezag or behandeldienst)."""
-
-    oin: str
-    name: str
-    type: str
-    behandeldiensten: tuple[str, ...] = ()
-    certificate: CertificateConfig | None = None
+def local_leverancier() -> LeverancierConfig:
+    """The built-in local leverancier (the test PKI's)."""
+    party = next(p for p in STANDARD_PARTIES if p.slug == "leverancier")
+    return LeverancierConfig(oin=party.oin, name=party.name)
 
 
 @dataclass(frozen=True)
@@ -187,9 +160,9 @@ class DsoFile:
     output: Path | None = None
     suites: tuple[str, ...] | None = None
     fail_on: str | None = None
-    leverancier: PartyConfig | None = None
+    leverancier: LeverancierConfig | None = None
     certificate: CertificateConfig | None = None
-    bevoegde_gezagen: tuple[BevoegdGezagConfig, ...] = ()
+    bevoegde_gezagen: tuple[Tenant, ...] = ()
     ebms: EbmsConfig = EbmsConfig()
     network: NetworkConfig = NetworkConfig()
     triggers: TriggersConfig = TriggersConfig()
@@ -462,7 +435,7 @@ def parse_dso_toml(text: str, path: Path | None = None) -> DsoFile:
             kwargs.update(values)
         elif name == "leverancier":
             if {"oin", "name"} <= values.keys():
-                kwargs["leverancier"] = PartyConfig(**values)
+                kwargs["leverancier"] = LeverancierConfig(**values)
         elif name == "certificate":
             kwargs["certificate"] = _certificate(reader, "certificate", values)
         else:
@@ -492,7 +465,7 @@ _SECTION_TYPES: dict[str, type] = {
 }
 
 
-def _bevoegde_gezagen(reader: _Reader, value: Any) -> tuple[BevoegdGezagConfig, ...]:
+def _bevoegde_gezagen(reader: _Reader, value: Any) -> tuple[Tenant, ...]:
     if not isinstance(value, list):
         reader.problems.append("[[bevoegd_gezag]]: expected an array of tables ([[bevoegd_gezag]])")
         return ()
@@ -515,7 +488,7 @@ def _bevoegde_gezagen(reader: _Reader, value: Any) -> tuple[BevoegdGezagConfig, 
             )
             if cert_values is not None:
                 certificate = _certificate(reader, f"{where}.certificate", cert_values)
-        result.append(BevoegdGezagConfig(**values, behandeldiensten=bds, certificate=certificate))
+        result.append(Tenant(**values, behandeldiensten=bds, certificate=certificate))
     oins = [bg.oin for bg in result]
     for oin in sorted({o for o in oins if oins.count(o) > 1}):
         reader.problems.append(f"[[bevoegd_gezag]] oin: {oin} is listed more than once")

@@ -126,6 +126,9 @@ PRE = EnvironmentProfile(
     read_only=False,
 )
 
+#: The testdatum every PROD aansluitactiviteit needs (on or after) [C].
+PROD_TESTDATUM = dt.date(2030, 1, 1)
+
 PROD = EnvironmentProfile(
     name="prod",
     label="DSO-LV PROD (productie)",
@@ -139,7 +142,7 @@ PROD = EnvironmentProfile(
     cpa_register_url="https://cparegister.nl/cpa/aanvraag/specification/357/server_participant/4046",
     omgevingsloket_url="https://BEHEERPORTAAL.omgevingswet.overheid.nl",
     aansluitactiviteiten=PROD_AANSLUITACTIVITEITEN,
-    testdatum=dt.date(2030, 1, 1),
+    testdatum=PROD_TESTDATUM,
     read_only=True,
 )
 

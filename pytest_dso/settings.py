@@ -10,8 +10,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
-from pytest_dso.dsofile import BevoegdGezagConfig, DsoFile, PartyConfig, load_dso_toml
-from pytest_dso.tenants import local_bevoegde_gezagen, local_leverancier, select
+from pytest_dso.dsofile import DsoFile, LeverancierConfig, load_dso_toml, local_leverancier
+from pytest_dso.tenants import Tenant, local_bevoegde_gezagen, select
 
 ENVIRONMENTS = ("local", "pre", "prod")
 DEFAULT_CONFIG = Path("dso.toml")
@@ -202,18 +202,18 @@ class DsoSettings:
             return self.allow_prod_writes
         return self.allow_writes
 
-    def bevoegde_gezagen(self) -> tuple[BevoegdGezagConfig, ...]:
+    def bevoegde_gezagen(self) -> tuple[Tenant, ...]:
         """The configured bevoegde gezagen; in local mode without any, the built-in set-up."""
         configured = self.file.bevoegde_gezagen
         if not configured and self.env == "local":
             return local_bevoegde_gezagen()
         return configured
 
-    def tenants(self) -> tuple[BevoegdGezagConfig, ...]:
+    def tenants(self) -> tuple[Tenant, ...]:
         """The bevoegde gezagen this run covers, after ``--dso-tenant``."""
         return select(self.bevoegde_gezagen(), self.tenant_filter)
 
-    def leverancier(self) -> PartyConfig | None:
+    def leverancier(self) -> LeverancierConfig | None:
         """The configured leverancier; in local mode without one, the built-in one."""
         if self.file.leverancier is None and self.env == "local":
             return local_leverancier()

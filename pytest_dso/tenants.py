@@ -1,29 +1,59 @@
-"""Tenants: the bevoegde gezagen and behandeldiensten a run covers, each with its identity."""
+"""Tenants: the bevoegde gezagen and behandeldiensten a run covers, each with its identity.
+
+:class:`Tenant` is the one type for such an organisation wherever it appears: a
+``[[bevoegd_gezag]]`` of dso.toml, the tenant a submission is planned for, a tenant of the
+evidence, a ``--bevoegd-gezag`` of ``dso-init``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from pytest_dso.dsofile import BevoegdGezagConfig, PartyConfig
+from pytest_dso.pkio.config import CertificateConfig
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import STANDARD_PARTIES
+
+#: The types of organisation that connect (``type`` of a ``[[bevoegd_gezag]]``).
+BG_TYPES = (
+    "gemeente",
+    "waterschap",
+    "provincie",
+    "omgevingsdienst",
+    "samenwerkingsverband",
+    "rijk",
+)
+#: The types that handle verzoeken on behalf of a bevoegd gezag.
+BEHANDELDIENST_TYPES = ("omgevingsdienst", "samenwerkingsverband")
 
 
 @dataclass(frozen=True)
 class Tenant:
-    """A bevoegd gezag or behandeldienst, and the identity used for mTLS on its behalf."""
+    """A bevoegd gezag or behandeldienst: OIN, name, type (one of :data:`BG_TYPES`; empty
+    where unknown, e.g. in evidence read back), the behandeldiensten it routes to, its own
+    ``certificate`` when configured, and the identity used for mTLS on its behalf once
+    loaded."""
 
     oin: str
     name: str
-    type: str
+    type: str = ""
     behandeldiensten: tuple[str, ...] = ()
+    certificate: CertificateConfig | None = None
     identity: Identity | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_behandeldienst(self) -> bool:
         """True for omgevingsdiensten and samenwerkingsverbanden."""
-        return self.type in ("omgevingsdienst", "samenwerkingsverband")
+        return self.type in BEHANDELDIENST_TYPES
+
+    @property
+    def who(self) -> str:
+        """``Gemeente X (OIN 0000…)``."""
+        return f"{self.name} (OIN {self.oin})"
+
+    def with_identity(self, identity: Identity | None) -> Tenant:
+        """This tenant acting with ``identity``."""
+        return replace(self, identity=identity)
 
 
 _LOCAL_TYPES = {
@@ -33,13 +63,13 @@ _LOCAL_TYPES = {
 }
 
 
-def local_bevoegde_gezagen() -> tuple[BevoegdGezagConfig, ...]:
+def local_bevoegde_gezagen() -> tuple[Tenant, ...]:
     """The built-in local set-up: the test PKI's gemeente (with the omgevingsdienst as its
     behandeldienst), waterschap and omgevingsdienst."""
     by_slug = {p.slug: p for p in STANDARD_PARTIES}
     bd = by_slug["omgevingsdienst"].oin
     return tuple(
-        BevoegdGezagConfig(
+        Tenant(
             oin=by_slug[slug].oin,
             name=by_slug[slug].name,
             type=kind,
@@ -49,24 +79,16 @@ def local_bevoegde_gezagen() -> tuple[BevoegdGezagConfig, ...]:
     )
 
 
-def local_leverancier() -> PartyConfig:
-    """The built-in local leverancier (the test PKI's)."""
-    party = next(p for p in STANDARD_PARTIES if p.slug == "leverancier")
-    return PartyConfig(oin=party.oin, name=party.name)
-
-
 class UnknownTenantError(ValueError):
     """A ``--dso-tenant`` value matches no configured bevoegd gezag."""
 
 
-def select(
-    configured: Sequence[BevoegdGezagConfig], wanted: Sequence[str]
-) -> tuple[BevoegdGezagConfig, ...]:
+def select(configured: Sequence[Tenant], wanted: Sequence[str]) -> tuple[Tenant, ...]:
     """The configured tenants matching ``wanted`` (OIN or case-insensitive name); all when
     ``wanted`` is empty."""
     if not wanted:
         return tuple(configured)
-    chosen: list[BevoegdGezagConfig] = []
+    chosen: list[Tenant] = []
     for item in wanted:
         key = item.strip().lower()
         match = [bg for bg in configured if bg.oin == item.strip() or bg.name.lower() == key]

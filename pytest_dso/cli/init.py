@@ -17,19 +17,19 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from pytest_dso.dsofile import BG_TYPES, ConfigError, parse_dso_toml
+from pytest_dso.dsofile import ConfigError, parse_dso_toml
+from pytest_dso.tenants import BG_TYPES, Tenant
 
 _OIN = re.compile(r"^[0-9A-Za-z]{20}$")
 _EXIT_OK, _EXIT_EXISTS, _EXIT_USAGE = 0, 1, 2
 
 #: Example values: used when a flag is not given, and reproduce ``examples/<env>/dso.toml``.
 EXAMPLE_LEVERANCIER = ("00000003123456780000", "Voorbeeld VTH-leverancier B.V.")
-EXAMPLE_BEVOEGD_GEZAG = ("00000001002220647000", "gemeente", "Gemeente Utrecht")
+EXAMPLE_BEVOEGD_GEZAG = Tenant("00000001002220647000", "Gemeente Utrecht", "gemeente")
 
 _ENVS = {
     "pre": {
@@ -63,30 +63,22 @@ class InitError(ValueError):
     """A flag value that cannot go into dso.toml."""
 
 
-@dataclass(frozen=True)
-class BevoegdGezag:
-    """One ``--bevoegd-gezag OIN:TYPE:NAME``."""
-
-    oin: str
-    type: str
-    name: str
-
-    @classmethod
-    def parse(cls, text: str) -> BevoegdGezag:
-        """Read ``OIN:TYPE:NAME``. Raises :class:`InitError` naming what is wrong."""
-        parts = [p.strip() for p in text.split(":", 2)]
-        if len(parts) != 3 or not all(parts):
-            raise InitError(
-                f"--bevoegd-gezag {text!r}: give OIN:TYPE:NAME, e.g. "
-                "'00000001002220647000:gemeente:Gemeente Utrecht'"
-            )
-        oin, kind, name = parts
-        _check_oin("--bevoegd-gezag", oin)
-        if kind not in BG_TYPES:
-            raise InitError(
-                f"--bevoegd-gezag {text!r}: type {kind!r} is not one of {', '.join(BG_TYPES)}"
-            )
-        return cls(oin, kind, name)
+def parse_bevoegd_gezag(text: str) -> Tenant:
+    """Read one ``--bevoegd-gezag OIN:TYPE:NAME``. Raises :class:`InitError` naming what is
+    wrong."""
+    parts = [p.strip() for p in text.split(":", 2)]
+    if len(parts) != 3 or not all(parts):
+        raise InitError(
+            f"--bevoegd-gezag {text!r}: give OIN:TYPE:NAME, e.g. "
+            "'00000001002220647000:gemeente:Gemeente Utrecht'"
+        )
+    oin, kind, name = parts
+    _check_oin("--bevoegd-gezag", oin)
+    if kind not in BG_TYPES:
+        raise InitError(
+            f"--bevoegd-gezag {text!r}: type {kind!r} is not one of {', '.join(BG_TYPES)}"
+        )
+    return Tenant(oin, name, kind)
 
 
 def _check_oin(flag: str, oin: str) -> None:
@@ -117,7 +109,7 @@ def _fill(text: str, values: dict[str, str]) -> str:
 def render_dso_toml(
     env: str,
     leverancier: tuple[str, str],
-    bevoegde_gezagen: Sequence[BevoegdGezag],
+    bevoegde_gezagen: Sequence[Tenant],
     ticket: str | None = None,
     host: str = "dka.voorbeeld.nl",
 ) -> str:
@@ -201,8 +193,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             args.leverancier or EXAMPLE_LEVERANCIER[0],
             args.leverancier_name or EXAMPLE_LEVERANCIER[1],
         )
-        gezagen = [BevoegdGezag.parse(t) for t in args.bevoegd_gezag] or [
-            BevoegdGezag(*EXAMPLE_BEVOEGD_GEZAG)
+        gezagen = [parse_bevoegd_gezag(t) for t in args.bevoegd_gezag] or [
+            EXAMPLE_BEVOEGD_GEZAG
         ]
         files = {Path("dso.toml"): render_dso_toml(
             args.env, leverancier, gezagen, args.ticket, args.host

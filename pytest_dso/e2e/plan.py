@@ -20,8 +20,7 @@ from dataclasses import dataclass, replace
 
 from pytest_dso.environments import EnvironmentProfile
 from pytest_dso.stam.model import VerzoekType
-
-BEHANDELDIENST_TYPES = ("omgevingsdienst", "samenwerkingsverband")
+from pytest_dso.tenants import BEHANDELDIENST_TYPES, Tenant
 
 
 class PlanError(ValueError):
@@ -29,24 +28,14 @@ class PlanError(ValueError):
 
 
 @dataclass(frozen=True)
-class Party:
-    """A configured organisation (tenant or not): OIN, name, type, its behandeldiensten."""
-
-    oin: str
-    name: str
-    type: str
-    behandeldiensten: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class SubmissionPlan:
     """The submission that must make a trigger reach ``tenant``."""
 
-    tenant: Party
+    tenant: Tenant
     env: str
     activiteit: str
     verzoektype: VerzoekType
-    bevoegd_gezag: Party
+    bevoegd_gezag: Tenant
     locatie_oin: str
     filter: str
     loket_url: str
@@ -105,7 +94,7 @@ _FILTERS = {
 }
 
 
-def plan_for(tenant: Party, parties: Sequence[Party],
+def plan_for(tenant: Tenant, parties: Sequence[Tenant],
              profile: EnvironmentProfile) -> SubmissionPlan:
     """The submission plan for ``tenant`` among the configured ``parties``."""
     try:

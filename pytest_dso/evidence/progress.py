@@ -31,25 +31,13 @@ from pytest_dso.e2e.steps import (
     steps_of,
 )
 from pytest_dso.evidence.results import TestOutcome
+from pytest_dso.tenants import Tenant as Tenant
 
 PROVEN = "aangetoond"
 FAILED = "mislukt"
 WAITING = "wacht op u"
 OPEN = "niet aangetoond"
 STATUSES = (PROVEN, FAILED, WAITING, OPEN)
-
-
-@dataclass(frozen=True)
-class Tenant:
-    """A bevoegd gezag or behandeldienst as the evidence knows it."""
-
-    oin: str
-    name: str
-
-    @property
-    def who(self) -> str:
-        """``Gemeente X (OIN 0000…)``."""
-        return f"{self.name} (OIN {self.oin})"
 
 
 #: Screenshots added by the user: ``(step label, tenant OIN or "")`` → file name.

@@ -299,7 +299,7 @@ def _sign_sha1(
 
 
 @dataclass(frozen=True)
-class Party:
+class EndEntity:
     """A named end entity of the standard test PKI."""
 
     slug: str
@@ -311,13 +311,14 @@ class Party:
 
 #: The end entities ``dso-certs`` creates: the DSO-LV stand-in, a Digikoppelaar, a leverancier,
 #: two bevoegde gezagen and a behandeldienst.
-STANDARD_PARTIES: tuple[Party, ...] = (
-    Party("dso-lv", "dso-lv", "TEST DSO-LV simulator", test_oin(1)),
-    Party("digikoppelaar", "digikoppelaar", "TEST Digikoppelaar", test_oin(2)),
-    Party("leverancier", "leverancier", "TEST VTH-leverancier", test_oin(3)),
-    Party("gemeente", "bevoegd_gezag", "TEST Gemeente Oefenstad", test_oin(101)),
-    Party("waterschap", "bevoegd_gezag", "TEST Waterschap Oefenwater", test_oin(102)),
-    Party("omgevingsdienst", "behandeldienst", "TEST Omgevingsdienst Oefenregio", test_oin(201)),
+STANDARD_PARTIES: tuple[EndEntity, ...] = (
+    EndEntity("dso-lv", "dso-lv", "TEST DSO-LV simulator", test_oin(1)),
+    EndEntity("digikoppelaar", "digikoppelaar", "TEST Digikoppelaar", test_oin(2)),
+    EndEntity("leverancier", "leverancier", "TEST VTH-leverancier", test_oin(3)),
+    EndEntity("gemeente", "bevoegd_gezag", "TEST Gemeente Oefenstad", test_oin(101)),
+    EndEntity("waterschap", "bevoegd_gezag", "TEST Waterschap Oefenwater", test_oin(102)),
+    EndEntity("omgevingsdienst", "behandeldienst", "TEST Omgevingsdienst Oefenregio",
+              test_oin(201)),
 )
 
 
@@ -329,19 +330,19 @@ class TestPki:
 
     hierarchy: TestHierarchy
     leaves: dict[str, Issued] = field(default_factory=dict)
-    parties: tuple[Party, ...] = STANDARD_PARTIES
+    parties: tuple[EndEntity, ...] = STANDARD_PARTIES
 
     def identity(self, slug: str) -> Identity:
         """The identity of party ``slug`` (e.g. ``"dso-lv"``, ``"gemeente"``)."""
         return self.leaves[slug].identity(slug)
 
-    def party(self, slug: str) -> Party:
-        """The :class:`Party` for ``slug``."""
+    def party(self, slug: str) -> EndEntity:
+        """The :class:`EndEntity` for ``slug``."""
         return next(p for p in self.parties if p.slug == slug)
 
 
 def party_spec(
-    party: Party,
+    party: EndEntity,
     *,
     key_type: KeyType = "rsa3072",
     days: int = 365,
@@ -360,7 +361,7 @@ def party_spec(
 
 
 def build_test_pki(
-    parties: Sequence[Party] = STANDARD_PARTIES,
+    parties: Sequence[EndEntity] = STANDARD_PARTIES,
     *,
     key_type: KeyType = "rsa3072",
     days: int = 365,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from pytest_dso.dsofile import BevoegdGezagConfig, DsoFile
+from pytest_dso.dsofile import DsoFile
 from pytest_dso.sim.faults import Fault, parse_faults
-from pytest_dso.tenants import local_bevoegde_gezagen
+from pytest_dso.tenants import Tenant, local_bevoegde_gezagen
 from pytest_dso.transport.server import Limits
 
 #: Default scale for the CPA's RetryInterval: 1.0 means real time (a PT5M interval waits five
@@ -47,7 +47,7 @@ class SimOptions:
     cpa: Path | None = None
     dka_endpoint: str | None = None
     sync_reply: str = "none"
-    bevoegde_gezagen: tuple[BevoegdGezagConfig, ...] = field(
+    bevoegde_gezagen: tuple[Tenant, ...] = field(
         default_factory=local_bevoegde_gezagen
     )
     paths: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

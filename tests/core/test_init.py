@@ -14,7 +14,6 @@ import yaml
 from pytest_dso.cli.init import (
     EXAMPLE_BEVOEGD_GEZAG,
     EXAMPLE_LEVERANCIER,
-    BevoegdGezag,
     main,
     render_ci,
     render_dso_toml,
@@ -28,7 +27,7 @@ WATERSCHAP = "00000001823288444000:waterschap:Waterschap \"De Dijk\""
 
 
 def test_the_examples_are_what_dso_init_writes() -> None:
-    gezag = [BevoegdGezag(*EXAMPLE_BEVOEGD_GEZAG)]
+    gezag = [EXAMPLE_BEVOEGD_GEZAG]
     for env in ("pre", "prod"):
         text = (EXAMPLES / env / "dso.toml").read_text(encoding="utf-8")
         assert text == render_dso_toml(env, EXAMPLE_LEVERANCIER, gezag), env
@@ -136,7 +135,7 @@ def test_an_empty_folder_after_dso_init_fails_fast_naming_the_missing_files(
 def test_every_commented_key_in_the_written_dso_toml_is_a_valid_setting(tmp_path: Path) -> None:
     """Uncommenting any ``# key = value`` (or ``# [section]``) line that dso-init writes gives
     a dso.toml that loads: the template never suggests a key or value the loader refuses."""
-    text = render_dso_toml("pre", EXAMPLE_LEVERANCIER, [BevoegdGezag(*EXAMPLE_BEVOEGD_GEZAG)])
+    text = render_dso_toml("pre", EXAMPLE_LEVERANCIER, [EXAMPLE_BEVOEGD_GEZAG])
     uncommented = [
         line[2:] if re.match(r"# (\[[a-z_.]+\]|[a-z_]+ = )", line) else line
         for line in text.splitlines()

@@ -12,18 +12,19 @@ import pytest
 from pytest_dso.e2e.flow import await_guided, guided_instructions, trigger_verdict
 from pytest_dso.e2e.latency import Latency
 from pytest_dso.e2e.openapi import OpenApiDocument, OpenApiError, validate_schema
-from pytest_dso.e2e.plan import Party, PlanError, plan_for
+from pytest_dso.e2e.plan import PlanError, plan_for
 from pytest_dso.e2e.steps import PRE_STEPS, PROD_STEPS, label_for, step, steps_for
 from pytest_dso.e2e.vth import VerzoekForVth, not_configured
 from pytest_dso.environments import PRE, PROD
 from pytest_dso.stam.model import VerzoekType
+from pytest_dso.tenants import Tenant
 from pytest_dso.triggers.base import LoggingSource, TriggerClaims, TriggerTimeout
 
-GEMEENTE = Party("00000099000000101000", "Gemeente Oefenstad", "gemeente",
+GEMEENTE = Tenant("00000099000000101000", "Gemeente Oefenstad", "gemeente",
                  ("00000099000000201000",))
-BD = Party("00000099000000201000", "Omgevingsdienst Oefenregio", "omgevingsdienst")
-RIJK = Party("00000099000000301000", "Rijkswaterstaat", "rijk")
-WATERSCHAP = Party("00000099000000102000", "Waterschap", "waterschap")
+BD = Tenant("00000099000000201000", "Omgevingsdienst Oefenregio", "omgevingsdienst")
+RIJK = Tenant("00000099000000301000", "Rijkswaterstaat", "rijk")
+WATERSCHAP = Tenant("00000099000000102000", "Waterschap", "waterschap")
 PARTIES = [GEMEENTE, BD, RIJK, WATERSCHAP]
 
 

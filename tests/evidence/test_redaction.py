@@ -9,13 +9,13 @@ import pytest
 
 from pytest_dso.dsofile import (
     ApiConfig,
-    BevoegdGezagConfig,
     CertificateConfig,
     DsoFile,
     EvidenceConfig,
 )
 from pytest_dso.evidence.redaction import ALLURE_REDACTED, REDACTED, Redactor, find_secrets
 from pytest_dso.settings import DsoSettings
+from pytest_dso.tenants import Tenant
 
 PASS = "Sup3r-Secret!pass"
 KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
@@ -147,7 +147,7 @@ def test_from_settings_collects_passphrases_and_api_key(tmp_path: Path) -> None:
             cert=tmp_path / "c.pem", key=tmp_path / "k.pem", passphrase_env="MY_PASS"
         ),
         bevoegde_gezagen=(
-            BevoegdGezagConfig(
+            Tenant(
                 oin="00000001000000000001",
                 name="Gemeente X",
                 type="gemeente",

@@ -16,19 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from pytest_dso.environments import PROD_TESTDATUM as PROD_TESTDATUM
 from pytest_dso.stam.model import VerzoekType
-
-#: The testdatum every PROD aansluitactiviteit needs (on or after) [C].
-PROD_TESTDATUM = dt.date(2030, 1, 1)
-#: The types of organisation that connect.
-BG_TYPES = (
-    "gemeente",
-    "waterschap",
-    "provincie",
-    "omgevingsdienst",
-    "samenwerkingsverband",
-    "rijk",
-)
+from pytest_dso.tenants import BG_TYPES
 
 
 @dataclass(frozen=True)
