@@ -1,5 +1,7 @@
 """The simulator's ebMS side: packaging and sending verzoeknotificaties, and the MSH endpoint
-that takes Acknowledgments, Pings and StatusRequests from the DKA.
+that takes Acknowledgments, Pings and StatusRequests from the DKA: :class:`EbmsSide`, built by
+the simulator with the few collaborators it needs (the CPAs, the store, the faults, the HTTP
+client, the clock and where Acknowledgments and MessageErrors go).
 
 Outgoing: one ebMS message per verzoeknotificatie under the recipient's CPA (service and action
 from the CPA: what the DSO-LV party may send), ``AckRequested`` and ``DuplicateElimination``
@@ -17,8 +19,8 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pytest_dso.ebms import constants as c
@@ -33,14 +35,14 @@ from pytest_dso.ebms.envelope import (
     message,
 )
 from pytest_dso.ebms.msh import Msh, MshResult, Outbound
+from pytest_dso.sim.cpas import CpaRegistry
 from pytest_dso.sim.delivery import Delivery, SendOutcome
 from pytest_dso.sim.domain.submission import Notification
+from pytest_dso.sim.faults import FaultInjector
+from pytest_dso.sim.store import Store
 from pytest_dso.stam.xml import render_verzoeknotificatie
 from pytest_dso.transport.client import HttpClient
 from pytest_dso.transport.server import Request, Response
-
-if TYPE_CHECKING:
-    from pytest_dso.sim.server import Simulator
 
 log = logging.getLogger("pytest_dso.sim.ebms")
 
@@ -64,11 +66,11 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or "dso-sim.localhost"
 
 
-def dka_endpoint(sim: Simulator, cpa: Cpa) -> str:
+def dka_endpoint(sim_oin: str, cpa: Cpa) -> str:
     """Where the other party of ``cpa`` receives business messages from the simulator."""
-    other = cpa.other_party(sim.sim_oin)
+    other = cpa.other_party(sim_oin)
     try:
-        _, receive = business_exchange(sim, cpa)
+        _, receive = business_exchange(sim_oin, cpa)
         return cpa.endpoint_for(
             other, receive.action, receive.service, service_type=receive.service_type,
             role=receive.role,
@@ -77,11 +79,11 @@ def dka_endpoint(sim: Simulator, cpa: Cpa) -> str:
         return cpa.endpoint_for(other)
 
 
-def business_exchange(sim: Simulator, cpa: Cpa) -> tuple[Binding, Binding]:
+def business_exchange(sim_oin: str, cpa: Cpa) -> tuple[Binding, Binding]:
     """(the simulator's send binding, the DKA's receive binding) used for verzoeknotificaties,
     keyed by service type, service, action and role: the first exchange the CPA lets the
     simulator start on a reliable channel (DSO-LV delivers with ``osb-rm``), else the first."""
-    own = cpa.party_by_oin(sim.sim_oin)
+    own = cpa.party_by_oin(sim_oin)
     if own is not None:
         exchanges = cpa.exchanges(own)
         reliable = [
@@ -97,52 +99,10 @@ def business_exchange(sim: Simulator, cpa: Cpa) -> tuple[Binding, Binding]:
     )
 
 
-def business_service(sim: Simulator, cpa: Cpa) -> tuple[str, str]:
+def business_service(sim_oin: str, cpa: Cpa) -> tuple[str, str]:
     """(service, action) the simulator sends verzoeknotificaties with, read from the CPA."""
-    send, _ = business_exchange(sim, cpa)
+    send, _ = business_exchange(sim_oin, cpa)
     return send.service, send.action
-
-
-def notificatie_message(sim: Simulator, cpa: Cpa | None, note: Notification) -> BuiltMessage:
-    """The ebMS message carrying ``note`` to its recipient (packaged, ready to POST).
-    Raises :class:`CpaError` without a CPA."""
-    if cpa is None:
-        raise CpaError(
-            f"no CPA to deliver verzoek {note.verzoeknummer} to {note.recipient_oin}: offer one "
-            "(CPA aanbieden) or start the simulator with a DKA endpoint"
-        )
-    own = cpa.party(sim.sim_oin)
-    other = cpa.other_party(own)
-    send, receive = business_exchange(sim, cpa)
-    channel = cpa.send_channel(
-        own, send.action, send.service, service_type=send.service_type, role=send.role
-    )
-    now = sim.now()
-    ttl = now + dt.timedelta(seconds=sim.policy.ttl)
-    reliable = channel.ack_requested != "never"
-    endpoint = dka_endpoint(sim, cpa)
-    payload = render_verzoeknotificatie(note.notificatie)
-    built = message(
-        cpa_id=cpa.cpa_id,
-        from_party=own.party_id,
-        to_party=other.party_id,
-        service=send.service,
-        service_type=send.service_type,
-        action=send.action,
-        from_role=send.role,
-        to_role=receive.role or None,
-        host=_host(sim.ebms_url),
-        time_to_live=ttl,
-        ack_requested=AckRequested() if reliable else None,
-        duplicate_elimination=channel.duplicate_elimination != "never",
-        sync_reply=channel.sync_reply_mode not in ("none", ""),
-        attachments=(Attachment(f"verzoeknotificatie-{note.verzoeknummer}@dso-sim",
-                                "application/xml", payload),),
-        now=now,
-    )
-    content_type, body = mime.pack(built)
-    return BuiltMessage(built.message_id, built.header.conversation_id, content_type, body,
-                        endpoint)
 
 
 def classify(status: int | None, content_type: str, body: bytes, message_id: str,
@@ -171,40 +131,126 @@ def classify(status: int | None, content_type: str, body: bytes, message_id: str
     return SendOutcome("fatal", status, detail)
 
 
-def post_message(sim: Simulator, client: HttpClient, endpoint: str,
-                 delivery: Delivery) -> SendOutcome:
-    """POST ``delivery`` to ``endpoint`` once and classify the answer."""
-    exchange = client.post(
-        endpoint, delivery.payload,
-        headers={"Content-Type": delivery.content_type, c.SOAP_ACTION_HEADER: c.SOAP_ACTION},
-    )
-    outcome = classify(exchange.status, exchange.content_type, exchange.response_body,
-                       delivery.message_id, exchange.error)
-    if outcome.kind == "acked" and sim.faults.drop_ack():
-        return SendOutcome("sent", outcome.http_status, "sync Acknowledgment dropped (fault)")
-    return outcome
+class EbmsSide:
+    """The simulator's ebMS side, on the shared :class:`Msh` core.
 
-
-class SimMsh:
-    """The simulator's MSH endpoint for messages from DKAs, on the shared :class:`Msh` core.
-
-    Acknowledgments end the reliable delivery of the verzoeknotificatie they refer to (unless
-    a ``drop_acks`` fault swallows them); MessageErrors end it as failed. Pings, StatusRequests
-    and header errors are answered by the core, asynchronously when the DKA's channel says so.
+    Outgoing: :meth:`notificatie_message` packages a verzoeknotificatie, :meth:`send` POSTs it
+    once (twice under a ``duplicate_sends`` fault) to the DKA and classifies the answer.
+    Incoming (:meth:`handle`): Acknowledgments end the reliable delivery of the
+    verzoeknotificatie they refer to through ``on_ack`` (unless a ``drop_acks`` fault swallows
+    them); MessageErrors end it as failed through ``on_error``. Pings, StatusRequests and
+    header errors are answered by the core, asynchronously when the DKA's channel says so.
+    Every message in and out is kept in ``store``.
     """
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.msh = Msh(sim.cpas.all(), (sim.sim_oin,), clock=sim.now, on_signal=self._signal,
-                       host=_host(sim.ebms_url), verify_client_certificate=True)
+    def __init__(
+        self,
+        *,
+        sim_oin: str,
+        ebms_url: str,
+        cpas: CpaRegistry,
+        store: Store,
+        faults: FaultInjector,
+        client: HttpClient,
+        clock: Callable[[], dt.datetime],
+        time_to_live: float,
+        on_ack: Callable[[str], object],
+        on_error: Callable[[str, str], object],
+        pong_delay: float = 0.0,
+    ) -> None:
+        self.sim_oin = sim_oin
+        self.ebms_url = ebms_url
+        self._cpas = cpas
+        self._store = store
+        self._faults = faults
+        self._client = client
+        self._clock = clock
+        self._time_to_live = time_to_live
+        self._on_ack = on_ack
+        self._on_error = on_error
+        self._pong_delay = pong_delay
+        self.msh = Msh(cpas.all(), (sim_oin,), clock=clock, on_signal=self._signal,
+                       host=_host(ebms_url), verify_client_certificate=True)
 
+    # -- outgoing ---------------------------------------------------------------------------
+    def notificatie_message(self, cpa: Cpa | None, note: Notification) -> BuiltMessage:
+        """The ebMS message carrying ``note`` to its recipient (packaged, ready to POST).
+        Raises :class:`CpaError` without a CPA."""
+        if cpa is None:
+            raise CpaError(
+                f"no CPA to deliver verzoek {note.verzoeknummer} to {note.recipient_oin}: offer "
+                "one (CPA aanbieden) or start the simulator with a DKA endpoint"
+            )
+        own = cpa.party(self.sim_oin)
+        other = cpa.other_party(own)
+        send, receive = business_exchange(self.sim_oin, cpa)
+        channel = cpa.send_channel(
+            own, send.action, send.service, service_type=send.service_type, role=send.role
+        )
+        now = self._clock()
+        ttl = now + dt.timedelta(seconds=self._time_to_live)
+        reliable = channel.ack_requested != "never"
+        endpoint = dka_endpoint(self.sim_oin, cpa)
+        payload = render_verzoeknotificatie(note.notificatie)
+        built = message(
+            cpa_id=cpa.cpa_id,
+            from_party=own.party_id,
+            to_party=other.party_id,
+            service=send.service,
+            service_type=send.service_type,
+            action=send.action,
+            from_role=send.role,
+            to_role=receive.role or None,
+            host=_host(self.ebms_url),
+            time_to_live=ttl,
+            ack_requested=AckRequested() if reliable else None,
+            duplicate_elimination=channel.duplicate_elimination != "never",
+            sync_reply=channel.sync_reply_mode not in ("none", ""),
+            attachments=(Attachment(f"verzoeknotificatie-{note.verzoeknummer}@dso-sim",
+                                    "application/xml", payload),),
+            now=now,
+        )
+        content_type, body = mime.pack(built)
+        return BuiltMessage(built.message_id, built.header.conversation_id, content_type, body,
+                            endpoint)
+
+    def send(self, delivery: Delivery, attempt: int) -> SendOutcome:
+        """One attempt at ``delivery`` (a :data:`~pytest_dso.sim.delivery.Sender`)."""
+        endpoint = delivery.endpoint
+        cpa = self._cpas.for_recipient(delivery.recipient_oin)
+        if not endpoint:
+            if cpa is None:
+                return SendOutcome("retry", None,
+                                   f"no CPA for {delivery.recipient_oin}: offer one (CPA "
+                                   "aanbieden) or start the simulator with a DKA endpoint")
+            endpoint = dka_endpoint(self.sim_oin, cpa)
+        self.expect(delivery.message_id, cpa)
+        times = 2 if self._faults.duplicate_send() else 1
+        outcome = SendOutcome("retry", None, "not sent")
+        for _ in range(times):
+            outcome = self._post(endpoint, delivery)
+        return outcome
+
+    def _post(self, endpoint: str, delivery: Delivery) -> SendOutcome:
+        """POST ``delivery`` to ``endpoint`` once and classify the answer."""
+        exchange = self._client.post(
+            endpoint, delivery.payload,
+            headers={"Content-Type": delivery.content_type, c.SOAP_ACTION_HEADER: c.SOAP_ACTION},
+        )
+        outcome = classify(exchange.status, exchange.content_type, exchange.response_body,
+                           delivery.message_id, exchange.error)
+        if outcome.kind == "acked" and self._faults.drop_ack():
+            return SendOutcome("sent", outcome.http_status, "sync Acknowledgment dropped (fault)")
+        return outcome
+
+    # -- incoming ---------------------------------------------------------------------------
     def expect(self, message_id: str, cpa: Cpa | None = None) -> None:
         """Accept signals that refer to ``message_id`` (a message the simulator sent), from
         the other party of ``cpa`` only when given."""
         to = None
         if cpa is not None:
             with contextlib.suppress(CpaError):
-                to = cpa.other_party(self.sim.sim_oin)
+                to = cpa.other_party(self.sim_oin)
         self.msh.expect(message_id, to)
 
     def add_cpa(self, cpa: Cpa) -> None:
@@ -215,14 +261,14 @@ class SimMsh:
         header = signal.header
         if header.action == c.ACTION_ACKNOWLEDGMENT and signal.acknowledgment is not None:
             ref = signal.acknowledgment.ref_to_message_id
-            if self.sim.faults.drop_ack():
+            if self._faults.drop_ack():
                 log.info("dso-sim: dropped the Acknowledgment of %s (fault)", ref)
                 return
-            self.sim.acknowledge(ref)
+            self._on_ack(ref)
         elif header.action == c.ACTION_MESSAGE_ERROR and signal.error_list is not None:
             errors = "; ".join(f"{e.code}: {e.description or ''}"
                                for e in signal.error_list.errors)
-            self.sim.reject(header.ref_to_message_id or "", f"MessageError from the DKA: {errors}")
+            self._on_error(header.ref_to_message_id or "", f"MessageError from the DKA: {errors}")
 
     def handle(self, request: Request) -> Response:
         """Answer one request to the ebMS endpoint."""
@@ -240,7 +286,7 @@ class SimMsh:
         msg = result.message
         h = msg.header if msg else None
         kind = (h.action.lower() if h else "refused") if not result.fault else "refused"
-        store = self.sim.store
+        store = self._store
         store.add_message(
             direction="in", kind=kind, raw=request.body,
             headers={k: v for k, v in request.headers.items() if k != "authorization"},
@@ -261,12 +307,9 @@ class SimMsh:
             )
 
     def _send_async(self, item: Outbound) -> None:
-        if self.sim.options.pong_delay:
-            time.sleep(self.sim.options.pong_delay)
-        client = self.sim.http_client
-        if client is None:
-            return
-        exchange = client.post(item.url, item.body, headers={
+        if self._pong_delay:
+            time.sleep(self._pong_delay)
+        exchange = self._client.post(item.url, item.body, headers={
             "Content-Type": item.content_type, c.SOAP_ACTION_HEADER: c.SOAP_ACTION})
         if not exchange.ok or (exchange.status or 500) >= 300:
             log.warning("dso-sim: async %s to %s failed: %s", item.message.action, item.url,

@@ -32,13 +32,13 @@ from cryptography import x509
 
 from pytest_dso.ebms.cpa import Cpa, CpaError, parse_cpa
 from pytest_dso.pkio.testpki import TestPki
-from pytest_dso.sim import ebms_side
 from pytest_dso.sim.config import SimOptions
 from pytest_dso.sim.control import control_handler
 from pytest_dso.sim.cpas import CpaRegistry, offered_cpa_problems, simulator_cpa
 from pytest_dso.sim.delivery import Delivery, DeliveryScheduler, RetryPolicy, SendOutcome
 from pytest_dso.sim.domain.mandates import Mandaat, MandateTable
 from pytest_dso.sim.domain.submission import Notification
+from pytest_dso.sim.ebms_side import EbmsSide
 from pytest_dso.sim.faults import FaultInjector
 from pytest_dso.sim.identities import DKA_SLUG, IdentityError, SimIdentities, test_pki_in
 from pytest_dso.sim.journal import StoreJournal
@@ -141,7 +141,7 @@ class Simulator:
         self._api: HttpsServer | None = None
         self._ebms: HttpsServer | None = None
         self._client: HttpClient | None = None
-        self._msh: ebms_side.SimMsh | None = None
+        self._ebms_side: EbmsSide | None = None
         self._router: RestRouter | None = None
         self.cpas = CpaRegistry(self.sim_oin, self.state_dir / "cpas")
         self._cpa_interval = 3 * 3600.0
@@ -328,7 +328,6 @@ class Simulator:
                 hint = (f" (port {ebms_port} is the simulator's endpoint in its CPA; free it or "
                         "use a fresh output folder)" if ebms_port else "")
                 raise SimulatorError(f"cannot listen on {o.host}: {exc}{hint}") from None
-            self._msh = ebms_side.SimMsh(self)
             if o.dka_endpoint and not self.cpas.all():
                 try:
                     self.install_cpa(self.local_cpa(o.dka_endpoint))
@@ -338,6 +337,12 @@ class Simulator:
                         f"cannot build a CPA for {o.dka_endpoint}: {exc}"
                     ) from None
             self.policy = self._policy()
+            self._ebms_side = EbmsSide(
+                sim_oin=self.sim_oin, ebms_url=self.ebms_url, cpas=self.cpas, store=store,
+                faults=self.faults, client=self._client, clock=self.now,
+                time_to_live=self.policy.ttl, on_ack=self.acknowledge, on_error=self.reject,
+                pong_delay=o.pong_delay,
+            )
             self._scheduler = DeliveryScheduler(
                 self._send, StoreJournal(store), self.policy,
                 workers=o.workers, on_final=self._delivered,
@@ -362,7 +367,7 @@ class Simulator:
             if server is not None:
                 server.stop()
         self._api = self._ebms = None
-        self._msh = None
+        self._ebms_side = None
         self._router = None
         if self._client is not None:
             self._client.close()
@@ -399,8 +404,8 @@ class Simulator:
         state folder and a copy is written to :attr:`cpa_path`."""
         cpa = self.cpas.install(xml)
         self.cpa_path.write_bytes(xml)
-        if self._msh is not None:
-            self._msh.add_cpa(cpa)
+        if self._ebms_side is not None:
+            self._ebms_side.add_cpa(cpa)
         return cpa
 
     def _offer_cpa(self, caller: Caller, xml: bytes) -> Mapping[str, Any]:
@@ -426,8 +431,8 @@ class Simulator:
             self.cpas.install(xml)
         except (CpaError, ValueError) as exc:
             raise ApiError(400, "CPA geweigerd", str(exc)) from None
-        if self._msh is not None:
-            self._msh.add_cpa(cpa)
+        if self._ebms_side is not None:
+            self._ebms_side.add_cpa(cpa)
         return {"cpaId": cpa.cpa_id, "partij": {"naam": other.name, "oin": other.oin},
                 "endpoint": cpa.endpoint_for(other)}
 
@@ -499,11 +504,12 @@ class Simulator:
     def _notify(self, note: Notification) -> str:
         """Package a verzoeknotificatie for the DKA and hand it to the scheduler."""
         scheduler = self._scheduler
-        if scheduler is None:
+        side = self._ebms_side
+        if scheduler is None or side is None:
             raise SimulatorError("the simulator is not running")
         cpa = self.cpas.for_recipient(note.recipient_oin)
         try:
-            built = ebms_side.notificatie_message(self, cpa, note)
+            built = side.notificatie_message(cpa, note)
         except CpaError as exc:
             raise ApiError(503, "Geen CPA", f"verzoek {note.verzoeknummer} was not stored: its "
                            f"verzoeknotificatie cannot be sent: {exc}") from None
@@ -513,24 +519,10 @@ class Simulator:
         return built.message_id
 
     def _send(self, delivery: Delivery, attempt: int) -> SendOutcome:
-        client = self._client
-        if client is None:
+        side = self._ebms_side
+        if side is None:
             return SendOutcome("retry", None, "the simulator is stopping")
-        endpoint = delivery.endpoint
-        cpa = self.cpas.for_recipient(delivery.recipient_oin)
-        if not endpoint:
-            if cpa is None:
-                return SendOutcome("retry", None,
-                                   f"no CPA for {delivery.recipient_oin}: offer one (CPA "
-                                   "aanbieden) or start the simulator with a DKA endpoint")
-            endpoint = ebms_side.dka_endpoint(self, cpa)
-        if self._msh is not None:
-            self._msh.expect(delivery.message_id, cpa)
-        times = 2 if self.faults.duplicate_send() else 1
-        outcome = SendOutcome("retry", None, "not sent")
-        for _ in range(times):
-            outcome = ebms_side.post_message(self, client, endpoint, delivery)
-        return outcome
+        return side.send(delivery, attempt)
 
     # -- request handling -------------------------------------------------------------------
     def _apply_faults(self, scope: str) -> Response | None:
@@ -562,10 +554,10 @@ class Simulator:
         faulted = self._apply_faults("ebms")
         if faulted is not None:
             return faulted
-        msh = self._msh
-        if msh is None:
+        side = self._ebms_side
+        if side is None:
             return Response.problem(503, "Service Unavailable", "the simulator is stopping")
-        return msh.handle(request)
+        return side.handle(request)
 
     # -- status -----------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

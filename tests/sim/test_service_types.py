@@ -51,7 +51,7 @@ def test_the_simulator_sends_on_the_reliable_binding_of_a_multi_type_cpa(
         xml = build_cpa(spec)
         sim.install_cpa(xml)
         dka.use(xml)
-        send, receive = ebms_side.business_exchange(sim, parse_cpa(xml))
+        send, receive = ebms_side.business_exchange(sim.sim_oin, parse_cpa(xml))
         assert (send.service_type, receive.service_type) == (RM, RM)
 
         [nummer] = submit(sim, melding())
