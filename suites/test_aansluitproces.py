@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_dso.e2e.proofs import PROOFS, StepProof
 from pytest_dso.e2e.steps import PRE_STEPS, PROD_STEPS, Step
+from pytest_dso.fixtures.proofs import PROOFS, StepProof
 from pytest_dso.settings import DsoSettings
 from pytest_dso.tenants import Tenant
 

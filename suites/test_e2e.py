@@ -14,9 +14,9 @@ from collections.abc import Callable
 import pytest
 
 from pytest_dso.e2e.flow import FlowResult
+from pytest_dso.e2e.runs import E2eRuns
 from pytest_dso.e2e.vth import VthCheck
 from pytest_dso.evidence.allure import Evidence
-from pytest_dso.fixtures.e2e import E2eRuns
 from pytest_dso.tenants import Tenant
 from pytest_dso.verdict import expect_clean
 
@@ -96,6 +96,7 @@ def test_verzoek_opgehaald(
 @pytest.mark.dso_step("PRE 4.2")
 @pytest.mark.dso_step("PROD 7")
 def test_verzoek_zichtbaar_in_vth(
+    dso_e2e_flow: FlowResult,
     dso_e2e_runs: E2eRuns,
     dso_e2e_tenant: Tenant,
     dso_vth_check: VthCheck,
@@ -103,7 +104,7 @@ def test_verzoek_zichtbaar_in_vth(
     dso_evidence: Evidence,
 ) -> None:
     """The fetched verzoek is visible in the VTH- or zaaksysteem (your ``dso_vth_check``)."""
-    flow = dso_e2e_runs.flow(dso_e2e_tenant)
+    flow = dso_e2e_flow
     if flow.ophalen is None or not flow.ophalen.complete:
         pytest.skip("the verzoek was not fetched, so the VTH system cannot show it (see "
                     "test_verzoek_opgehaald)")

@@ -208,6 +208,9 @@ class RestConfig:
     paths: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     acting_oin_header: str | None = None
     api_key_env: str | None = None
+    #: The ``x-api-key`` itself, passed as a value (local mode: the simulator's); before
+    #: ``api_key_env``.
+    api_key: str | None = field(default=None, repr=False)
     api_key_apis: frozenset[str] = PUBLIC_APIS
     timeout: float = 30.0
     connect_timeout: float = 10.0
@@ -279,8 +282,8 @@ class RestSession:
         self.identity = identity
         self.acting_oin = acting_oin
         self._recorder = recorder
-        self._api_key: str | None = None
-        if config.api_key_env:
+        self._api_key: str | None = config.api_key
+        if self._api_key is None and config.api_key_env:
             self._api_key = os.environ.get(config.api_key_env) or None
         if context is None:
             if identity is not None:

@@ -12,7 +12,7 @@ Users of the model: the suites (``@pytest.mark.dso_step(label)``), the step test
 (``suites/test_aansluitproces.py``), the Allure labels (:func:`allure_labels`: epic = the
 environment's aansluitproces, feature = the part, story = the step), the ticket bundle and the
 progress picture (:mod:`pytest_dso.evidence.progress`). How a run proves an automated step
-(``proof``) is in :data:`pytest_dso.e2e.proofs.PROOFS`.
+(``proof``) is in :data:`pytest_dso.fixtures.proofs.PROOFS`.
 """
 
 from __future__ import annotations

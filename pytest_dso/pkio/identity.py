@@ -106,10 +106,11 @@ class Identity:
         minimum_version: ssl.TLSVersion = MINIMUM_TLS,
     ) -> ssl.SSLContext:
         """A client context presenting this identity and trusting ``trust`` (or system CAs)."""
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         if trust:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.load_verify_locations(cadata=certificates_pem(trust).decode("ascii"))
+        else:  # the system CAs (loading them costs tens of milliseconds: only when used)
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         context.check_hostname = check_hostname
         context.verify_mode = ssl.CERT_REQUIRED
         context.minimum_version = minimum_version

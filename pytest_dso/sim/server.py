@@ -59,8 +59,6 @@ from pytest_dso.transport.server import HttpsServer, Request, Response
 
 log = logging.getLogger("pytest_dso.sim")
 
-#: Environment variable through which harness clients get the run's API key in local mode.
-API_KEY_ENV = "DSO_SIM_API_KEY"
 #: Path of the ebMS endpoint on the ebMS listener.
 EBMS_PATH = "/ebms"
 #: Slugs of test-PKI parties that get every mandate for every bevoegd gezag by default.

@@ -1,7 +1,10 @@
-"""Building the trigger source named by ``[triggers] source`` from the settings.
+"""Building the trigger source named by ``[triggers] source`` from the settings: the one place
+sources are built.
 
+:func:`build_source` builds a built-in source; :func:`build_local` also wires it to the local
+reference DKA (a drop folder, an HTTPS forward, an ebms-core stand-in, or the receiver itself).
 Other packages add sources through the ``pytest_dso_trigger_source(name, settings)`` hook; the
-pytest layer asks the hook first and falls back to :func:`build_source` for the built-in names.
+pytest layer asks the hook first and falls back to these for the built-in names.
 """
 
 from __future__ import annotations
@@ -15,10 +18,17 @@ from types import MappingProxyType
 from cryptography import x509
 
 from pytest_dso.dsofile import TriggersConfig
+from pytest_dso.e2e.forwarders import (
+    EbmsCoreForwarder,
+    FolderForwarder,
+    Forwarder,
+    HttpsForwarder,
+)
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.transport.client import HttpClient
 from pytest_dso.triggers.base import TriggerSource
 from pytest_dso.triggers.ebms_core import EbmsCoreTriggerSource
+from pytest_dso.triggers.ebms_core_standin import EbmsCoreStandIn
 from pytest_dso.triggers.extract import VerzoeknummerExtractor
 from pytest_dso.triggers.folder import FolderTriggerSource
 from pytest_dso.triggers.http_forward import HttpForwardTriggerSource
@@ -75,7 +85,7 @@ def _folder(ctx: SourceContext) -> TriggerSource:
                                extractor=extractor_for(ctx.triggers))
 
 
-def _http_forward(ctx: SourceContext) -> TriggerSource:
+def _http_forward(ctx: SourceContext) -> HttpForwardTriggerSource:
     if ctx.identity is None:
         raise TriggerSourceError(
             "[triggers] source = \"http-forward\" needs a server certificate: configure "
@@ -162,4 +172,87 @@ def build_source(name: str, ctx: SourceContext) -> TriggerSource:
             f"unknown trigger source {name!r}; built in: {', '.join(BUILTIN_SOURCES)} (another "
             "plugin can add one with the pytest_dso_trigger_source hook)"
         )
+    return builder(ctx)
+
+
+# -- local mode: the reference DKA hands each verzoeknotificatie to the source ----------------
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """What local mode wires a source with: the test PKI's Digikoppelaar (the reference DKA's
+    side of a hand-over) and leverancier (the VTH side), their trust, a scratch folder (the
+    drop folder when ``[triggers] folder`` is not set), ``--dso-verzoeknummer``, and a source
+    another plugin provided through ``pytest_dso_trigger_source`` (used as it is)."""
+
+    triggers: TriggersConfig
+    dka_identity: Identity
+    vth_identity: Identity
+    trust: tuple[x509.Certificate, ...]
+    scratch: Path
+    verzoeknummer: str | None = None
+    plugin_source: TriggerSource | None = None
+
+
+@dataclass
+class LocalSource:
+    """A source wired to the reference DKA: the ``receiver`` it feeds directly (the receiver
+    source), or the ``forwarders`` that hand each message on as a real adapter would; what to
+    stop afterwards."""
+
+    source: TriggerSource
+    receiver: ReceiverTriggerSource | None = None
+    forwarders: list[Forwarder] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _local_receiver(ctx: LocalContext) -> LocalSource:
+    source = ReceiverTriggerSource(extractor=extractor_for(ctx.triggers))
+    return LocalSource(source, receiver=source)
+
+
+def _local_folder(ctx: LocalContext) -> LocalSource:
+    folder = ctx.triggers.folder or ctx.scratch / "drop"
+    folder.mkdir(parents=True, exist_ok=True)
+    return LocalSource(_folder(SourceContext(ctx.triggers, folder=folder)),
+                       forwarders=[FolderForwarder(folder)])
+
+
+def _local_http_forward(ctx: LocalContext) -> LocalSource:
+    source = _http_forward(SourceContext(ctx.triggers, identity=ctx.vth_identity,
+                                         trust=ctx.trust))
+    source.start()  # its URL is known once it listens
+    client = HttpClient.for_identity(ctx.dka_identity, ctx.trust)
+    return LocalSource(source, forwarders=[HttpsForwarder(source.url, client)],
+                       closers=[source.stop, client.close])
+
+
+def _local_ebms_core(ctx: LocalContext) -> LocalSource:
+    standin = EbmsCoreStandIn(ctx.dka_identity.server_context(ctx.trust)).start()
+    try:
+        source = _ebms_core(SourceContext(ctx.triggers, identity=ctx.vth_identity,
+                                          trust=ctx.trust, ebms_core_url=standin.base_url))
+    except BaseException:
+        standin.stop()
+        raise
+    return LocalSource(source, forwarders=[EbmsCoreForwarder(standin)], closers=[standin.stop])
+
+
+_LOCAL_BUILDERS: Mapping[str, Callable[[LocalContext], LocalSource]] = MappingProxyType({
+    "receiver": _local_receiver,
+    "folder": _local_folder,
+    "http-forward": _local_http_forward,
+    "ebms-core": _local_ebms_core,
+})
+
+
+def build_local(name: str, ctx: LocalContext) -> LocalSource:
+    """The source ``name`` wired to the local reference DKA (a plugin's source, or ``manual``,
+    as it is: nothing is handed to it). :class:`TriggerSourceError` as :func:`build_source`."""
+    if ctx.plugin_source is not None:
+        return LocalSource(ctx.plugin_source)
+    builder = _LOCAL_BUILDERS.get(name)
+    if builder is None:
+        return LocalSource(build_source(name, SourceContext(ctx.triggers,
+                                                            verzoeknummer=ctx.verzoeknummer)))
     return builder(ctx)
