@@ -22,9 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from pytest_dso.environments import PROD_TESTDATUM
+
 MAIL_TO = "dso-beheer@rws.nl"
 #: Placeholder for the ticket number in mail subjects.
 TICKET = "<ticketnummer>"
+_TESTDATUM = f"{PROD_TESTDATUM:%d-%m-%Y}"
 #: Steps proven by this kind of evidence have a manual way too: a screenshot the user adds
 #: (``dso-report add-screenshot``) when no ``dso_vth_check`` is configured.
 SCREENSHOT_PROOFS = frozenset({"vth"})
@@ -241,10 +244,10 @@ PROD_STEPS: tuple[Step, ...] = (
           "Ping/Pong; mail daarna het bewijs.", f"{TICKET}: ping pong test", proof="pingpong"),
     _prod("4", "leverancier",
           "In the Omgevingsloket (beheerportaal, tab 'Aansluiten' or 'Aanvragen', eHerkenning "
-          "for production) set testdatum 01-01-2030 and submit the aansluitactiviteit.",
+          f"for production) set testdatum {_TESTDATUM} and submit the aansluitactiviteit.",
           "the verzoeknummer of the submission",
-          "Dien in het Omgevingsloket (testdatum 01-01-2030) de aansluitactiviteit in en geef het "
-          "verzoeknummer mee met --dso-verzoeknummer.", proof="submission", per_tenant=True),
+          f"Dien in het Omgevingsloket (testdatum {_TESTDATUM}) de aansluitactiviteit in en geef "
+          "het verzoeknummer mee met --dso-verzoeknummer.", proof="submission", per_tenant=True),
     _prod("5", "Digikoppelaar, daarna leverancier",
           "As PRE 3.3.", "the received trigger",
           "Controleer dat de verzoeknotificatie in de adapter en de applicatie aankomt.",
