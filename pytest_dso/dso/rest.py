@@ -1,9 +1,10 @@
-"""The REST transport of the harness: one ``requests`` session per identity, over mTLS.
+"""The REST side of the harness: calls to the DSO-LV APIs per identity, over mTLS.
 
-Each :class:`RestSession` mounts an ``HTTPAdapter`` carrying the identity's
-``ssl.SSLContext`` (client certificate + the configured trust anchors). Since requests 2.32.3
-a custom context is used as given, so the trust anchors are loaded into it explicitly (and the
-adapter stops requests from adding its own CA bundle). Every call is recorded as an
+Each :class:`RestSession` sends through the harness's one HTTP client stack,
+:class:`~pytest_dso.transport.client.HttpClient`, with the identity's ``ssl.SSLContext``
+(client certificate + exactly the configured trust anchors): pooled kept-alive connections,
+a connect and a read timeout, a bounded response body, and per call the TLS facts of the
+connection (protocol, cipher, server certificate). Every call is recorded as an
 :class:`Exchange` for the evidence, with secret headers masked at capture time.
 
 Conventions [C]: ``Accept: application/hal+json``; ``x-api-key`` on public APIs (taken from an
@@ -19,21 +20,20 @@ import json
 import os
 import ssl
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+from cryptography import x509
 
 from pytest_dso.dso.paths import join_url, operation, render_path, with_major
 from pytest_dso.dso.shapes import DEFAULT_RELATIONS, HAL_JSON
+from pytest_dso.findings import Finding
+from pytest_dso.transport.client import DEFAULT_MAX_RESPONSE, HttpClient, HttpExchange
 
 if TYPE_CHECKING:
-    from cryptography import x509
 
     from pytest_dso.environments import EnvironmentProfile
     from pytest_dso.pkio.identity import Identity
@@ -69,11 +69,13 @@ class ApiError(RuntimeError):
 
 
 class TransportError(ApiError):
-    """No HTTP response: DNS, TCP, TLS or timeout. ``kind`` says which."""
+    """No HTTP response: DNS, TCP, TLS or timeout. ``kind`` says which (``tls``,
+    ``timeout``, ``connection`` or ``http``); ``finding`` is the classified verdict."""
 
-    def __init__(self, message: str, kind: str) -> None:
+    def __init__(self, message: str, kind: str, finding: Finding | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.finding = finding
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class Exchange:
 
     Field names follow the Allure HTTP exchange format; secret headers carry
     :data:`REDACTED`. Bodies above :data:`MAX_RECORDED_BODY` are cut (``*_truncated``).
+    ``tls_version``, ``cipher`` and ``peer_certificate_der`` describe the TLS connection the
+    call used (``None`` for plain HTTP or when no handshake completed).
     """
 
     api: str
@@ -101,6 +105,16 @@ class Exchange:
     response_size: int = 0
     error_name: str = ""
     error_message: str = ""
+    tls_version: str | None = None
+    cipher: str | None = None
+    peer_certificate_der: bytes | None = field(default=None, repr=False)
+
+    @property
+    def peer_certificate(self) -> x509.Certificate | None:
+        """The server certificate seen on the connection."""
+        if not self.peer_certificate_der:
+            return None
+        return x509.load_der_x509_certificate(self.peer_certificate_der)
 
     @property
     def elapsed_ms(self) -> float:
@@ -177,29 +191,6 @@ class ApiResponse:
         return self
 
 
-class SslContextAdapter(HTTPAdapter):
-    """An ``HTTPAdapter`` that uses one given ``ssl.SSLContext`` for every connection."""
-
-    def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
-        self._context = context
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs["ssl_context"] = self._context
-        return super().proxy_manager_for(*args, **kwargs)
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        # The context already holds the client certificate and exactly the trust anchors
-        # wanted; do not let requests add its CA bundle or a cert file.
-        conn.cert_reqs = "CERT_REQUIRED"
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-
-
 @dataclass(frozen=True)
 class RestConfig:
     """Where and how to call the DSO-LV APIs (from the settings and environment profile)."""
@@ -214,6 +205,7 @@ class RestConfig:
     api_key_apis: frozenset[str] = PUBLIC_APIS
     timeout: float = 30.0
     connect_timeout: float = 10.0
+    max_response: int = DEFAULT_MAX_RESPONSE
     accept: str = HAL_JSON
     relations: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_RELATIONS))
@@ -249,14 +241,15 @@ class RestConfig:
             ) from None
 
 
-def _classify(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.exceptions.SSLError):
+def _kind(finding: Finding) -> str:
+    """``tls``, ``timeout``, ``connection`` or ``http`` for a classified transport failure."""
+    if finding.check.startswith("tls."):
         return "tls"
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
+    if finding.check == "net.timeout":
         return "timeout"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection"
-    return "http"
+    if finding.check in ("net.http_protocol", "net.error"):
+        return "http"
+    return "connection"
 
 
 def _cut(body: bytes | None) -> tuple[bytes | None, bool]:
@@ -296,16 +289,20 @@ class RestSession:
                     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     context.load_verify_locations(cadata=certificates_pem(trust).decode("ascii"))
                 context.check_hostname = config.check_hostname
-        self._session = requests.Session()
-        self._session.trust_env = False
-        self._session.mount("https://", SslContextAdapter(context))
+        self._http = HttpClient(
+            context,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.timeout,
+            max_response=config.max_response,
+            label=identity.label if identity is not None else "anonymous",
+        )
 
     def __repr__(self) -> str:
         return f"RestSession(identity={self.identity!r}, acting_oin={self.acting_oin})"
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._session.close()
+        self._http.close()
 
     def __enter__(self) -> RestSession:
         return self
@@ -384,56 +381,46 @@ class RestSession:
             headers[self.config.acting_oin_header] = self.acting_oin
         if self._api_key and api in self.config.api_key_apis:
             headers["x-api-key"] = self._api_key
-        started = dt.datetime.now(dt.UTC)
-        t0 = time.perf_counter()
-        try:
-            response = self._session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                params=dict(query) if query else None,
-                timeout=(self.config.connect_timeout, self.config.timeout),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            kind = _classify(exc)
-            stopped = started + dt.timedelta(seconds=time.perf_counter() - t0)
-            self._record(
-                api,
-                operation,
-                method,
-                url,
-                headers,
-                body,
-                started,
-                stopped,
-                error=(type(exc).__name__, str(exc)),
-            )
+        if query:
+            url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(dict(query))}"
+        sent = self._http.request(method, url, body or b"", headers=headers.items())
+        started = dt.datetime.fromtimestamp(sent.started, dt.UTC)
+        stopped = started + dt.timedelta(seconds=sent.duration)
+        if sent.failure is not None or sent.status is None:
+            failure = sent.failure
+            name = failure.check if failure is not None else "net.error"
+            message = failure.message if failure is not None else "no HTTP response"
+            self._record(api, operation, method, url, headers, body, started, stopped,
+                         error=(name, message), connection=sent)
+            kind = _kind(failure) if failure is not None else "http"
             raise TransportError(
-                f"{method} {url} failed before any HTTP response ({kind}): {exc}", kind
-            ) from None
-        stopped = started + dt.timedelta(seconds=time.perf_counter() - t0)
-        content = response.content
+                f"{method} {url} failed before any HTTP response ({kind}): {message}",
+                kind, failure,
+            )
         exchange = self._record(
             api,
             operation,
             method,
-            response.url or url,
+            url,
             headers,
             body,
             started,
             stopped,
-            status=response.status_code,
-            reason=response.reason or "",
-            response_headers=tuple(response.headers.items()),
-            response_body=content,
+            status=sent.status,
+            reason=sent.reason,
+            response_headers=sent.response_headers,
+            response_body=sent.response_body,
+            connection=sent,
         )
+        lowered: dict[str, str] = {}
+        for key, value in sent.response_headers:
+            name = key.lower()
+            lowered[name] = f"{lowered[name]}, {value}" if name in lowered else value
         return ApiResponse(
-            status=response.status_code,
-            headers=MappingProxyType({k.lower(): v for k, v in response.headers.items()}),
-            body=content,
-            url=response.url or url,
+            status=sent.status,
+            headers=MappingProxyType(lowered),
+            body=sent.response_body,
+            url=url,
             exchange=exchange,
         )
 
@@ -453,6 +440,7 @@ class RestSession:
         response_headers: tuple[tuple[str, str], ...] = (),
         response_body: bytes = b"",
         error: tuple[str, str] | None = None,
+        connection: HttpExchange | None = None,
     ) -> Exchange:
         masked = tuple(
             (k, REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()
@@ -480,6 +468,9 @@ class RestSession:
             response_size=len(response_body),
             error_name=error[0] if error else "",
             error_message=error[1] if error else "",
+            tls_version=connection.tls_version if connection else None,
+            cipher=connection.cipher if connection else None,
+            peer_certificate_der=connection.peer_certificate_der if connection else None,
         )
         if self._recorder is not None:
             self._recorder(exchange)

@@ -198,3 +198,71 @@ def test_unconfigured_api_says_where_to_configure(pki: Any, rest_config: Any) ->
         pytest.raises(KeyError, match="base_urls"),
     ):
         session.url("afhandelen.referenties", verzoeknummer="1")
+
+
+def test_each_call_records_the_tls_facts_of_its_connection(
+    world: Any, session_for: Any, add_verzoek: Any
+) -> None:
+    from pytest_dso.evidence.exchanges import rest_record
+    from pytest_dso.pkio.identity import fingerprint_sha256
+
+    add_verzoek("2026060200007", GEMEENTE, OD)
+    log = ExchangeLog()
+    client = AfhandelenClient(session_for("omgevingsdienst", recorder=log.record))
+    client.referenties("2026060200007")
+    server = world.pki.leaves["dso-lv"].certificate
+    exchange = log.exchanges[0]
+    assert exchange.tls_version in ("TLSv1.2", "TLSv1.3")
+    assert exchange.peer_certificate == server
+    record = rest_record(exchange)
+    assert (record.parameter("request") or "").startswith("GET /")
+    assert record.parameter("TLS peer sha256") == fingerprint_sha256(server)
+    assert record.parameter("TLS peer serial") == format(server.serial_number, "x")
+    assert record.parameter("TLS cipher") == exchange.cipher
+    assert record.parameter("HTTP status") == "200"
+    assert any(a.name == "TLS" for a in record.attachments)
+
+
+def test_a_slow_server_is_a_timeout_and_a_huge_body_is_refused(
+    pki: Any, rest_config: Any
+) -> None:
+    """The REST calls keep the transport client's bounds: read timeout and body limit."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    context = pki.identity("dso-lv").server_context(pki.hierarchy.anchors)
+    done = threading.Event()
+
+    def serve() -> None:
+        for answer in (None, b"HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\n"):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(65536)
+                if answer is None:
+                    done.wait(5)  # say nothing until the client gave up
+                else:
+                    tls.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    base = {"afhandelen": f"https://127.0.0.1:{port}/x"}
+    try:
+        with RestSession(rest_config(base_urls=base, timeout=0.5), pki.identity("gemeente"),
+                         pki.hierarchy.anchors) as session, pytest.raises(TransportError) as slow:
+            AfhandelenClient(session).referenties("2026060200001")
+        assert slow.value.kind == "timeout"
+        done.set()
+        with RestSession(rest_config(base_urls=base, max_response=1000),
+                         pki.identity("gemeente"), pki.hierarchy.anchors) as session, (
+                pytest.raises(TransportError, match="exceeds 1000 bytes")) as big:
+            AfhandelenClient(session).referenties("2026060200001")
+        assert big.value.kind == "http"
+    finally:
+        done.set()
+        listener.close()
+        thread.join(timeout=5)
