@@ -250,6 +250,65 @@ def test_no_secret_reaches_any_output(
     result.stdout.fnmatch_lines(["*dso evidence*", "ticket bundle: *TCK-9"])
 
 
+@pytest.mark.parametrize("capture", ["-s", "--capture=tee-sys"])
+def test_no_secret_reaches_the_terminal_with_capture_off(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    key_material: tuple[Path, Path, list[str]],
+    capture: str,
+) -> None:
+    """With capture off a test's print goes straight to the terminal: it is redacted too."""
+    cert, key, key_lines = key_material
+    monkeypatch.setenv("MY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("API_KEY", API_KEY)
+    monkeypatch.setenv("KEY_FILE", str(key))
+    sim_key_file = pytester.path / "simkey.txt"
+    monkeypatch.setenv("SIM_KEY_FILE", str(sim_key_file))
+    _dso_toml(pytester, cert, key)
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_leaky=LEAKY_TESTS, test_prints="""
+import os
+import sys
+
+
+def test_prints_in_pieces():
+    print("passphrase", os.environ["MY_PASSPHRASE"], "and key", os.environ["API_KEY"])
+    sys.stdout.write("api key in parts: " + os.environ["API_KEY"][:7])
+    sys.stdout.write(os.environ["API_KEY"][7:] + "\\n")
+    print("on stderr:", os.environ["MY_PASSPHRASE"], file=sys.stderr)
+    print(open(os.environ["KEY_FILE"]).read())
+""")
+    result = pytester.runpytest_subprocess(capture, "-p", "no:cacheprovider", "-rA")
+    result.assert_outcomes(passed=3, failed=4)
+    output = result.stdout.str() + result.stderr.str()
+    sim_key = sim_key_file.read_text()
+    assert len(sim_key) >= 16
+    for secret in (PASSPHRASE, API_KEY, HOOK_SECRET, sim_key, *key_lines):
+        assert secret not in output
+    assert "passphrase [REDACTED] and key [REDACTED]" in output
+    assert "api key in parts: [REDACTED]" in output
+    assert "simulator x-api-key [REDACTED]" in output
+    assert "[REDACTED PRIVATE KEY]" in output
+
+
+def test_a_run_without_pytest_dso_prints_untouched(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DSO_SUITES")
+    pytester.makepyfile("""
+import sys
+
+
+def test_print():
+    print("plain", "apikey-5f1e2d3c4b5a6978", type(sys.stdout).__name__)
+""")
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    line = next(x for x in result.stdout.lines if "plain" in x)
+    assert "apikey-5f1e2d3c4b5a6978" in line
+    assert "RedactingStream" not in line
+
+
 def test_results_folder_is_cleaned_but_a_given_alluredir_is_respected(
     pytester: pytest.Pytester,
 ) -> None:
