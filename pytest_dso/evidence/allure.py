@@ -13,6 +13,8 @@ Labels used by pytest-dso (and read back by the ticket bundle):
 ``tenant_name``     its name
 ``dso_env``         ``local``, ``pre`` or ``prod``
 ``verzoeknummer``   the verzoek a test submitted or fetched
+``dso_proof``       what the test proved, e.g. ``CPAId …``, ``MessageId …``, a sha256;
+                    the ticket bundle shows it next to each aangetoond step
 ==================  ========================================================
 """
 
@@ -48,6 +50,7 @@ LABEL_TENANT = "tenant"
 LABEL_TENANT_NAME = "tenant_name"
 LABEL_ENV = "dso_env"
 LABEL_VERZOEKNUMMER = "verzoeknummer"
+LABEL_PROOF = "dso_proof"
 
 
 def is_collecting() -> bool:
@@ -100,6 +103,12 @@ class Evidence:
         """Record the verzoeknummer a test submitted or fetched (shown in the ticket bundle)."""
         self.label(LABEL_VERZOEKNUMMER, nummer)
 
+    def proof(self, name: str, value: str | None) -> None:
+        """Record one fact that proves the test's step (``CPAId``, ``MessageId``, a sha256):
+        the ticket bundle and its mails show it next to the step when it is aangetoond."""
+        if value:
+            self.label(LABEL_PROOF, f"{name} {value}")
+
     @contextmanager
     def step(self, title: str, **params: object) -> Iterator[None]:
         """A report step; the title and parameter values are redacted. Keep secrets out of
@@ -134,6 +143,11 @@ class Evidence:
 
         for item in ping_records(result):
             self.record(item)
+        self.proof("CPAId", result.cpa_id)
+        if result.ping is not None:
+            self.proof("Ping MessageId", result.ping.message_id)
+        if result.pong is not None:
+            self.proof("Pong MessageId", result.pong.message_id)
 
     def attach_conformance(self, run: Any) -> None:
         """A negative conformance case (:class:`pytest_dso.ebms.conformance.CaseRun`) as
@@ -142,6 +156,16 @@ class Evidence:
 
         for item in conformance_records(run):
             self.record(item)
+
+    def attach_tls_probes(self, probes: Iterable[Any]) -> None:
+        """For each :class:`pytest_dso.network.tlsprobe.TlsProbe`, what was probed and what
+        could not be (see :func:`~pytest_dso.evidence.exchanges.tls_probe_summary`)."""
+        from pytest_dso.evidence.exchanges import tls_probe_summary
+
+        for probe in probes:
+            self.attach_json(tls_probe_summary(probe), f"TLS-probe {probe.where}")
+            accepted = ", ".join(p.label for p in probe.accepted)
+            self.proof(f"TLS {probe.where}", accepted or "geen versie geaccepteerd")
 
     def attach_rest(self, exchanges: Iterable[Any]) -> None:
         """Each recorded REST call (:class:`pytest_dso.dso.rest.Exchange`) as a step."""
@@ -155,6 +179,7 @@ class Evidence:
         from pytest_dso.evidence.exchanges import trigger_record
 
         self.record(trigger_record(trigger))
+        self.proof("verzoeknotificatie MessageId", trigger.message_id)
 
     # --- attachments --------------------------------------------------------------------------
 
@@ -216,12 +241,17 @@ class Evidence:
         """Attach STAM XML with the configured personal-data elements (BSN) redacted."""
         text = xml.decode("utf-8", "replace") if isinstance(xml, bytes) else xml
         self.attach_text(self.redactor.redact_xml(text), name, "application/xml", "xml")
+        raw = xml if isinstance(xml, bytes) else xml.encode("utf-8")
+        self.proof("STAM-XML sha256", hashlib.sha256(raw).hexdigest())
 
     def attach_certificate_summary(self, summary: Any, name: str = "certificaat") -> None:
         """Attach what identifies a certificate (subject, issuer, OIN, validity, SHA-256
         fingerprint, SANs): from an ``x509.Certificate``, an identity with ``.certificate``,
         or a mapping you built. Never the private key."""
-        self.attach_json(certificate_summary(summary), name)
+        facts = certificate_summary(summary)
+        self.attach_json(facts, name)
+        self.proof("certificaat sha256", str(facts.get("sha256_fingerprint")
+                                             or facts.get("sha256 fingerprint") or ""))
 
     def attach_cpa_summary(
         self,
@@ -231,7 +261,9 @@ class Evidence:
     ) -> None:
         """Attach the key facts of a CPA (CPAId, parties and their OINs, endpoints, validity,
         services) given as a mapping and/or keyword arguments."""
-        self.attach_json({**(dict(summary) if summary else {}), **fields}, name)
+        facts = {**(dict(summary) if summary else {}), **fields}
+        self.attach_json(facts, name)
+        self.proof("CPAId", str(facts.get("cpa_id") or facts.get("CPAId") or ""))
 
     def attach_bijlage_hashes(
         self,
@@ -244,6 +276,7 @@ class Evidence:
         for row in rows:
             size = str(row[2]) if len(row) > 2 else ""
             lines.append(f"{row[0]}\t{row[1]}\t{size}")
+            self.proof(f"bijlage {row[0]} sha256", row[1])
         self.attach_text("\n".join(lines) + "\n", name, "text/tab-separated-values", "tsv")
 
 

@@ -405,8 +405,9 @@ def _mail_body(s: _Summary, readiness: MailReadiness) -> str:
     lines = []
     for row in readiness.rows:
         who = f" voor {row.tenant.who}" if row.tenant is not None else ""
+        proof = f" ({'; '.join(row.proof)})" if row.status == PROVEN and row.proof else ""
         lines.append(f"- {row.step.label} {row.step.title}{who}: "
-                     f"{_shown(row.status, rehearsal)}")
+                     f"{_shown(row.status, rehearsal)}{proof}")
     numbers = sorted({o.verzoeknummer for r in readiness.rows for o in r.outcomes
                       if o.verzoeknummer})
     starts = [o.start for r in readiness.rows for o in r.outcomes if o.start]
@@ -519,6 +520,7 @@ h1{font-size:17px;margin:.2em 0 .6em}h2{font-size:14px;margin:1em 0 .4em}
 h3{font-size:12px;margin:.8em 0 .3em}
 table{border-collapse:collapse;margin:.3em 0 .8em;width:100%}
 td,th{border:1px solid #bbb;padding:2px 5px;text-align:left;vertical-align:top;font-size:10px}
+td:last-child{overflow-wrap:anywhere}
 th{background:#eee}
 .aangetoond,.geslaagd{color:#2e7d32;font-weight:bold}.mislukt,.fout{color:#c62828;font-weight:bold}
 .wacht{color:#b26a00;font-weight:bold}

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pytest_dso.ebms.envelope import EbmsMessage
     from pytest_dso.ebms.pingpong import PingResult
     from pytest_dso.ebms.receiver import ReceivedRecord
+    from pytest_dso.network.tlsprobe import TlsProbe
     from pytest_dso.transport.client import HttpExchange
     from pytest_dso.triggers.base import Trigger
 
@@ -248,6 +249,8 @@ def rest_record(exchange: RestExchange) -> ExchangeRecord:
     ]
     if exchange.error_message:
         params.append(("fout", f"{exchange.error_name}: {exchange.error_message}"))
+    tls = rest_tls_facts(exchange)
+    params += [(f"TLS {k}", v) for k, v in tls.items()]
     recorded = RecordedExchange(
         method=exchange.method, url=exchange.url, request_headers=exchange.request_headers,
         request_body=exchange.request_body, status=exchange.status, status_text=exchange.reason,
@@ -255,8 +258,21 @@ def rest_record(exchange: RestExchange) -> ExchangeRecord:
         start=exchange.started_at.timestamp(), stop=exchange.stopped_at.timestamp(),
         error=exchange.error_message or None, error_name=exchange.error_name,
     )
+    attachments = [_http_attachment(f"{exchange.method} {path}", recorded)]
+    if tls:
+        attachments.append(Attachment("TLS", json.dumps(tls, indent=2), "application/json",
+                                      "json"))
     return ExchangeRecord(f"{exchange.method} {path} → {status}", tuple(params),
-                          (_http_attachment(f"{exchange.method} {path}", recorded),))
+                          tuple(attachments))
+
+
+def rest_tls_facts(exchange: RestExchange) -> dict[str, str]:
+    """The TLS facts of the connection a REST call used (empty for plain HTTP)."""
+    if not exchange.tls_version and not exchange.peer_certificate_der:
+        return {}
+    facts = {"protocol": exchange.tls_version or "-", "cipher": exchange.cipher or "-"}
+    peer = {f"peer {k}": v for k, v in certificate_facts(exchange.peer_certificate).items()}
+    return {**facts, **peer}
 
 
 def trigger_record(trigger: Trigger) -> ExchangeRecord:
@@ -305,3 +321,87 @@ def records_of(exchanges: Sequence[RestExchange],
     """REST records, optionally only of the APIs named in ``apis``."""
     wanted = set(apis) if apis is not None else None
     return [rest_record(e) for e in exchanges if wanted is None or e.api in wanted]
+
+
+def tls_probe_summary(probe: TlsProbe) -> dict[str, Any]:
+    """What the TLS probe of one endpoint tried and saw: TCP, each protocol version, the
+    suites offered and accepted per version with their (EC)DHE groups, the groups, whether a
+    client certificate is required, the chain the server sent and the verified handshake; and
+    under ``niet onderzocht`` what could not be probed, and why. Certificates appear by
+    subject and SHA-256 only."""
+    from pytest_dso.network.tlsprobe import ClientAuthOutcome, VersionOutcome
+    from pytest_dso.pkio.identity import fingerprint_sha256
+
+    not_probed: list[str] = []
+    summary: dict[str, Any] = {
+        "endpoint": str(probe.endpoint),
+        "server_name": probe.server_hostname or probe.endpoint.host,
+        "tcp": f"{probe.tcp.outcome} ({probe.tcp.seconds * 1000:.0f} ms)"
+        + (f": {probe.tcp.detail}" if probe.tcp.detail else ""),
+        "client_identity": probe.client_identity or "-",
+    }
+    if not probe.tcp.ok:
+        not_probed.append(f"alles: geen TCP-verbinding ({probe.tcp.outcome})")
+    protocols: dict[str, Any] = {}
+    for version in probe.versions:
+        entry: dict[str, Any] = {"outcome": str(version.outcome)}
+        if version.cipher:
+            entry["cipher"] = version.cipher
+        if version.detail:
+            entry["detail"] = version.detail
+        protocols[version.protocol.label] = entry
+        if version.outcome in (VersionOutcome.NOT_PROBED, VersionOutcome.FAILED):
+            not_probed.append(f"{version.protocol.label}: {version.detail or version.outcome}")
+    summary["protocols"] = protocols
+    if probe.weak_offer is not None:
+        summary["weak_offer"] = {"outcome": str(probe.weak_offer.outcome),
+                                 "cipher": probe.weak_offer.cipher or "-",
+                                 "detail": probe.weak_offer.detail}
+    scan = probe.suites
+    suites: dict[str, Any] = {"scanner": scan.scanner}
+    if scan.error:
+        suites["error"] = scan.error
+        not_probed.append(f"cipher suites: {scan.error}")
+    for item in scan.versions:
+        entry = {
+            "offered": len(item.tested),
+            "accepted": [s.iana + (f" ({s.key_exchange.label})" if s.key_exchange else "")
+                         for s in item.accepted],
+        }
+        if item.error:
+            entry["error"] = item.error
+            not_probed.append(f"cipher suites {item.label}: {item.error}")
+        suites[item.label] = entry
+    summary["cipher_suites"] = suites
+    summary["groups"] = list(scan.curves)
+    auth = probe.client_auth
+    if auth is None or auth.outcome is ClientAuthOutcome.NOT_PROBED:
+        reason = (auth.detail or auth.reason) if auth is not None else "not run"
+        not_probed.append(f"client certificate required: {reason or 'not probed'}")
+    if auth is not None:
+        summary["client_certificate_required"] = {
+            "outcome": str(auth.outcome), "version": auth.version or "-",
+            "reason": auth.reason or "-",
+            "http_status": auth.http_status if auth.http_status is not None else "-",
+            "detail": auth.detail,
+        }
+    chain = probe.chain
+    if chain.certificates is None:
+        not_probed.append(f"certificate chain: {chain.note or 'not inspected'}")
+        summary["chain"] = {"source": chain.source or "-", "note": chain.note}
+    else:
+        summary["chain"] = {
+            "source": chain.source,
+            "certificates": [{"subject": c.subject.rfc4514_string(),
+                              "sha256": fingerprint_sha256(c)} for c in chain.certificates],
+        }
+    shake = probe.verification
+    if shake is None:
+        not_probed.append("verified mTLS handshake: not run")
+    else:
+        summary["verified_handshake"] = {
+            "ok": shake.ok, "version": shake.version or "-", "cipher": shake.cipher or "-",
+            "reason": shake.reason or "-",
+        }
+    summary["niet onderzocht"] = not_probed
+    return summary

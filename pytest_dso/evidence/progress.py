@@ -53,6 +53,7 @@ class StepStatus:
     status: str
     outcomes: tuple[TestOutcome, ...]
     detail: str  # what proves it, what failed, or what the user must do (Dutch)
+    proof: tuple[str, ...] = ()  # the facts that prove an aangetoond step, from its results
 
 
 def _steps_of(outcome: TestOutcome, process: str) -> list[Step]:
@@ -80,6 +81,24 @@ def _first_line(text: str) -> str:
     return line[:240]
 
 
+#: At most this many proof facts are shown per step (the report holds them all).
+MAX_PROOFS = 4
+
+
+def proofs_of(outcomes: Iterable[TestOutcome]) -> tuple[str, ...]:
+    """The proof facts of ``outcomes``: their verzoeknummers, then what each recorded with
+    ``dso_evidence.proof``; each once, at most :data:`MAX_PROOFS`, the rest counted."""
+    found: list[str] = []
+    for outcome in outcomes:
+        facts = ([f"verzoeknummer {outcome.verzoeknummer}"] if outcome.verzoeknummer else [])
+        for fact in (*facts, *outcome.proofs):
+            if fact not in found:
+                found.append(fact)
+    if len(found) > MAX_PROOFS:
+        return (*found[:MAX_PROOFS - 1], f"en {len(found) - MAX_PROOFS + 1} meer in het rapport")
+    return tuple(found)
+
+
 def step_status(item: Step, tenant: Tenant | None, outcomes: Sequence[TestOutcome],
                 screenshots: Screenshots | None = None) -> StepStatus:
     """The verdict on ``item`` for ``tenant`` (see the module docstring)."""
@@ -91,12 +110,15 @@ def step_status(item: Step, tenant: Tenant | None, outcomes: Sequence[TestOutcom
                           f"{failed[0].name}: {_first_line(failed[0].message) or 'mislukt'}")
     shot = shots.get((item.label, tenant.oin if tenant else "")) or shots.get((item.label, ""))
     if shot and item.screenshot_allowed:
-        return StepStatus(item, tenant, PROVEN, mine, f"schermafdruk toegevoegd: {shot}")
+        return StepStatus(item, tenant, PROVEN, mine, f"schermafdruk toegevoegd: {shot}",
+                          (f"schermafdruk {shot}",))
     passed = [o for o in mine if o.status == "passed"]
     if passed:
         names = sorted({o.name for o in passed})
         shown = ", ".join(names) if len(names) <= 3 else f"{names[0]} en {len(names) - 1} andere"
-        return StepStatus(item, tenant, PROVEN, mine, f"geslaagd: {shown}")
+        proof = proofs_of(passed)
+        said = f"geslaagd: {shown}" + (f"; bewijs: {'; '.join(proof)}" if proof else "")
+        return StepStatus(item, tenant, PROVEN, mine, said, proof)
     if not item.automated or item.screenshot_allowed:
         return StepStatus(item, tenant, WAITING, mine, item.todo)
     skipped = [o for o in mine if o.status == "skipped" and o.message]

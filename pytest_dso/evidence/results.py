@@ -30,6 +30,7 @@ from attr import asdict
 
 from pytest_dso.evidence.allure import (
     LABEL_ENV,
+    LABEL_PROOF,
     LABEL_STEP,
     LABEL_TENANT,
     LABEL_TENANT_NAME,
@@ -428,6 +429,11 @@ class TestOutcome:
     def env(self) -> str | None:
         """The environment label."""
         return self.label(LABEL_ENV)
+
+    @property
+    def proofs(self) -> tuple[str, ...]:
+        """What the test recorded as proof of its step (``CPAId …``, a sha256), in order."""
+        return self.labels.get(LABEL_PROOF, ())
 
     @property
     def verzoeknummer(self) -> str | None:

@@ -27,8 +27,9 @@ def _result(
     tenant: tuple[str, str] | None = None,
     start: int = 1_700_000_000_000,
     verzoeknummer: str | None = None,
+    proofs: tuple[str, ...] = (),
 ) -> None:
-    labels = []
+    labels = [{"name": "dso_proof", "value": value} for value in proofs]
     for value in [step] if isinstance(step, str) else step or []:
         labels.append({"name": "dso_step", "value": value})
     if tenant:
@@ -162,6 +163,57 @@ def test_pre_bundle_claims_only_what_was_proven(pre_results: Path, tmp_path: Pat
     status = json.loads((folder / "run.json").read_text())
     assert status["stappen"][f"PRE 3.3 {WATERSCHAP[0]}"] == "mislukt"
     assert verify_manifest(folder) == []
+
+
+def test_each_proven_step_shows_its_proof_in_the_summary_and_the_mails(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "allure-results"
+    folder.mkdir()
+    _environment(folder, "PRE")
+    _props(folder, **{"run.id": "run-p", "basis-url.afhandelen": "https://pre.example.nl/afh"})
+    for step in ("PRE 2.3", "PRE 2.4", "PRE 2.5"):
+        _result(folder, f"test_{step[-3:]}", "passed", step)
+    _result(folder, "test_ping", "passed", "PRE 2.6",
+            proofs=("CPAId DSO_Ping_1", "Ping MessageId m-1@vth"))
+    _result(folder, "test_ping_again", "passed", "PRE 2.6",
+            proofs=("CPAId DSO_Ping_1", "Ping MessageId m-2@vth"))
+    _result(folder, "test_ophalen_gemeente", "passed", "PRE 4.1", GEMEENTE,
+            verzoeknummer="1234567890123", proofs=("STAM-XML sha256 " + "a" * 64,))
+    _result(folder, "test_ophalen_waterschap", "failed", "PRE 4.1", WATERSCHAP,
+            verzoeknummer="2234567890123", proofs=("STAM-XML sha256 " + "b" * 64,))
+    _result(folder, "test_many", "passed", "PRE 3.2", GEMEENTE,
+            proofs=tuple(f"bijlage {n} sha256 {n * 64}" for n in "cdefg"))
+    bundle = build_bundle(folder, tmp_path / "reports", "T-9", render=False, chromium=False)
+    md = (bundle.folder / "samenvatting.md").read_text()
+    shared = _section(md, "Gedeelde stappen (PRE)")
+    ping_row = next(line for line in shared.splitlines() if line.startswith("| PRE 2.6 "))
+    assert "aangetoond" in ping_row
+    assert "bewijs: CPAId DSO_Ping_1; Ping MessageId m-1@vth; Ping MessageId m-2@vth" in ping_row
+    gemeente = _section(md, f"{GEMEENTE[1]} (OIN {GEMEENTE[0]})")
+    row = next(line for line in gemeente.splitlines() if line.startswith("| PRE 4.1 "))
+    assert f"bewijs: verzoeknummer 1234567890123; STAM-XML sha256 {'a' * 64}" in row
+    many = next(line for line in gemeente.splitlines() if line.startswith("| PRE 3.2 "))
+    assert "en 2 meer in het rapport" in many
+    assert "g" * 64 not in many
+    waterschap = _section(md, f"{WATERSCHAP[1]} (OIN {WATERSCHAP[0]})")
+    failed = next(line for line in waterschap.splitlines() if line.startswith("| PRE 4.1 "))
+    assert "mislukt" in failed
+    assert "b" * 64 not in failed  # a failed step claims no proof
+    mails = (bundle.folder / "mails.txt").read_text()
+    ping_mail, ophalen_mail = mails.split("Aan: dso-beheer@rws.nl")[1:]
+    assert ("PRE 2.6 Technisch testen (Ping/Pong): aangetoond (CPAId DSO_Ping_1; "
+            "Ping MessageId m-1@vth; Ping MessageId m-2@vth)") in ping_mail
+    line = next(x for x in ophalen_mail.splitlines()
+                if x.startswith("- PRE 4.1") and GEMEENTE[0] in x)
+    assert line.endswith(f"aangetoond (verzoeknummer 1234567890123; STAM-XML sha256 {'a' * 64})")
+    other = next(x for x in ophalen_mail.splitlines()
+                 if x.startswith("- PRE 4.1") and WATERSCHAP[0] in x)
+    assert other.endswith(": mislukt")
+    # the HTML summary carries the same proof, and long hashes wrap inside their cell
+    page = (bundle.folder / "samenvatting.html").read_text()
+    assert "bewijs: CPAId DSO_Ping_1" in page
+    assert "overflow-wrap:anywhere" in page
 
 
 def test_a_part_is_not_proven_while_one_automated_step_is_open(
