@@ -24,10 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_dso.e2e.runs import E2eRuns, E2eSetupError, local_chain
-
 from pytest_dso.dsofile import DsoFile, TriggersConfig
 from pytest_dso.e2e.flow import FlowResult
+from pytest_dso.e2e.runs import E2eRuns, E2eSetupError, local_chain
 from pytest_dso.environments import profile
 from pytest_dso.findings import errors
 from pytest_dso.pkio.testpki import TestPki, build_test_pki, test_oin
