@@ -278,17 +278,23 @@ def test_prints_in_pieces():
     print("on stderr:", os.environ["MY_PASSPHRASE"], file=sys.stderr)
     print(open(os.environ["KEY_FILE"]).read())
 """)
-    result = pytester.runpytest_subprocess(capture, "-p", "no:cacheprovider", "-rA")
-    result.assert_outcomes(passed=3, failed=4)
+    full = capture == "-s"  # tee-sys: the prints only (the simulator run costs seconds)
+    result = pytester.runpytest_subprocess(
+        capture, "-p", "no:cacheprovider", "-rA", *(() if full else ("test_prints.py",)))
+    if full:
+        result.assert_outcomes(passed=3, failed=4)
+    else:
+        result.assert_outcomes(passed=1)
     output = result.stdout.str() + result.stderr.str()
-    sim_key = sim_key_file.read_text()
+    sim_key = sim_key_file.read_text() if full else "no simulator in this run"
     assert len(sim_key) >= 16
     for secret in (PASSPHRASE, API_KEY, HOOK_SECRET, sim_key, *key_lines):
         assert secret not in output
     assert "passphrase [REDACTED] and key [REDACTED]" in output
     assert "api key in parts: [REDACTED]" in output
-    assert "simulator x-api-key [REDACTED]" in output
     assert "[REDACTED PRIVATE KEY]" in output
+    if full:
+        assert "simulator x-api-key [REDACTED]" in output
 
 
 def test_a_run_without_pytest_dso_prints_untouched(
