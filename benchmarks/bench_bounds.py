@@ -24,8 +24,9 @@ import threading
 import time
 
 from pytest_dso.pkio.testpki import build_test_pki
+from pytest_dso.transport.api import Route
 from pytest_dso.transport.client import HttpClient
-from pytest_dso.transport.server import HttpsServer, Limits, Response, Route
+from pytest_dso.transport.server import HttpsServer, Limits, Response
 
 LATENCY_LIMIT_S = 1.0
 RATIO_TARGET = 20.0

@@ -31,6 +31,8 @@ from cryptography import x509
 from pytest_dso.dso.paths import join_url, operation, render_path, with_major
 from pytest_dso.dso.shapes import DEFAULT_RELATIONS, HAL_JSON
 from pytest_dso.findings import Finding
+from pytest_dso.transport.api import ApiError as ApiError
+from pytest_dso.transport.api import ApiResponse as ApiResponse
 from pytest_dso.transport.client import DEFAULT_MAX_RESPONSE, HttpClient, HttpExchange
 
 if TYPE_CHECKING:
@@ -53,19 +55,6 @@ MAX_RECORDED_BODY = 1024 * 1024
 
 class WritesNotAllowed(PermissionError):
     """A state-changing call was refused because the settings do not allow writes."""
-
-
-class ApiError(RuntimeError):
-    """A DSO API call failed: transport error or an unexpected HTTP status."""
-
-    def __init__(self, message: str, response: ApiResponse | None = None) -> None:
-        super().__init__(message)
-        self.response = response
-
-    @property
-    def status(self) -> int | None:
-        """The HTTP status, when a response came back."""
-        return self.response.status if self.response else None
 
 
 class TransportError(ApiError):
@@ -144,51 +133,6 @@ class ExchangeLog:
         """Everything recorded so far."""
         with self._lock:
             return tuple(self._items)
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """A completed HTTP response."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes = field(repr=False)
-    url: str
-    exchange: Exchange = field(repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """True for 2xx."""
-        return 200 <= self.status < 300
-
-    @property
-    def content_type(self) -> str:
-        """The Content-Type without parameters, lower-cased."""
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-    def json(self) -> Any:
-        """The body parsed as JSON; :class:`ApiError` when it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            raise ApiError(
-                f"{self.url} answered {self.status} with a body that is not JSON "
-                f"(Content-Type {self.content_type or 'none'}): {self.body[:200]!r}",
-                self,
-            ) from None
-
-    def expect(self, *statuses: int, what: str = "the call") -> ApiResponse:
-        """Self when the status is one of ``statuses`` (default: any 2xx), else
-        :class:`ApiError` with the status and the start of the body."""
-        good = self.status in statuses if statuses else self.ok
-        if not good:
-            wanted = ", ".join(map(str, statuses)) if statuses else "2xx"
-            raise ApiError(
-                f"{what} answered HTTP {self.status} (expected {wanted}) at {self.url}: "
-                f"{self.body[:300].decode('utf-8', 'replace')}",
-                self,
-            )
-        return self
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pytest_dso.sim.faults import FaultError, FaultInjector, parse_faults
-from pytest_dso.sim.rest.http import ApiError, ApiRequest, ApiResponse, json_response
+from pytest_dso.sim.rest.http import ApiRequest, json_response
 from pytest_dso.sim.store import Store
+from pytest_dso.transport.api import ApiError, ApiResponse
 
 
 def _iso(seconds: float) -> str:

@@ -50,10 +50,10 @@ from pytest_dso.sim.rest import (
     verzoeksroutering,
 )
 from pytest_dso.sim.rest.backend import Caller
-from pytest_dso.sim.rest.http import ApiError
 from pytest_dso.sim.rest.router import RestRouter
 from pytest_dso.sim.services import Organisation, SimServices
 from pytest_dso.sim.store import DEFAULT_FILENAME, Store
+from pytest_dso.transport.api import ApiError
 from pytest_dso.transport.client import HttpClient
 from pytest_dso.transport.server import HttpsServer, Request, Response
 
@@ -543,7 +543,7 @@ class Simulator:
         answer = router.handle(
             request.method, request.target, request.headers, request.body,
             peer_oin=request.peer_oin, has_client_certificate=request.peer is not None,
-            origin=request.base_url,
+            origin=request.base_url, client=request.peer_oin or request.client_address[0],
         )
         return Response(answer.status, answer.body, answer.content_type,
                         tuple(answer.headers.items()))

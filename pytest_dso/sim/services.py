@@ -38,11 +38,11 @@ from pytest_dso.sim.domain.submission import (
 )
 from pytest_dso.sim.pdf import publiceerbaar_pdf
 from pytest_dso.sim.rest.backend import Caller, Concept, DocumentInfo, Submitted
-from pytest_dso.sim.rest.http import ApiError
 from pytest_dso.sim.store import Store, StoredVerzoek
 from pytest_dso.stam.model import Bijlage, Organisatie, RdPunt, Verzoek
 from pytest_dso.stam.verzoeknummer import VerzoeknummerAllocator
 from pytest_dso.stam.xml import render_verzoek
+from pytest_dso.transport.api import ApiError
 
 #: An unfinished indienen flow is dropped after 24 hours [C].
 CONCEPT_LIFETIME = 24 * 3600.0

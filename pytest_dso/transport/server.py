@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -43,6 +43,7 @@ from cryptography import x509
 
 from pytest_dso.pkio.identity import subject_oin
 from pytest_dso.pkio.readable import UNREADABLE, readable_subject
+from pytest_dso.transport.api import Route
 
 #: Default upper bound for a request body (ebMS messages with attachments stay well below).
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -150,22 +151,6 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
-
-
-@dataclass(frozen=True)
-class Route:
-    """``method`` (``"*"`` for any) and path ``prefix`` served by ``handler``."""
-
-    method: str
-    prefix: str
-    handler: Handler = field(compare=False)
-
-    def matches_path(self, path: str) -> bool:
-        """True when ``path`` is the prefix or lies below it."""
-        if not path.startswith(self.prefix):
-            return False
-        rest = path[len(self.prefix) :]
-        return not rest or self.prefix.endswith("/") or rest.startswith("/")
 
 
 @dataclass(frozen=True)
@@ -579,7 +564,7 @@ class _HttpConnection:
             client_address=(str(self.client_address[0]), int(self.client_address[1])),
             peer=self._peer_certificate(),
             tls_version=conn.version() if isinstance(conn, ssl.SSLSocket) else None,
-            route_prefix=route.prefix,
+            route_prefix=route.path,
             base_url=owner.url,
         )
         try:
@@ -636,7 +621,7 @@ class HttpsServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        routes: Iterable[Route] = (),
+        routes: Iterable[Route[Handler]] = (),
         max_body: int = DEFAULT_MAX_BODY,
         handshake_timeout: float | None = None,
         idle_timeout: float | None = None,
@@ -659,7 +644,7 @@ class HttpsServer:
         self._overflow = 0
         self._watchdog: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._routes: tuple[Route, ...] = tuple(routes)
+        self._routes: tuple[Route[Handler], ...] = tuple(routes)
         self._requested_port = port
         self._server: _Server | None = None
         self._port: int | None = None
@@ -675,17 +660,17 @@ class HttpsServer:
 
         A later route with the same method and prefix replaces the earlier one.
         """
-        new = Route(method.upper(), prefix, handler)
+        new: Route[Handler] = Route(method.upper(), prefix, handler)
         self._routes = (*(r for r in self._routes if r != new), new)
 
-    def _match(self, method: str, path: str) -> tuple[Route | None, set[str]]:
-        best: Route | None = None
+    def _match(self, method: str, path: str) -> tuple[Route[Handler] | None, set[str]]:
+        best: Route[Handler] | None = None
         allowed: set[str] = set()
         for route in self._routes:
             if not route.matches_path(path):
                 continue
             if route.method in ("*", method):
-                if best is None or len(route.prefix) > len(best.prefix):
+                if best is None or len(route.path) > len(best.path):
                     best = route
             else:
                 allowed.add(route.method)

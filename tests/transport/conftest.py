@@ -11,7 +11,8 @@ from cryptography import x509
 
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import LeafSpec, TestHierarchy, build_hierarchy, issue_leaf
-from pytest_dso.transport.server import HttpsServer, Route
+from pytest_dso.transport.api import Route
+from pytest_dso.transport.server import HttpsServer
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_dso.transport.api import Route
 from pytest_dso.transport.client import HttpClient
-from pytest_dso.transport.server import Limits, Request, Response, Route
+from pytest_dso.transport.server import Limits, Request, Response
 
 if TYPE_CHECKING:
     from conftest import Pki, ServerFactory

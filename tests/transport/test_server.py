@@ -10,8 +10,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from pytest_dso.transport.api import Route
 from pytest_dso.transport.client import HttpClient
-from pytest_dso.transport.server import HttpsServer, Request, Response, Route
+from pytest_dso.transport.server import HttpsServer, Request, Response
 
 if TYPE_CHECKING:
     from conftest import Pki, ServerFactory

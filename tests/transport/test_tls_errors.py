@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_dso.findings import Severity
+from pytest_dso.transport.api import Route
 from pytest_dso.transport.client import HttpClient
-from pytest_dso.transport.server import Response, Route
+from pytest_dso.transport.server import Response
 from pytest_dso.transport.tls_errors import classify_failure, exception_chain
 
 if TYPE_CHECKING:

@@ -21,19 +21,12 @@ from pytest_dso.dso.shapes import (
     zoek_resultaat_to_json,
 )
 from pytest_dso.sim.domain.mandates import Mandaat
+from pytest_dso.sim.rest import schemas
 from pytest_dso.sim.rest.auth import pkio_caller
 from pytest_dso.sim.rest.backend import Backend, Caller
-from pytest_dso.sim.rest.http import (
-    Api,
-    ApiError,
-    ApiRequest,
-    ApiResponse,
-    Route,
-    hal_response,
-    link,
-    templates,
-)
+from pytest_dso.sim.rest.http import Api, ApiRequest, hal_response, link, templates
 from pytest_dso.stam.model import Verzoek
+from pytest_dso.transport.api import ApiError, ApiResponse, Route
 
 NAME = "afhandelen"
 BASE_PATH = "/overheid/verzoeken/api/afhandelen/v2"
@@ -165,33 +158,31 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
 
     def post_wijzig(request: ApiRequest) -> ApiResponse:
         verzoek = authorised(request)
-        body = request.json()
-        target = body.get("bevoegdGezag") if isinstance(body, dict) else None
-        nieuw = target.get("oin") if isinstance(target, dict) else None
-        if not isinstance(nieuw, str) or not nieuw:
-            raise ApiError(400, "Ongeldig verzoek",
-                           "the body must be {\"bevoegdGezag\": {\"oin\": \"<OIN>\"}}")
+        nieuw = str(request.json()["bevoegdGezag"]["oin"])  # checked against the schema
         moved = backend.wijzig_bevoegd_gezag(caller(request), verzoek, nieuw)
         return hal_response(referenties(moved, request.base_url, p))
 
+    referenties_ok = schemas.answer(schemas.REFERENTIES, "HAL verzoekreferenties")
     routes = (
         Route.of("POST", p["wijzig_bevoegd_gezag"], post_wijzig,
                  "Bevoegd gezag wijzigen (model of the simulator)",
-                 requestBody={"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["bevoegdGezag"],
-                     "properties": {"bevoegdGezag": {
-                         "type": "object", "required": ["oin"],
-                         "properties": {"oin": {"type": "string",
-                                                "pattern": "^[0-9A-Za-z]{20}$"}}}}}}}}),
-        Route.of("POST", p["zoek"], post_zoek, "Verzoeken zoeken (zaakverwijzingen)"),
+                 requestBody=schemas.json_body(schemas.WIJZIG_BEVOEGD_GEZAG),
+                 responses=referenties_ok,
+                 errors={"409": "the verzoek cannot be handed to that bevoegd gezag",
+                         "422": "the simulator knows no such bevoegd gezag"}),
+        Route.of("POST", p["zoek"], post_zoek, "Verzoeken zoeken (zaakverwijzingen)",
+                 requestBody=schemas.json_body(schemas.ZOEK_VRAAG),
+                 responses=schemas.answer(schemas.ZOEK_RESULTAAT, "A page of zaakverwijzingen")),
         Route.of("GET", p["referenties"], get_referenties, "Verzoekreferenties ophalen",
-                 responses={"200": {"description": "HAL referenties"},
-                            "403": {"description": "OIN not authorised"},
-                            "404": {"description": "Unknown verzoeknummer"}}),
-        Route.of("GET", p["verzoek"], get_xml, "Verzoek (STAM XML) ophalen"),
-        Route.of("GET", p["samenvatting"], get_xml, "Origineel STAM-bericht ophalen"),
-        Route.of("GET", p["pdf"], get_pdf, "Publiceerbare PDF ophalen"),
-        Route.of("GET", p["document"], get_document, "Document (bijlage) ophalen"),
+                 responses=referenties_ok),
+        Route.of("GET", p["verzoek"], get_xml, "Verzoek (STAM XML) ophalen",
+                 responses=schemas.binary("application/xml", "The STAM verzoek XML")),
+        Route.of("GET", p["samenvatting"], get_xml, "Origineel STAM-bericht ophalen",
+                 responses=schemas.binary("application/xml", "The original STAM message")),
+        Route.of("GET", p["pdf"], get_pdf, "Publiceerbare PDF ophalen",
+                 responses=schemas.binary("application/pdf", "The publishable PDF")),
+        Route.of("GET", p["document"], get_document, "Document (bijlage) ophalen",
+                 responses=schemas.binary("*/*", "The document, in its own media type")),
     )
     if version == "v1":
         return Api(V1_NAME, "Verzoek afhandelen (v1)", V1_BASE_PATH, "pkio", routes,

@@ -7,7 +7,8 @@ import hmac
 
 from pytest_dso.sim.domain.mandates import Mandaat
 from pytest_dso.sim.rest.backend import Backend, Caller
-from pytest_dso.sim.rest.http import ApiError, ApiRequest
+from pytest_dso.sim.rest.http import ApiRequest
+from pytest_dso.transport.api import ApiError
 
 
 def require_api_key(request: ApiRequest, key: str) -> None:

@@ -13,18 +13,11 @@ from typing import Any
 
 from pytest_dso.dso.shapes import BehandeldienstConfiguratie, ShapeError
 from pytest_dso.sim.domain.mandates import Mandaat
+from pytest_dso.sim.rest import schemas
 from pytest_dso.sim.rest.auth import pkio_caller
 from pytest_dso.sim.rest.backend import Backend
-from pytest_dso.sim.rest.http import (
-    Api,
-    ApiError,
-    ApiRequest,
-    ApiResponse,
-    Route,
-    hal_response,
-    link,
-    templates,
-)
+from pytest_dso.sim.rest.http import Api, ApiRequest, hal_response, link, templates
+from pytest_dso.transport.api import ApiError, ApiResponse, Route
 
 NAME = "behandeldienstconfiguratie"
 BASE_PATH = "/overheid/toepasbare-regels/api/behandeldienstconfiguraties/v1"
@@ -81,10 +74,15 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
         return ApiResponse(204)
 
     routes = (
-        Route.of("POST", p["create"], create, "Behandeldienstconfiguratie aanmaken"),
-        Route.of("GET", p["list"], listing, "Behandeldienstconfiguraties opvragen"),
-        Route.of("GET", p["get"], get, "Behandeldienstconfiguratie opvragen"),
+        Route.of("POST", p["create"], create, "Behandeldienstconfiguratie aanmaken",
+                 requestBody=schemas.json_body(schemas.CONFIGURATIE_REQUEST),
+                 responses=schemas.answer(schemas.CONFIGURATIE, "The stored configuration"),
+                 errors={"409": "the configuration conflicts with a stored one"}),
+        Route.of("GET", p["list"], listing, "Behandeldienstconfiguraties opvragen",
+                 responses=schemas.answer(schemas.CONFIGURATIES, "The caller's configurations")),
+        Route.of("GET", p["get"], get, "Behandeldienstconfiguratie opvragen",
+                 responses=schemas.answer(schemas.CONFIGURATIE, "The configuration")),
         Route.of("DELETE", p["delete"], delete, "Behandeldienstconfiguratie verwijderen",
-                 responses={"204": {"description": "Deleted"}}),
+                 responses=schemas.answer(None, "Deleted", 204)),
     )
     return Api(NAME, "Behandeldienstconfiguratie", BASE_PATH, "pkio", routes, DESCRIPTION)

@@ -10,18 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pytest_dso.sim.domain.mandates import Mandaat
+from pytest_dso.sim.rest import schemas
 from pytest_dso.sim.rest.auth import pkio_caller
 from pytest_dso.sim.rest.backend import Backend
-from pytest_dso.sim.rest.http import (
-    Api,
-    ApiError,
-    ApiRequest,
-    ApiResponse,
-    Route,
-    hal_response,
-    link,
-    templates,
-)
+from pytest_dso.sim.rest.http import Api, ApiRequest, hal_response, link, templates
+from pytest_dso.transport.api import ApiError, ApiResponse, Route
 
 NAME = "cpa_aanbieden"
 BASE_PATH = "/overheid/digikoppeling/api/cpa-aanbieden/v1"
@@ -53,10 +46,10 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
 
     routes = (
         Route.of("POST", p["aanbieden"], offer, "CPA aanbieden",
-                 requestBody={"required": True,
-                              "content": {"application/xml": {"schema": {"type": "string"}}}},
-                 responses={"201": {"description": "CPA accepted"},
-                            "400": {"description": "CPA refused, with findings"}}),
-        Route.of("GET", p["aanbieden"], listing, "Aangeboden CPA's opvragen"),
+                 requestBody=schemas.raw_body("application/xml", schemas.CPA_XML),
+                 responses=schemas.answer(schemas.CPA_ACCEPTED, "CPA accepted", 201),
+                 errors={"501": "this simulator does not accept CPAs"}),
+        Route.of("GET", p["aanbieden"], listing, "Aangeboden CPA's opvragen",
+                 responses=schemas.answer(schemas.CPAS, "The CPAs the simulator holds")),
     )
     return Api(NAME, "CPA aanbieden", BASE_PATH, "pkio", routes, DESCRIPTION)

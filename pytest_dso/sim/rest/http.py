@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from pytest_dso import jsonsafe
+from pytest_dso.transport.api import ApiError, ApiResponse, Route
 
 HAL_JSON = "application/hal+json"
 PROBLEM_JSON = "application/problem+json"
@@ -53,6 +54,9 @@ class ApiRequest:
     has_client_certificate: bool = False
     base_url: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
+    #: The body as parsed (and schema-checked) by the router; ``json()`` returns it.
+    parsed: Any = field(default=None, compare=False, repr=False)
+    client: str = ""
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive)."""
@@ -67,6 +71,8 @@ class ApiRequest:
         """The body parsed as JSON within :mod:`pytest_dso.jsonsafe`'s limits (nesting,
         number size, no NaN/Infinity); :class:`ApiError` 400 when it is not JSON or exceeds
         a limit, 413 above :data:`MAX_JSON_BODY` bytes."""
+        if self.parsed is not None:
+            return self.parsed
         if len(self.body) > MAX_JSON_BODY:
             raise ApiError(413, "Te groot",
                            f"a JSON body is limited to {MAX_JSON_BODY} bytes here")
@@ -76,27 +82,6 @@ class ApiRequest:
             raise ApiError(
                 400, "Ongeldige JSON", f"the request body is not accepted as JSON: {exc}"
             ) from None
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """One HTTP response."""
-
-    status: int
-    body: bytes = b""
-    content_type: str = JSON
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class ApiError(Exception):
-    """Raised by handlers; becomes an ``application/problem+json`` response."""
-
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
-        super().__init__(f"{status} {title}: {detail}")
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.extra = extra
 
 
 #: The problem body every error response carries (RFC 9457 fields the simulator fills).
@@ -174,31 +159,6 @@ def templates(api: str, overrides: Mapping[str, str] | None = None) -> dict[str,
 
 
 @dataclass(frozen=True)
-class Route:
-    """A method plus a path template, compiled to a regular expression."""
-
-    method: str
-    template: str
-    handler: Handler
-    pattern: re.Pattern[str]
-    summary: str = ""
-    operation: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, method: str, template: str, handler: Handler, summary: str = "",
-           **operation: Any) -> Route:
-        """Compile ``template``: ``{name}`` matches one path segment. ``operation`` holds
-        extra OpenAPI operation fields (``requestBody``, ``responses``, ``parameters``)."""
-        template = template.strip("/")
-        parts = re.split(r"(\{[a-zA-Z_][a-zA-Z0-9_]*\})", template)
-        regex = "".join(
-            f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts
-        )
-        return cls(method.upper(), template, handler, re.compile(f"^{regex}/?$"), summary,
-                   operation)
-
-
-@dataclass(frozen=True)
 class Api:
     """One simulated API: its name, base path, auth kind and routes.
 
@@ -211,7 +171,7 @@ class Api:
     title: str
     base_path: str
     auth: str
-    routes: tuple[Route, ...]
+    routes: tuple[Route[Handler], ...]
     description: str = ""
     semver: str = ""
     error_content_type: str = PROBLEM_JSON
@@ -222,26 +182,13 @@ class Api:
         return self.semver or API_VERSIONS.get(self.name, "1.0.0")
 
     def openapi_document(self, base_url: str) -> dict[str, Any]:
-        """An OpenAPI 3.0 document generated from the routes, served at ``openapi.json``."""
+        """The OpenAPI 3.1 document generated from the routes, served at ``openapi.json``:
+        each operation's request body and success schemas (:mod:`.schemas`), and the problem
+        responses it can give (``errors`` in a route's operation adds API-specific ones)."""
         paths: dict[str, dict[str, Any]] = {}
         for route in self.routes:
-            params = re.findall(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}", route.template)
-            slug = re.sub(r"[^a-zA-Z0-9]+", "_", route.template).strip("_") or "root"
-            operation: dict[str, Any] = {
-                "summary": route.summary,
-                "operationId": f"{route.method.lower()}_{slug}",
-                "responses": {"200": {"description": "OK"}},
-            }
-            operation.update(route.operation)
-            operation["responses"] = {**self._error_responses(route), **operation["responses"]}
-            declared = {p.get("name") for p in operation.get("parameters", ())}
-            operation["parameters"] = [
-                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                for p in params if p not in declared
-            ] + list(operation.get("parameters", ()))
-            if not operation["parameters"]:
-                del operation["parameters"]
-            paths.setdefault("/" + route.template, {})[route.method.lower()] = operation
+            operation = self.operation(route)
+            paths.setdefault("/" + route.path, {})[route.method.lower()] = operation
         security: dict[str, Any]
         if self.auth == "public":
             security = {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
@@ -259,35 +206,65 @@ class Api:
             "security": [{next(iter(security)): []}],
         }
 
-    def _error_responses(self, route: Route) -> dict[str, Any]:
-        """The problem responses every operation of this API can give."""
-        def answer(text: str) -> dict[str, Any]:
-            return {"description": text, "content": {
-                PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    def operation(self, route: Route[Handler]) -> dict[str, Any]:
+        """The OpenAPI operation object of ``route``."""
+        slug = re.sub(r"[^a-zA-Z0-9]+", "_", route.path).strip("_") or "root"
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "operationId": f"{route.method.lower()}_{slug}",
+        }
+        extra = dict(route.operation)
+        errors: Mapping[str, str] = extra.pop("errors", {})
+        operation.update(extra)
+        responses = self._error_responses(route)
+        responses.update({str(code): self._problem(text) for code, text in errors.items()})
+        responses.update(operation.get("responses", {}))
+        operation["responses"] = dict(sorted(responses.items()))
+        declared = {p.get("name") for p in operation.get("parameters", ())}
+        parameters = [
+            {"name": p, "in": "path", "required": True,
+             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+            for p in route.parameters if p not in declared
+        ] + list(operation.get("parameters", ()))
+        if parameters:
+            operation["parameters"] = parameters
+        else:
+            operation.pop("parameters", None)
+        return operation
 
-        out = {"404": answer("Not found")}
+    def _problem(self, text: str) -> dict[str, Any]:
+        """A problem response: ``application/problem+json`` (also answered by the HTTPS
+        layer for 408/413/429), plus the API's own error media type when it differs."""
+        schema = {"$ref": "#/components/schemas/Problem"}
+        media = dict.fromkeys((self.error_content_type, PROBLEM_JSON))
+        return {"description": text, "content": {m: {"schema": schema} for m in media}}
+
+    def _error_responses(self, route: Route[Handler]) -> dict[str, Any]:
+        """The problem responses every operation of this API can give."""
+        answer = self._problem
+        out = {"404": answer("Not found (an unknown id, or a path the API does not have)"),
+               "408": answer("the request head or body did not arrive in time"),
+               "429": answer("too many connections or open uploads; retry after Retry-After")}
         if self.auth == "public":
             out["401"] = answer("x-api-key missing or wrong")
         else:
             out["401"] = answer("no client certificate with an OIN")
             out["403"] = answer("the caller's OIN may not do this (no mandate)")
-        if route.method in ("POST", "PUT", "PATCH") or "{" in route.template:
-            out["400"] = answer("the request is not valid")
-        if route.method in ("POST", "PUT", "PATCH"):
-            out["413"] = answer("the request body is too large")
-        out["429"] = answer("too many connections or open uploads; retry after Retry-After")
+        if route.method in ("POST", "PUT", "PATCH") or route.parameters:
+            out["400"] = answer("the request is not valid (a problem names the field)")
+        out["413"] = answer("the request (its body or a document) is too large")
         return out
 
-    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+    def match(self, method: str, path: str) -> tuple[Route[Handler] | None, dict[str, str], bool]:
         """The route for ``method path``, its parameters, and whether the path exists at all
         (for 405 versus 404)."""
         path = path.strip("/")
         path_known = False
         for route in self.routes:
-            found = route.pattern.match(path)
+            found = route.match(path)
             if found is None:
                 continue
             path_known = True
             if route.method == method.upper():
-                return route, found.groupdict(), True
+                return route, found, True
         return None, {}, path_known

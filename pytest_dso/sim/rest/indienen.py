@@ -20,23 +20,30 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_dso.dso.shapes import ROLAANDUIDINGEN, Indienbericht, ShapeError
+from pytest_dso.dso.shapes import (
+    MAX_GENERATED_SIZE,
+    MIN_GENERATED_SIZE,
+    RD_LIMIT,
+    ROLAANDUIDINGEN,
+    Indienbericht,
+    ShapeError,
+)
+from pytest_dso.sim.rest import schemas
 from pytest_dso.sim.rest.backend import Backend, Concept, Submitted
 from pytest_dso.sim.rest.http import (
     API_VERSIONS,
     JSON,
     PROBLEM_JSON,
     Api,
-    ApiError,
     ApiRequest,
-    ApiResponse,
-    Route,
+    Handler,
     hal_response,
     json_response,
     link,
     templates,
 )
 from pytest_dso.stam.model import VerzoekType
+from pytest_dso.transport.api import ApiError, ApiResponse, Route
 
 NAME = "indienen"
 #: The default major version (v4 is deprecated [C]).
@@ -71,20 +78,38 @@ def _description(version: str) -> str:
 
 
 _OIN = {"type": "string", "pattern": "^[0-9]{20}$"}
+_RD = {"type": "number", "minimum": -RD_LIMIT, "maximum": RD_LIMIT}
+_PROJECTLOCATIE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "adres": {"type": ["object", "null"], "properties": {
+            "postcode": {"type": "string"}, "huisnummer": {"type": ["integer", "null"]},
+            "huisletter": {"type": "string"}, "huisnummertoevoeging": {"type": "string"},
+            "straatnaam": {"type": "string"}, "woonplaats": {"type": "string"},
+            "nummeraanduidingId": {"type": "string"}}},
+        "punt": {"type": ["object", "null"], "required": ["x", "y"],
+                 "properties": {"x": _RD, "y": _RD}},
+        "vlak": {"type": "array", "maxItems": 10_000, "items": {
+            "type": "array", "minItems": 2, "maxItems": 2, "items": _RD}},
+    },
+}
 #: JSON schema of the indienbericht (the simulator's model, ``dso.shapes.Indienbericht``).
 INDIENBERICHT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "The simulator's indienbericht, not the official Omgevingsloket format.",
     "required": ["type", "activiteiten"],
     "properties": {
-        "type": {"type": "string", "enum": [t.value for t in VerzoekType],
-                 "description": "The indieningsvereiste (verzoektype): 'Melding' for a "
-                 "bevoegd gezag, 'Informatie' for a behandeldienst"},
+        "type": {"type": "string", "minLength": 1, "maxLength": 200,
+                 "examples": [t.value for t in VerzoekType],
+                 "description": "The indieningsvereiste (verzoektype), one of the examples: "
+                 "'Melding' for a bevoegd gezag, 'Informatie' for a behandeldienst (the "
+                 "handler names the right endpoint for 'Idee')"},
         "doel": {"type": "string", "description": "Default 'initiëren'"},
         "naam": {"type": "string", "description": "Name of the project"},
         "toelichting": {"type": "string"},
-        "locatieOin": {**_OIN, "description": "OIN of the gemeente (or waterschap, provincie) "
-                       "whose area holds the location; the simulator routes on it"},
+        "locatieOin": {"type": "string", "pattern": "^([0-9]{20})?$",
+                       "description": "OIN of the gemeente (or waterschap, provincie) whose "
+                       "area holds the location; the simulator routes on it"},
         "definitief": {"type": "boolean", "description": "Simulator extension: submit in one "
                        "call; the response then holds the verzoeknummers"},
         "activiteiten": {
@@ -103,19 +128,27 @@ INDIENBERICHT_SCHEMA: dict[str, Any] = {
                         "code": {"type": "string"}, "waarde": {"type": "string"}}},
                     "specificaties": {"type": "array", "items": {
                         "type": "object", "required": ["vraagId", "antwoord"], "properties": {
-                            "vraagId": {"type": "string"}, "antwoord": {"type": "string"}}}},
+                            "vraagId": {"type": "string"}, "antwoord": {"type": "string"},
+                            "vraagtekst": {"type": "string"},
+                            "vraagclassificatie": {"type": "string"},
+                            "groepering": {"type": "string"},
+                            "documentIds": {"type": "array", "items": {"type": "string"}}}}},
                 },
             },
         },
         "bijlagen": {"type": "array", "description": "Simulator extension: documents it "
                      "generates from a seed and a size", "items": {
                          "type": "object", "required": ["seed", "size"], "properties": {
-                             "seed": {"type": "integer"}, "size": {"type": "integer",
-                                                                   "minimum": 0},
+                             "seed": {"type": "integer", "minimum": 0,
+                                      "maximum": 2**63 - 1},
+                             "size": {"type": "integer", "minimum": MIN_GENERATED_SIZE,
+                                      "maximum": MAX_GENERATED_SIZE},
                              "bestandsnaam": {"type": "string"},
                              "mediatype": {"type": "string"}}}},
-        "projectlocaties": {"type": "array", "items": {"type": "object"}},
-        "initiatiefnemer": {"type": "object"},
+        "projectlocaties": {"type": "array", "maxItems": 1_000, "items": _PROJECTLOCATIE},
+        "initiatiefnemer": {"type": ["object", "null"], "required": ["bsn"], "properties": {
+            "bsn": {"type": "string", "maxLength": 20}, "achternaam": {"type": "string"},
+            "voorletters": {"type": "string"}, "emailadres": {"type": "string"}}},
         "contactpersoon": {"type": "object", "description": "Only when a company submits",
                            "required": ["naam"], "properties": {
                                "naam": {"type": "string"},
@@ -300,42 +333,53 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
     def health(request: ApiRequest) -> ApiResponse:
         return json_response({"status": "UP"})
 
-    concept_responses = {"201": {"description": "Concept created (or submitted with "
-                                 "definitief=true)"},
-                         "400": {"description": "Invalid indienbericht"}}
-    body = {"required": True, "content": {"application/json": {
-        "schema": request_schema(version)}}}
-    idee_body = {"required": True, "content": {"application/json": {
-        "schema": request_schema(version, idee=True)}}}
+    started = schemas.answer(schemas.CONCEPT_OR_SUBMITTED, "Concept created (or submitted "
+                             "with definitief=true)", 201)
+    start_errors = {"409": "a submission with this Idempotency-Key is being processed",
+                    "422": "an unknown bevoegd gezag, or the verzoek cannot be submitted",
+                    "503": "the verzoeknotificatie cannot be sent (no CPA)"}
+    key_param = [{"name": "Idempotency-Key", "in": "header", "required": False,
+                  "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                             "pattern": "^[!-~]+$"}}]
+    body = schemas.json_body(request_schema(version))
+    idee_body = schemas.json_body(request_schema(version, idee=True))
     upload_params = [{"name": "bestandsnaam", "in": "query", "required": False,
                       "schema": {"type": "string", "maxLength": 255}}]
-    upload_body = {"required": True, "content": {"application/octet-stream": {
-        "schema": {"type": "string", "format": "binary"}}}}
-    final_body = {"required": False, "content": {"application/json": {
-        "schema": {"type": "object"}}}}
-    routes: list[Route] = [
+    upload_body = schemas.raw_body("application/octet-stream",
+                                   {"type": "string", "format": "binary"})
+    final_body = schemas.json_body(schemas.FINALISE_REQUEST, required=False)
+    concept_ok = schemas.answer(schemas.CONCEPT, "The open concept")
+    submitted_ok = schemas.answer(schemas.SUBMITTED, "Submitted: the verzoeknummers")
+    stored = schemas.answer(schemas.DOCUMENT_INFO, "Document stored", 201)
+    routes: list[Route[Handler]] = [
         Route.of("POST", p["start"], start, "Verzoek starten (indienbericht)",
-                 requestBody=body, responses=concept_responses),
-        Route.of("GET", p["finaliseren"], show, "Concept-verzoek opvragen"),
+                 parameters=key_param, requestBody=body, responses=started,
+                 errors=start_errors),
+        Route.of("GET", p["finaliseren"], show, "Concept-verzoek opvragen",
+                 responses=concept_ok),
         Route.of("POST", p["finaliseren"], finalise, "Verzoek definitief indienen",
-                 requestBody=final_body),
+                 parameters=key_param, requestBody=final_body, responses=submitted_ok,
+                 errors=start_errors),
         Route.of("POST", p["document"], upload, "Document toevoegen",
-                 parameters=upload_params, requestBody=upload_body,
-                 responses={"201": {"description": "Document stored"}}),
+                 parameters=upload_params, requestBody=upload_body, responses=stored),
     ]
     if version == "v4":
-        routes += [Route.of("GET", "info", info, "Informatie over de API (v4 only)"),
-                   Route.of("GET", "health", health, "Gezondheid (v4 only)")]
+        routes += [Route.of("GET", "info", info, "Informatie over de API (v4 only)",
+                            responses=schemas.answer(schemas.V4_INFO, media=JSON)),
+                   Route.of("GET", "health", health, "Gezondheid (v4 only)",
+                            responses=schemas.answer(schemas.V4_HEALTH, media=JSON))]
     else:
         routes += [
             Route.of("POST", p["idee_start"], idee_start, "Ideeverkenning starten (type Idee)",
-                     requestBody=idee_body, responses=concept_responses),
-            Route.of("GET", p["idee_finaliseren"], show, "Ideeverkenning opvragen"),
+                     parameters=key_param, requestBody=idee_body, responses=started,
+                     errors=start_errors),
+            Route.of("GET", p["idee_finaliseren"], show, "Ideeverkenning opvragen",
+                     responses=concept_ok),
             Route.of("POST", p["idee_finaliseren"], finalise, "Ideeverkenning indienen",
-                     requestBody=final_body),
+                     parameters=key_param, requestBody=final_body, responses=submitted_ok,
+                     errors=start_errors),
             Route.of("POST", p["idee_document"], upload, "Document toevoegen (ideeverkenning)",
-                     parameters=upload_params, requestBody=upload_body,
-                     responses={"201": {"description": "Document stored"}}),
+                     parameters=upload_params, requestBody=upload_body, responses=stored),
         ]
     return Api(NAME, "Verzoek indienen", path, "public", tuple(routes), _description(version),
                semver=API_VERSIONS["indienen_v4"] if version == "v4" else "",

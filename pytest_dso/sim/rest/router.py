@@ -1,23 +1,27 @@
 """Dispatch a request to one of the simulated APIs: pick the API by base path, serve its
-``openapi.json``, check ``x-api-key`` or the client certificate, run the handler, and turn
-every error into ``application/problem+json``."""
+``openapi.json``, check ``x-api-key`` or the client certificate, validate a JSON request body
+against the operation's schema, run the handler, and turn every error into
+``application/problem+json``."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
+from pytest_dso.e2e.openapi import validate_schema
 from pytest_dso.sim.rest.auth import require_api_key, require_control_key
 from pytest_dso.sim.rest.http import (
     PROBLEM_JSON,
     Api,
-    ApiError,
     ApiRequest,
-    ApiResponse,
     json_response,
     parse_query,
     problem,
 )
+from pytest_dso.sim.rest.schemas import body_required, request_schema_of
+from pytest_dso.transport.api import ApiError, ApiResponse
 
 log = logging.getLogger("pytest_dso.sim.rest")
 
@@ -60,13 +64,15 @@ class RestRouter:
         peer_oin: str | None,
         has_client_certificate: bool,
         origin: str,
+        client: str = "",
     ) -> ApiResponse:
         """Answer one request. ``target`` is the request path with query; ``origin`` is
-        ``https://host:port`` as the client reached us."""
+        ``https://host:port`` as the client reached us; ``client`` names the caller for
+        per-client limits (its OIN, else its address)."""
         path, _, query = target.partition("?")
         lower = {k.lower(): v for k, v in headers.items()}
         request = ApiRequest(method.upper(), path, parse_query(query), lower, body, peer_oin,
-                             has_client_certificate, origin)
+                             has_client_certificate, origin, client=client or peer_oin or "")
         serving: Api | None = None
         try:
             if path.startswith("/_sim/") or path == "/_sim":
@@ -82,7 +88,7 @@ class RestRouter:
                            f"no simulated API at {path}; known base paths: "
                            + ", ".join(a.base_path for a in self.apis))
         except ApiError as exc:
-            return problem(exc.status, exc.title, exc.detail, path,
+            return problem(exc.status or 500, exc.title, exc.detail, path,
                            content_type=_error_type(serving), **exc.extra)
         except Exception:  # a bug in a handler: answer 500 with a short text, log the detail
             log.exception("dso-sim REST handler failed for %s %s", method, path)
@@ -106,8 +112,32 @@ class RestRouter:
             raise ApiError(404, "Niet gevonden", f"{api.title} has no resource {rest or '/'}")
         scoped = ApiRequest(request.method, rest.strip("/"), request.query, request.headers,
                             request.body, request.peer_oin, request.has_client_certificate,
-                            base_url, params)
+                            base_url, params, client=request.client)
+        schema = request_schema_of(route.operation)
+        if schema is not None:
+            scoped = _validated(api, route.operation, scoped, schema)
         response = route.handler(scoped)
         return ApiResponse(response.status, response.body, response.content_type,
                            {**headers, **response.headers})
 
+
+
+def _validated(api: Api, operation: Mapping[str, Any], request: ApiRequest,
+               schema: Mapping[str, Any]) -> ApiRequest:
+    """``request`` with its JSON body parsed and checked against ``schema``: 400 naming the
+    first fields that do not match (at most 20 problems; the body is at most 1 MB and parsed
+    within :mod:`pytest_dso.jsonsafe`'s limits)."""
+    if not request.body.strip():
+        if body_required(operation):
+            raise ApiError(400, "Body ontbreekt",
+                           f"{request.method} {api.base_path}/{request.path} needs a JSON body")
+        return request
+    data = request.json()
+    problems = validate_schema(data, schema)
+    if problems:
+        shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)"
+                                          if len(problems) > 3 else "")
+        raise ApiError(400, "Ongeldig verzoek",
+                       f"the request body does not match the schema of this operation "
+                       f"(see {api.base_path}/openapi.json): {shown}", problems=problems)
+    return replace(request, parsed=data)

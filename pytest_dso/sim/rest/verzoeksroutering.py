@@ -15,17 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_dso.sim.rest import schemas
 from pytest_dso.sim.rest.backend import Backend
-from pytest_dso.sim.rest.http import (
-    Api,
-    ApiError,
-    ApiRequest,
-    ApiResponse,
-    Route,
-    hal_response,
-    link,
-    templates,
-)
+from pytest_dso.sim.rest.http import Api, ApiRequest, hal_response, link, templates
+from pytest_dso.transport.api import ApiError, ApiResponse, Route
 
 NAME = "verzoeksroutering"
 BASE_PATH = "/publiek/toepasbare-regels/api/verzoeksroutering/v2"
@@ -78,15 +71,15 @@ RESPONSE_SCHEMAS: Mapping[str, dict[str, Any]] = {
     "conceptverzoek": {"type": "object", "required": ["conceptverzoekToegestaan"],
                        "properties": {"conceptverzoekToegestaan": {"type": "boolean"}}},
     "behandeldienst": {"type": "object", "properties": {
-        "behandeldienst": {**_ORG, "nullable": True}}},
+        "behandeldienst": {**_ORG, "type": ["object", "null"]}}},
 }
 
 
-def _ok(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"200": {"description": "OK",
-                    "content": {"application/hal+json": {"schema": schema}}},
-            "400": {"description": "Parameters missing or malformed"},
-            "404": {"description": "Unknown activiteit or no bevoegd gezag"}}
+def _ok(key: str) -> dict[str, Any]:
+    schema = RESPONSE_SCHEMAS[key]
+    return schemas.answer({**schema, "required": [*schema.get("required", ()), "_links"],
+                           "properties": {**schema["properties"],
+                                          "_links": schemas.links("self")}})
 
 
 def build(backend: Backend, paths: Mapping[str, str] | None = None) -> Api:
@@ -139,12 +132,12 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None) -> Api:
     routes = (
         Route.of("POST", p["bevoegd_gezag"], bevoegd_gezag, "Bevoegd gezag bepalen",
                  requestBody=_body(request_schema()),
-                 responses=_ok(RESPONSE_SCHEMAS["bevoegd_gezag"])),
+                 responses=_ok("bevoegd_gezag")),
         Route.of("POST", p["conceptverzoek"], conceptverzoek, "Conceptverzoek bepalen",
                  requestBody=_body(request_schema()),
-                 responses=_ok(RESPONSE_SCHEMAS["conceptverzoek"])),
+                 responses=_ok("conceptverzoek")),
         Route.of("POST", p["behandeldienst"], behandeldienst, "Behandeldienst bepalen",
                  requestBody=_body(request_schema(with_bevoegd_gezag=True)),
-                 responses=_ok(RESPONSE_SCHEMAS["behandeldienst"])),
+                 responses=_ok("behandeldienst")),
     )
     return Api(NAME, "Verzoeksroutering", BASE_PATH, "public", routes, DESCRIPTION)
