@@ -13,7 +13,7 @@ A :class:`Redactor` removes
 - personal data in STAM XML: the text of the elements named in ``[evidence] redact_elements``
   (default ``bsn`` and ``burgerservicenummer``), matched on the local name, any namespace.
 
-Extra redaction (for example from the ``pytest_dso_redact`` hook) is added as callables
+Extra redaction (for example from the ``pytest_dso_redactor`` hook) is added as callables
 ``str -> str | None``. The engine has no pytest dependency.
 """
 

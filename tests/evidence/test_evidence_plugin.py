@@ -91,8 +91,8 @@ import pytest
 from pytest_dso.pkio.testpki import build_test_pki
 
 
-def pytest_dso_redact(text):
-    return text.replace("ACME-INTERNAL-42", "[acme]")
+def pytest_dso_redactor(config):
+    return lambda text: text.replace("ACME-INTERNAL-42", "[acme]")
 
 
 @pytest.fixture(scope="session")
