@@ -2,26 +2,53 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import dso_selftest_plugin  # noqa: F401  (imported once, so in-process runs share its PKI)
 import pytest
 
 pytest_plugins = ["pytester"]
 
 
+#: The plugin module every pytester run loads (a quick EC ``dso_test_pki``).
+SELFTEST_PLUGIN = "dso_selftest_plugin"
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "rsa_pki: the pytester runs of this test keep pytest-dso's RSA-3072 test PKI"
+    )
+
+
 @pytest.fixture
-def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A pytester whose runs are not influenced by the caller's DSO_*, PYTEST_ADDOPTS or the
-    pytest-xdist worker variables of the outer run.
+def pytester(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> pytest.Pytester:
+    """The one pytester of the self-tests: runs not influenced by the caller's DSO_*,
+    PYTEST_ADDOPTS or the pytest-xdist worker variables of the outer run, and quick.
 
     Its runs have pytest-dso switched on with ``DSO_SUITES=none``: active, as with any
     ``DSO_*`` setting, and collecting only the test files the test writes, not the packaged
     suites. A test about activation or the packaged suites removes the variable itself.
-    """
-    import os
 
+    Speed: every run (in-process or subprocess) loads :mod:`dso_selftest_plugin`, whose
+    ``dso_test_pki`` is an EC test PKI made once per process, unless the test is marked
+    ``rsa_pki``; and ``DSO_CHROMIUM=off`` keeps the ticket bundle from starting Chromium
+    (a test about Chromium removes the variable).
+    """
     for name in list(os.environ):
-        if name.startswith(("DSO_", "PYTEST_XDIST_")) or name == "PYTEST_ADDOPTS":
+        if name.startswith(("DSO_", "PYTEST_XDIST_")) or name in ("PYTEST_ADDOPTS",
+                                                                  "PYTEST_PLUGINS"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DSO_SUITES", "none")
+    if request.node.get_closest_marker("rsa_pki") is None:
+        monkeypatch.setenv("PYTEST_PLUGINS", SELFTEST_PLUGIN)
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+            filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])))
+        monkeypatch.syspath_prepend(str(HERE))
+    monkeypatch.setenv("DSO_CHROMIUM", "off")
     return pytester
 
 

@@ -24,11 +24,12 @@ import hashlib
 import html
 import ipaddress
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,6 +68,9 @@ SCREENSHOT_DIR = "schermafdrukken"
 SCREENSHOT_INDEX = "schermafdrukken.json"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_TIMEOUT = 90.0
+#: ``DSO_CHROMIUM=off`` leaves the PNG/PDF of the summary out where a caller lets the bundle look
+#: for Chromium itself (the plugin does; a fast CI loop that does not need them sets it).
+CHROMIUM_ENV = "DSO_CHROMIUM"
 #: Flags for a headless Chromium that makes no network request of its own.
 CHROMIUM_FLAGS = (
     "--headless",
@@ -608,6 +612,12 @@ def summary_html(s: _Summary) -> str:
 # --- Chromium ---------------------------------------------------------------------------------
 
 
+def chromium_switched_off(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``DSO_CHROMIUM`` says not to start Chromium (``off``, ``0``, ``no``, ``false``)."""
+    value = (os.environ if environ is None else environ).get(CHROMIUM_ENV, "")
+    return value.strip().lower() in ("off", "0", "no", "false")
+
+
 def find_chromium() -> str | None:
     """A headless-capable Chromium on PATH, if any."""
     for name in CHROMIUM_NAMES:
@@ -753,6 +763,10 @@ def build_bundle(
             redactor.redact_text((results_dir / "environment.properties").read_text("utf-8")),
             encoding="utf-8")
 
+    if chromium is True and chromium_switched_off():
+        notes.append(f"Geen PNG/PDF van de samenvatting: {CHROMIUM_ENV}=off. Open {SUMMARY_HTML} "
+                     "en druk hem af als PDF (A4).")
+        chromium = False
     binary = find_chromium() if chromium is True else chromium or None
     if binary:
         notes.extend(_chromium(str(binary), page, folder))
