@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import dso_selftest_plugin  # noqa: F401  (imported once, so in-process runs share its PKI)
 import pytest
+from dso_selftest_plugin import KEY_TYPE_ENV  # imported once: in-process runs share its PKI
 
 pytest_plugins = ["pytester"]
 
@@ -18,7 +18,8 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "rsa_pki: the pytester runs of this test keep pytest-dso's RSA-3072 test PKI"
+        "markers", "pki(key_type): the key type of the pytester runs' test PKI, e.g. 'rsa2048' "
+        "for a test about RSA (default: ec256, quick)"
     )
 
 
@@ -34,20 +35,21 @@ def pytester(
     suites. A test about activation or the packaged suites removes the variable itself.
 
     Speed: every run (in-process or subprocess) loads :mod:`dso_selftest_plugin`, whose
-    ``dso_test_pki`` is an EC test PKI made once per process, unless the test is marked
-    ``rsa_pki``; and ``DSO_CHROMIUM=off`` keeps the ticket bundle from starting Chromium
-    (a test about Chromium removes the variable).
+    ``dso_test_pki`` is an EC test PKI made once per process (a test about RSA marks itself
+    ``@pytest.mark.pki("rsa2048")``); and ``DSO_CHROMIUM=off`` keeps the ticket bundle from
+    starting Chromium (a test about Chromium removes the variable).
     """
     for name in list(os.environ):
         if name.startswith(("DSO_", "PYTEST_XDIST_")) or name in ("PYTEST_ADDOPTS",
                                                                   "PYTEST_PLUGINS"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("DSO_SUITES", "none")
-    if request.node.get_closest_marker("rsa_pki") is None:
-        monkeypatch.setenv("PYTEST_PLUGINS", SELFTEST_PLUGIN)
-        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-            filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])))
-        monkeypatch.syspath_prepend(str(HERE))
+    marker = request.node.get_closest_marker("pki")
+    monkeypatch.setenv(KEY_TYPE_ENV, marker.args[0] if marker else "ec256")
+    monkeypatch.setenv("PYTEST_PLUGINS", SELFTEST_PLUGIN)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])))
+    monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setenv("DSO_CHROMIUM", "off")
     return pytester
 

@@ -27,7 +27,7 @@ def _collected(result: pytest.RunResult) -> list[str]:
 
 def test_an_unrelated_project_gets_no_output_and_no_files(plain: pytest.Pytester) -> None:
     plain.makepyfile(test_x=UNRELATED)
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider")
+    result = plain.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     dso_lines = [line for line in result.outlines if "dso" in line.lower()]
     assert [line for line in dso_lines if not line.startswith("plugins:")] == []
@@ -41,7 +41,7 @@ def test_an_unrelated_project_keeps_its_own_reports_folder(plain: pytest.Pyteste
     own = plain.path / "reports" / "allure-results" / "mine.txt"
     own.parent.mkdir(parents=True)
     own.write_text("kept", encoding="utf-8")
-    plain.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    plain.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert own.read_text(encoding="utf-8") == "kept"
     assert [p.name for p in own.parent.iterdir()] == ["mine.txt"]
 
@@ -50,7 +50,7 @@ def test_a_fixture_used_without_configuration_says_how_to_turn_it_on(
     plain: pytest.Pytester,
 ) -> None:
     plain.makepyfile(test_env=USES_SETTINGS)
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider")
+    result = plain.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         ["*pytest-dso is not active in this run*--dso-env=local*DSO_ENV=pre*dso.toml in*"]
@@ -81,7 +81,7 @@ def test_it_is_switched_on_by_an_option_a_variable_a_dso_toml_or_an_ini_key(
         (plain.path / "dso.toml").write_text('[dso]\nenv = "local"\n', encoding="utf-8")
     else:
         plain.makeini("[pytest]\ndso_env = local\n")
-    result = plain.runpytest_subprocess(*args)
+    result = plain.runpytest(*args)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"dso env: {source}", "*ENV=local*"])
 
@@ -90,7 +90,7 @@ def test_it_is_switched_on_by_an_option_a_variable_a_dso_toml_or_an_ini_key(
 
 
 def test_an_empty_folder_collects_the_packaged_suites(plain: pytest.Pytester) -> None:
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=local", "--co", "-q")
+    result = plain.runpytest("-p", "no:cacheprovider", "--dso-env=local", "--co", "-q")
     assert result.ret == pytest.ExitCode.OK
     names = {line.split("::")[0].rsplit("/", 1)[-1] for line in _collected(result)}
     assert {"test_pkio.py", "test_cpa.py", "test_tls.py", "test_e2e.py"} <= names
@@ -99,20 +99,20 @@ def test_an_empty_folder_collects_the_packaged_suites(plain: pytest.Pytester) ->
 def test_own_tests_run_next_to_the_suites_or_alone(plain: pytest.Pytester) -> None:
     plain.makepyfile(test_mine=UNRELATED)
     base = ("-p", "no:cacheprovider", "--dso-env=local", "--co", "-q")
-    both = _collected(plain.runpytest_subprocess(*base))
+    both = _collected(plain.runpytest(*base))
     assert "test_mine.py::test_x" in both
     assert any("test_pkio.py::" in line for line in both)
-    picked = _collected(plain.runpytest_subprocess(*base, "--dso-suites=pkio,cpa"))
+    picked = _collected(plain.runpytest(*base, "--dso-suites=pkio,cpa"))
     files = {line.split("::")[0].rsplit("/", 1)[-1] for line in picked}
     assert files == {"test_mine.py", "test_pkio.py", "test_cpa.py"}
-    alone = _collected(plain.runpytest_subprocess(*base, "--dso-suites=none"))
+    alone = _collected(plain.runpytest(*base, "--dso-suites=none"))
     assert alone == ["test_mine.py::test_x"]
-    named = _collected(plain.runpytest_subprocess(*base, "test_mine.py"))
+    named = _collected(plain.runpytest(*base, "test_mine.py"))
     assert named == ["test_mine.py::test_x"]
 
 
 def test_an_unknown_suite_is_a_usage_error_listing_the_suites(plain: pytest.Pytester) -> None:
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider", "--dso-suites=pkoi")
+    result = plain.runpytest("-p", "no:cacheprovider", "--dso-suites=pkoi")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--dso-suites: pkoi cannot be used here*pkio*tls*"])
 
@@ -140,7 +140,7 @@ def test_earlier_results_survive_a_run_that_runs_no_test(
     earlier = pytester.path / "reports" / "allure-results" / "earlier-result.json"
     earlier.parent.mkdir(parents=True)
     earlier.write_text("{}", encoding="utf-8")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=local", *args)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local", *args)
     assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
     assert sorted(p.name for p in earlier.parent.iterdir()) == ["earlier-result.json"]
 
@@ -150,7 +150,7 @@ def test_a_run_that_runs_tests_starts_the_results_afresh(pytester: pytest.Pytest
     earlier = pytester.path / "reports" / "allure-results" / "earlier-result.json"
     earlier.parent.mkdir(parents=True)
     earlier.write_text("{}", encoding="utf-8")
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=local").assert_outcomes(
+    pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local").assert_outcomes(
         passed=1
     )
     names = [p.name for p in earlier.parent.iterdir()]
@@ -175,7 +175,7 @@ def test_dso_toml_paths_are_relative_to_the_file_from_a_subfolder(
     sub = _project_with_subfolder(plain)
     (plain.path / "dso.toml").write_text('[dso]\noutput = "out"\n', encoding="utf-8")
     monkeypatch.chdir(sub)
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider", "--dso-suites=none")
+    result = plain.runpytest("-p", "no:cacheprovider", "--dso-suites=none")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"dso config: {plain.path / 'dso.toml'} (from default: *)"])
     assert (plain.path / "out" / "allure-results").is_dir()
@@ -189,12 +189,12 @@ def test_ini_paths_and_the_default_are_relative_to_the_rootdir(
     sub = _project_with_subfolder(plain)
     monkeypatch.chdir(sub)
     plain.makeini("[pytest]\ndso_output = results\n")
-    plain.runpytest_subprocess("-p", "no:cacheprovider", "--dso-suites=none").assert_outcomes(
+    plain.runpytest("-p", "no:cacheprovider", "--dso-suites=none").assert_outcomes(
         passed=1
     )
     assert (plain.path / "results" / "allure-results").is_dir()
     plain.makeini("[pytest]\n")
-    plain.runpytest_subprocess(
+    plain.runpytest(
         "-p", "no:cacheprovider", "--dso-env=local", "--dso-suites=none"
     ).assert_outcomes(passed=1)
     assert (plain.path / "reports" / "allure-results").is_dir()
@@ -209,7 +209,7 @@ def test_dso_config_with_a_space_keeps_the_rootdir(plain: pytest.Pytester) -> No
     conf.mkdir()
     (conf / "pytest.ini").write_text("[pytest]\naddopts = -k wrong\n", encoding="utf-8")
     (conf / "dso.toml").write_text('[dso]\nticket = "T-1"\n', encoding="utf-8")
-    result = plain.runpytest_subprocess(
+    result = plain.runpytest(
         "-p", "no:cacheprovider", "--dso-suites", "none", "--dso-config", "conf/dso.toml"
     )
     result.assert_outcomes(passed=1)
@@ -223,7 +223,7 @@ def test_dso_config_with_a_space_keeps_the_rootdir(plain: pytest.Pytester) -> No
 def test_remote_run_without_configuration_stops_before_any_test(
     plain: pytest.Pytester, env: str
 ) -> None:
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider", f"--dso-env={env}")
+    result = plain.runpytest("-p", "no:cacheprovider", f"--dso-env={env}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
@@ -246,7 +246,7 @@ def test_remote_run_names_configured_files_that_are_missing(plain: pytest.Pytest
         'type = "gemeente"\n',
         encoding="utf-8",
     )
-    result = plain.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=pre")
+    result = plain.runpytest("-p", "no:cacheprovider", "--dso-env=pre")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [

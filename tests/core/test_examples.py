@@ -12,5 +12,5 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 def test_own_tests_example_runs_against_the_local_default(pytester: pytest.Pytester) -> None:
     shutil.copytree(EXAMPLES / "own-tests", pytester.path, dirs_exist_ok=True)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)

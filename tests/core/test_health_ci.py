@@ -46,7 +46,7 @@ def expiring_soon(pytester: pytest.Pytester) -> None:
 
 def _junit(pytester: pytest.Pytester, family: str, *args: str) -> tuple[ET.Element, str]:
     junit = pytester.path / f"{family}.xml"
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "-p", "no:cacheprovider", f"--junitxml={junit}", "-o", f"junit_family={family}",
         "-W", "error::pytest.PytestWarning", *args)
     assert junit.exists(), result.stdout.str()

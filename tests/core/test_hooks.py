@@ -140,10 +140,10 @@ def pytest_dso_settings_resolved(settings):
         raise pytest.UsageError("our policy: a PROD run needs --dso-ticket")
 """)
     pytester.makepyfile(test_it="def test_it():\n    pass\n")
-    result = pytester.runpytest_subprocess("--dso-env=prod")
+    result = pytester.runpytest("--dso-env=prod")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: our policy: a PROD run needs --dso-ticket"])
-    result = pytester.runpytest_subprocess("--dso-env=local")
+    result = pytester.runpytest("--dso-env=local")
     result.assert_outcomes(passed=1)
 
 
@@ -190,7 +190,7 @@ def test_it(dso_trigger_source):
     assert dso_trigger_source.name == "our-esb"
     assert isinstance(dso_trigger_source, TriggerSource)
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "not_ours")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "not_ours")
     result.assert_outcomes(passed=1)
 
 
@@ -201,7 +201,7 @@ def test_trigger_source_without_an_answer_is_the_built_in_one(pytester: pytest.P
 def test_it(dso_trigger_source):
     assert type(dso_trigger_source).__name__ == "FolderTriggerSource"
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 

@@ -122,7 +122,7 @@ def test_an_empty_folder_after_dso_init_fails_fast_naming_the_missing_files(
     )
     assert done.returncode == 0, done.stderr
     assert "wrote dso.toml" in done.stdout
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=pre")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-env=pre")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([
         "*[[]certificate[]] cert: file not found: *secrets/adapter.crt.pem",

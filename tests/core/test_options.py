@@ -19,7 +19,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_defaults_are_local_and_shown_with_their_source(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("-s")
+    result = project.runpytest("-s")
     result.stdout.fnmatch_lines(
         [
             "dso env: local (from default)",
@@ -57,7 +57,7 @@ def test_resolution_order_cli_env_toml_ini(
     if env:
         monkeypatch.setenv("DSO_TICKET", env)
     args = ["-s"] + ([f"--dso-ticket={cli}"] if cli else [])
-    result = project.runpytest_subprocess(*args)
+    result = project.runpytest(*args)
     result.stdout.fnmatch_lines([f"dso ticket: {expected} (from {source})", f"*TICKET={expected}*"])
     if toml:
         result.stdout.fnmatch_lines(["dso config: *dso.toml (from default: ./dso.toml exists)"])
@@ -68,7 +68,7 @@ def test_env_var_flag_and_tenant_list(
 ) -> None:
     monkeypatch.setenv("DSO_ALLOW_WRITES", "yes")
     monkeypatch.setenv("DSO_TENANT", "00000099000000101000, TEST Waterschap Oefenwater")
-    result = project.runpytest_subprocess("-s")
+    result = project.runpytest("-s")
     result.stdout.fnmatch_lines(
         [
             "dso tenants: 00000099000000101000, TEST Waterschap Oefenwater (from env DSO_TENANT)",
@@ -85,7 +85,7 @@ def test_ini_flags_are_booleans_and_a_false_one_is_still_from_the_ini(
     project: pytest.Pytester, value: str, shown: str, writes: bool
 ) -> None:
     project.makeini(f"[pytest]\ndso_allow_writes = {value}\n")
-    result = project.runpytest_subprocess("-s", "--dso-env=pre", "--dso-suites=none")
+    result = project.runpytest("-s", "--dso-env=pre", "--dso-suites=none")
     result.stdout.fnmatch_lines(
         [f"dso allow_writes: {shown} (from ini)", f"*ENV=pre*WRITES={writes}*"]
     )
@@ -93,7 +93,7 @@ def test_ini_flags_are_booleans_and_a_false_one_is_still_from_the_ini(
 
 def test_a_non_boolean_ini_flag_is_a_usage_error(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\ndso_allow_writes = maybe\n")
-    result = project.runpytest_subprocess()
+    result = project.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["ERROR: pytest-dso: allow_writes from ini key dso_allow_writes in *: *maybe*; "
@@ -103,9 +103,9 @@ def test_a_non_boolean_ini_flag_is_a_usage_error(project: pytest.Pytester) -> No
 
 
 def test_prod_writes_need_their_own_opt_in(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("-s", "--dso-env=prod", "--dso-allow-writes")
+    result = project.runpytest("-s", "--dso-env=prod", "--dso-allow-writes")
     result.stdout.fnmatch_lines(["*ENV=prod*WRITES=False*"])
-    result = project.runpytest_subprocess("-s", "--dso-env=prod", "--dso-allow-prod-writes")
+    result = project.runpytest("-s", "--dso-env=prod", "--dso-allow-prod-writes")
     result.stdout.fnmatch_lines(["*ENV=prod*WRITES=True*"])
 
 
@@ -143,7 +143,7 @@ def test_bad_values_are_usage_errors_naming_setting_and_allowed_values(
 ) -> None:
     for name, value in setup.items():
         monkeypatch.setenv(name, value)
-    result = project.runpytest_subprocess(*args)
+    result = project.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "ERROR: pytest-dso: " in result.stderr.str()
     result.stderr.fnmatch_lines([message])
@@ -156,7 +156,7 @@ def test_bad_toml_is_reported_with_file_key_and_expected_type(project: pytest.Py
         "passphrase = 'geheim-123'\n[[bevoegd_gezag]]\noin = '00000001002220647000'\nname = 'X'\n"
         "[unknown]\n"
     )
-    result = project.runpytest_subprocess()
+    result = project.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
@@ -175,7 +175,7 @@ def test_help_works_whatever_the_configuration(
 ) -> None:
     monkeypatch.setenv("DSO_ENV", "nonsense")
     project.path.joinpath("dso.toml").write_text("this is [ not toml")
-    result = project.runpytest_subprocess("--help")
+    result = project.runpytest("--help")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         ["DSO-LV STAM connectivity and conformance (pytest-dso):", "  --dso-env={local,pre,prod}"]
@@ -183,7 +183,7 @@ def test_help_works_whatever_the_configuration(
 
 
 def test_markers_are_registered_with_help(project: pytest.Pytester) -> None:
-    result = project.runpytest_subprocess("--markers")
+    result = project.runpytest("--markers")
     result.stdout.fnmatch_lines(
         [
             "@pytest.mark.dso_step(name): Label the test with the aansluitproces step*",
@@ -206,7 +206,7 @@ def test_local_only_and_writes_are_skipped_remotely_with_reason(pytester: pytest
             pass
         """
     )
-    result = pytester.runpytest_subprocess("-rs", "--dso-env=prod", "--dso-allow-writes")
+    result = pytester.runpytest("-rs", "--dso-env=prod", "--dso-allow-writes")
     result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines(
         [
@@ -215,4 +215,4 @@ def test_local_only_and_writes_are_skipped_remotely_with_reason(pytester: pytest
             "*changes state on PROD; read-only unless --dso-allow-prod-writes",
         ]
     )
-    pytester.runpytest_subprocess().assert_outcomes(passed=2)
+    pytester.runpytest().assert_outcomes(passed=2)

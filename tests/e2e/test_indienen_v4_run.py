@@ -29,6 +29,6 @@ def test_the_e2e_suite_passes_with_indienen_v4(pytester: pytest.Pytester) -> Non
     pytester.makepyfile(test_e2e=(ROOT / "suites" / "test_e2e.py").read_text(encoding="utf-8"),
                         test_version=VERSION_CHECK)
     pytester.makeconftest(FAST_PKI)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--dso-env=local")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs", "--dso-env=local")
     # 3 tenants x 3 automated steps, plus the version check; the VTH step is manual
     result.assert_outcomes(passed=10, skipped=3)

@@ -34,7 +34,7 @@ def test_every_tenant_passes_through_each_local_source(
     pytester: pytest.Pytester, source: str
 ) -> None:
     _setup(pytester, source)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
     # 3 tenants (gemeente, waterschap, omgevingsdienst) x 3 automated steps; the VTH step is
     # manual without a dso_vth_check.
     result.assert_outcomes(passed=9, skipped=3)
@@ -45,7 +45,7 @@ def test_a_verzoeknummer_given_by_hand_never_proves_a_received_trigger(
     pytester: pytest.Pytester,
 ) -> None:
     _setup(pytester, "manual")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
     # submitted and fetched for each of the 3 tenants; the trigger and VTH steps are manual
     result.assert_outcomes(passed=6, skipped=6)
     result.stdout.fnmatch_lines(["*MANUAL: the manual trigger source observes no "
@@ -62,7 +62,7 @@ from pytest_dso.triggers.folder import FolderTriggerSource
 def pytest_dso_trigger_source(name, settings):
     return FolderTriggerSource(Path({str(empty)!r}), poll_interval=0.05)
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
     result.assert_outcomes(passed=1, failed=1, skipped=2)
     result.stdout.fnmatch_lines(["*e2e.trigger.timeout: no verzoeknotificatie for * arrived*"])
 
@@ -88,7 +88,7 @@ class WrongAdapter(LoggingSource):
 def pytest_dso_trigger_source(name, settings):
     return WrongAdapter()
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
     result.assert_outcomes(passed=1, failed=1, skipped=2)
     result.stdout.fnmatch_lines([
         "*e2e.trigger.other_verzoek*2000010100001*",
@@ -108,7 +108,7 @@ def dso_tenants(dso_tenants, dso_test_pki):  # noqa: F811
     other = dso_test_pki.identity("omgevingsdienst")
     return tuple(dataclasses.replace(t, identity=other) for t in dso_tenants)
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*e2e.ophalen.unauthorised: verzoekreferenties: HTTP 403*"])
 
@@ -143,6 +143,6 @@ def _dso_e2e_chain(_dso_e2e_chain):
     yield chain
     proxy.stop()
 """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-tenant", WATERSCHAP)
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     result.stdout.fnmatch_lines([verdict])

@@ -64,7 +64,7 @@ def _submitted(output: str) -> list[str]:
 
 def test_a_dropped_trigger_is_reported(suite: pytest.Pytester) -> None:
     suite.makeconftest(CONFTEST.format(drop=True))
-    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=local", "-s",
+    result = suite.runpytest("-p", "no:cacheprovider", "--dso-env=local", "-s",
                                         "-m", "health")
     result.assert_outcomes(failed=1)
     first, second = _submitted(result.stdout.str())
@@ -77,7 +77,7 @@ def test_a_dropped_trigger_is_reported(suite: pytest.Pytester) -> None:
 
 def test_nothing_is_reported_when_every_trigger_arrived(suite: pytest.Pytester) -> None:
     suite.makeconftest(CONFTEST.format(drop=False))
-    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=local", "-s",
+    result = suite.runpytest("-p", "no:cacheprovider", "--dso-env=local", "-s",
                                         "-m", "health")
     result.assert_outcomes(passed=1)
     assert len(_submitted(result.stdout.str())) == 2

@@ -29,7 +29,7 @@ def test_faulty_cpa_fails_the_matching_checks_without_tracebacks(
     pytester.path.joinpath("cpa.xml").write_bytes(build_cpa(faulty))
     pytester.path.joinpath("dso.toml").write_text('[ebms]\ncpa = "cpa.xml"\n')
     pytester.path.joinpath("test_cpa.py").write_text(SUITE.read_text())
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=local")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local")
     outcomes = result.parseoutcomes()
     result.stdout.fnmatch_lines(
         [

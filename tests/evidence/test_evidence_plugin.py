@@ -166,7 +166,7 @@ def test_no_secret_reaches_any_output(
     _dso_toml(pytester, cert, key)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_leaky=LEAKY_TESTS)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--junitxml=reports/junit.xml", "--log-file=reports/run.log", "-l", "-rA",
         "-p", "no:cacheprovider",
     )
@@ -322,14 +322,14 @@ def test_results_folder_is_cleaned_but_a_given_alluredir_is_respected(
     default = pytester.path / "reports" / "allure-results"
     default.mkdir(parents=True)
     (default / "stale-result.json").write_text("{}")
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert not (default / "stale-result.json").exists()
     assert len(list(default.glob("*-result.json"))) == 1
 
     own = pytester.path / "own"
     own.mkdir()
     (own / "keep-result.json").write_text("{}")
-    pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--alluredir={own}")
+    pytester.runpytest("-p", "no:cacheprovider", f"--alluredir={own}")
     assert (own / "keep-result.json").exists()
     assert (own / "environment.properties").exists()
 
@@ -378,13 +378,13 @@ def _normalised(folder: Path) -> list[tuple[object, ...]]:
 def test_xdist_gives_the_same_report_as_a_plain_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_flow=XDIST_TESTS)
     pytester.makefile(".toml", dso='[dso]\nticket = "X-1"\n')
-    plain = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-output=plain")
+    plain = pytester.runpytest("-p", "no:cacheprovider", "--dso-output=plain")
     plain.assert_outcomes(passed=6, failed=1, skipped=1)
     (pytester.path / "xdist" / "allure-results").mkdir(parents=True)
     (pytester.path / "xdist" / "allure-results" / "stale-result.json").write_text("{}")
     # A folder given with --alluredir is emptied only with --clean-alluredir, and then by the
     # controller alone (allure-pytest's own cleaning races between workers).
-    xdist = pytester.runpytest_subprocess(
+    xdist = pytester.runpytest_subprocess(  # xdist's controller wants a process of its own
         "-p",
         "no:cacheprovider",
         "-n",

@@ -122,7 +122,7 @@ def _allure_available() -> str | None:
 def test_single_file_html_report_without_analytics(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_flow=TESTS)
     pytester.makefile(".toml", dso='[dso]\nticket = "R-1"\n')
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1, failed=1)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1, failed=1)
     results = pytester.path / "reports" / "allure-results"
     out = pytester.path / "report.html"
     assert dso_report(["--results", str(results), "--output", str(out), "--strict"]) == 0

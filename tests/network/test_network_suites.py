@@ -50,13 +50,14 @@ def suites(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_suites_pass_against_the_local_partner(suites: pytest.Pytester) -> None:
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "-m", "health")
+    result = suites.runpytest("-p", "no:cacheprovider", "-m", "health")
     result.assert_outcomes(passed=9)
 
 
+@pytest.mark.pki("rsa2048")  # a static-RSA suite needs an RSA server key
 def test_tls_suite_fails_on_a_weak_partner(suites: pytest.Pytester) -> None:
     suites.makeconftest(WEAK_PARTNER_CONFTEST)
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "test_tls.py")
+    result = suites.runpytest("-p", "no:cacheprovider", "test_tls.py")
     result.assert_outcomes(failed=2, passed=4)
     result.stdout.fnmatch_lines([
         "*test_partner_accepts_only_tls12_and_tls13*",
@@ -73,7 +74,7 @@ def test_whitelist_suite_names_a_bad_allow_list_line(suites: pytest.Pytester) ->
                                                  encoding="utf-8")
     suites.path.joinpath("dso.toml").write_text('[network]\nallow_from_file = "allow.txt"\n',
                                                 encoding="utf-8")
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "test_whitelist.py")
+    result = suites.runpytest("-p", "no:cacheprovider", "test_whitelist.py")
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines([
         "*[[]error[]] network.allowlist.bad_entry: 'firewall.example.nl' is not an IP address*"
@@ -99,7 +100,7 @@ def test_tls_suite_on_pre_probes_the_configured_ebms_endpoint(
         f'[ebms]\nendpoint = "https://localhost:{server.endpoint.port}/ebms"\n',
         encoding="utf-8",
     )
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "--dso-env=pre", "test_tls.py")
+    result = suites.runpytest("-p", "no:cacheprovider", "--dso-env=pre", "test_tls.py")
     # The transport is fine; the test certificate is rightly refused as a PRE server certificate.
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines([
@@ -123,7 +124,7 @@ def _pre_run_against(suites: pytest.Pytester, port: int, pki: TestPki, client: I
         f'[ebms]\nendpoint = "https://localhost:{port}/ebms"\n{extra}',
         encoding="utf-8",
     )
-    return suites.runpytest_subprocess(
+    return suites.runpytest(
         "-p", "no:cacheprovider", "--dso-env=pre", "test_tls.py",
         "-k", "client_certificate or ciphers or mutual",
     )
@@ -170,7 +171,7 @@ def test_tls_scan_can_be_switched_off(
 ) -> None:
     suites.path.joinpath("dso.toml").write_text("[network]\ntls_scan = false\n",
                                                 encoding="utf-8")
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "test_tls.py",
+    result = suites.runpytest("-p", "no:cacheprovider", "-rA", "test_tls.py",
                                          "-k", "ciphers")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*cipher ratings: our reading of the NCSC*2025-05*"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,9 +224,11 @@ def test_inspect_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_console_script(tmp_path: Path) -> None:
-    exe = shutil.which("dso-certs")
-    if exe is None:
-        pytest.skip("dso-certs is not installed as a console script (pip install -e .)")
+    # The interpreter's own scripts folder first: `.venv/bin/python -m pytest` (tasks.py test)
+    # does not put .venv/bin on PATH.
+    scripts = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    exe = shutil.which("dso-certs", path=scripts)
+    assert exe is not None, "dso-certs is not installed as a console script (pip install -e .)"
     result = subprocess.run(
         [exe, "inspect", str(tmp_path / "nope.pem")],
         capture_output=True,

@@ -68,7 +68,7 @@ def test_one_fault_gives_one_readable_failure(
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
     expired = leaf(hierarchy, not_before=start, not_after=start + dt.timedelta(days=365))
     key_pem = project(pytester, hierarchy, expired)
-    result = pytester.runpytest_subprocess("-k", "pkio", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-k", "pkio", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -88,9 +88,9 @@ def test_test_root_passes_locally_and_fails_on_pre(
     pytester: pytest.Pytester, hierarchy: TestHierarchy
 ) -> None:
     key_pem = project(pytester, hierarchy, leaf(hierarchy))
-    local = pytester.runpytest_subprocess("-k", "pkio", "-p", "no:cacheprovider")
+    local = pytester.runpytest("-k", "pkio", "-p", "no:cacheprovider")
     local.assert_outcomes(passed=5)
-    pre = pytester.runpytest_subprocess("-k", "pkio", "-p", "no:cacheprovider", "--dso-env=pre")
+    pre = pytester.runpytest("-k", "pkio", "-p", "no:cacheprovider", "--dso-env=pre")
     pre.assert_outcomes(passed=4, failed=1)
     pre.stdout.fnmatch_lines(
         [
@@ -125,10 +125,10 @@ def test_pkcs12_passphrase_never_shows(
         'ca_bundle = "ca.pem"\n'
     )
     monkeypatch.setenv("DSO_SUITE_P12_PASS", SECRET)
-    good = pytester.runpytest_subprocess("-k", "pkio", "-p", "no:cacheprovider", "-s", "-rA")
+    good = pytester.runpytest("-k", "pkio", "-p", "no:cacheprovider", "-s", "-rA")
     good.assert_outcomes(passed=5)
     monkeypatch.setenv("DSO_SUITE_P12_PASS", "wrong-" + SECRET[::-1])
-    bad = pytester.runpytest_subprocess("-k", "pkio", "-p", "no:cacheprovider", "-s", "-rA")
+    bad = pytester.runpytest("-k", "pkio", "-p", "no:cacheprovider", "-s", "-rA")
     bad.assert_outcomes(failed=1, skipped=4)
     bad.stdout.fnmatch_lines(
         [

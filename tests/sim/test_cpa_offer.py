@@ -83,6 +83,6 @@ def test_the_suite_offers_the_cpa_in_local_mode_and_proves_pre_2_4(
         "import pytest\nfrom pytest_dso.pkio.testpki import build_test_pki\n\n"
         "@pytest.fixture(scope='session')\ndef dso_test_pki():\n"
         "    return build_test_pki(key_type='ec256')\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA", "-k",
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rA", "-k",
                                            "aangeboden or PRE-2.4")
     result.assert_outcomes(passed=2)

@@ -33,7 +33,7 @@ def test_dso_sim_runs_for_the_session_with_its_store_in_the_output_folder(
             assert dso_sim.faults.active() == ()
         """
     )
-    result = pytester.runpytest_subprocess("--dso-env=local", "--dso-output", "out", "-p",
+    result = pytester.runpytest("--dso-env=local", "--dso-output", "out", "-p",
                                            "no:cacheprovider")
     result.assert_outcomes(passed=3)
     assert (pytester.path / "out" / "dso-sim" / "dso-sim.sqlite").is_file()
@@ -46,6 +46,6 @@ def test_dso_sim_is_skipped_outside_local(pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest_subprocess("--dso-env=pre", "-p", "no:cacheprovider", "-rs")
+    result = pytester.runpytest("--dso-env=pre", "-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*only with --dso-env=local*"])

@@ -49,7 +49,7 @@ def test_local_mode_with_your_own_ca_pings_the_simulator_that_trusts_it(
     suites: pytest.Pytester,
 ) -> None:
     _own_certificate(suites.path, with_bundle=True)
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "-m", "health",
+    result = suites.runpytest("-p", "no:cacheprovider", "-m", "health",
                                          "test_pingpong.py", "test_tls.py")
     result.stdout.fnmatch_lines([
         "dso ping partner: the embedded simulator (local mode), under a CPA it makes for your "
@@ -65,7 +65,7 @@ def test_without_a_ca_bundle_the_simulator_trusts_your_issuing_ca(
     suites: pytest.Pytester,
 ) -> None:
     _own_certificate(suites.path, with_bundle=False)
-    result = suites.runpytest_subprocess("-p", "no:cacheprovider", "-m", "health",
+    result = suites.runpytest("-p", "no:cacheprovider", "-m", "health",
                                          "test_pingpong.py", "test_tls.py")
     result.stdout.fnmatch_lines([
         "dso ping partner: *your [[]certificate[]]; without a ca_bundle it trusts the CA at the "
