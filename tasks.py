@@ -5,6 +5,7 @@
     python3 tasks.py test [pytest args]  the plugin's own tests
     python3 tasks.py lint                ruff and mypy --strict
     python3 tasks.py bench               the benchmarks (ratios from one run)
+    python3 tasks.py contract            schemathesis against the simulator's OpenAPI documents
 
 Each command first makes ``.venv`` and installs pytest-dso into it (again only when
 ``pyproject.toml`` changed).
@@ -46,7 +47,7 @@ def ensure_venv() -> None:
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
-    if command not in ("run", "test", "lint", "bench"):
+    if command not in ("run", "test", "lint", "bench", "contract"):
         print(__doc__)
         return 0 if command in ("help", "-h", "--help") else 2
     ensure_venv()
@@ -59,6 +60,8 @@ def main(argv: list[str]) -> int:
         return _run(python, "-m", "pytest", "tests", "-n", "2", *rest)
     if command == "lint":
         return _run(python, "-m", "ruff", "check", ".") or _run(python, "-m", "mypy")
+    if command == "contract":
+        return _run(python, ROOT / ".ci" / "contract.py")
     code = 0
     for bench in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         code = _run(python, bench, *rest) or code

@@ -84,13 +84,25 @@ class _OpenConcept:
     uploads: list[tuple[DocumentInfo, bytes]] = field(default_factory=list)
 
 
-def _located_in(verzoek: Verzoek, polygoon: Sequence[RdPunt]) -> bool:
+def _located_in(verzoek: Verzoek, polygoon: Sequence[RdPunt],
+                box: tuple[float, float, float, float] | None = None) -> bool:
     """True when a point of a projectlocatie (its punt or a corner of its vlak) lies inside
     ``polygoon``. A verzoek submitted without any located projectlocatie matches every polygon
-    (the simulator accepts submissions without a locatie; DSO-LV always has one)."""
+    (the simulator accepts submissions without a locatie; DSO-LV always has one). ``box`` is
+    the polygon's bounding box (:func:`_bounds`): a point outside it is never ray-cast."""
     points = [q for p in verzoek.projectlocaties
               for q in ((p.punt,) if p.punt is not None else ()) + p.vlak]
-    return not points or any(_inside(q, polygoon) for q in points)
+    if not points:
+        return True
+    x0, y0, x1, y1 = box or _bounds(polygoon)
+    return any(x0 <= q.x <= x1 and y0 <= q.y <= y1 and _inside(q, polygoon) for q in points)
+
+
+def _bounds(polygon: Sequence[RdPunt]) -> tuple[float, float, float, float]:
+    """The bounding box ``(min x, min y, max x, max y)`` of ``polygon``."""
+    xs = [p.x for p in polygon]
+    ys = [p.y for p in polygon]
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _inside(point: RdPunt, polygon: Sequence[RdPunt]) -> bool:
@@ -215,10 +227,11 @@ class SimServices:
                     seen.setdefault(v.verzoeknummer, v)
             candidates = sorted(seen.values(), key=lambda v: v.indiendatum, reverse=True)
         out = []
+        box = _bounds(vraag.polygoon) if vraag.polygoon else None
         for v in candidates:
             if not since <= v.indiendatum < until or not self.may_fetch(caller, v)[0]:
                 continue
-            if vraag.polygoon and not _located_in(v, vraag.polygoon):
+            if vraag.polygoon and not _located_in(v, vraag.polygoon, box):
                 continue
             out.append(v)
         return out

@@ -258,6 +258,18 @@ class _Server(ThreadingHTTPServer):
 MAX_LINE = 65536
 MAX_HEADERS = 100
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+#: Standard methods the server knows but serves nowhere: 405 (an unknown method gets 501).
+_UNSERVED = frozenset({"TRACE", "CONNECT", "QUERY"})
+
+
+def _unserved_method(method: str) -> Response:
+    """405 with ``Allow`` for a standard method no route serves, 501 for an unknown one."""
+    if method in _UNSERVED:
+        return dataclasses.replace(
+            Response.problem(405, "Method Not Allowed", f"{method} is not served here"),
+            headers=(("Allow", ", ".join(sorted(_METHODS))),),
+        )
+    return Response.problem(501, "Not Implemented", f"unsupported method {method!r}")
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _date_cache: tuple[int, str] = (0, "")
 
@@ -397,11 +409,7 @@ class _HttpConnection:
                 return False
             if self.command not in _METHODS:
                 self.close_connection = True
-                self._write(
-                    Response.problem(
-                        501, "Not Implemented", f"unsupported method {self.command!r}"
-                    )
-                )
+                self._write(_unserved_method(self.command))
                 return False
             self._dispatch(target, headers)
             self.wfile.flush()

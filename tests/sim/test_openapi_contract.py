@@ -83,6 +83,9 @@ def test_every_operation_documents_its_bodies_and_problems(sim: Simulator) -> No
                     problem = responses[code]["content"]["application/problem+json"]
                     assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
                 assert "nullable" not in json.dumps(op), f"{where}: OpenAPI 3.0 keyword in 3.1"
+                for media in op.get("requestBody", {}).get("content", {}).values():
+                    if "example" in media:  # examples must pass the check they document
+                        assert validate_schema(media["example"], media["schema"]) == [], where
     assert operations >= 18
 
 
@@ -150,6 +153,12 @@ def test_a_body_off_its_schema_gets_400_naming_the_field(sim: Simulator,
     detail = body_json(zoek)["detail"]
     assert "$.periode.van: expected string" in detail
     assert "$.periode: required property 'tot'" in detail
+    long_id = _post(sim, "indienen", "verzoeken/" + "0" * 201, b"{}")
+    assert long_id.status == 400
+    assert "path parameter 'verzoekId': longer than 200" in body_json(long_id)["detail"]
+    long_name = _post(sim, "indienen", "verzoeken/x/documenten?bestandsnaam=" + "a" * 256, b"x")
+    assert long_name.status == 400
+    assert "query parameter 'bestandsnaam'" in body_json(long_name)["detail"]
     many = _post(sim, "verzoeksroutering", "bevoegdGezag/_bepaal",
                  json.dumps({"functioneleStructuurRefs": [1] * 5000}).encode())
     assert many.status == 400

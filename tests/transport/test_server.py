@@ -255,6 +255,9 @@ def test_request_head_parser_answers_protocol_errors() -> None:
         assert _raw(server, b"GET / HTTP/x.y\r\n\r\n").startswith(b"HTTP/1.1 400 ")
         assert _raw(server, b"GET / HTTP/2.0\r\n\r\n").startswith(b"HTTP/1.1 505 ")
         assert _raw(server, b"BREW / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 501 ")
+        trace = _raw(server, b"TRACE / HTTP/1.1\r\n\r\n")
+        assert trace.startswith(b"HTTP/1.1 405 ")  # a known method no route serves
+        assert b"\r\nAllow: DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT\r\n" in trace
         assert _raw(server, b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n").startswith(
             b"HTTP/1.1 414 "
         )

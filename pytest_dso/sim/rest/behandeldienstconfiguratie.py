@@ -75,7 +75,8 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
 
     routes = (
         Route.of("POST", p["create"], create, "Behandeldienstconfiguratie aanmaken",
-                 requestBody=schemas.json_body(schemas.CONFIGURATIE_REQUEST),
+                 requestBody=schemas.json_body(schemas.CONFIGURATIE_REQUEST,
+                                               example=schemas.CONFIGURATIE_EXAMPLE),
                  responses=schemas.answer(schemas.CONFIGURATIE, "The stored configuration"),
                  errors={"409": "the configuration conflicts with a stored one"}),
         Route.of("GET", p["list"], listing, "Behandeldienstconfiguraties opvragen",

@@ -7,6 +7,7 @@ writes back the :class:`ApiResponse`; the API modules never touch sockets.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -205,6 +206,14 @@ class Api:
             "components": {"securitySchemes": security, "schemas": {"Problem": PROBLEM_SCHEMA}},
             "security": [{next(iter(security)): []}],
         }
+
+    @functools.cached_property
+    def _operations(self) -> dict[Route[Handler], dict[str, Any]]:
+        return {route: self.operation(route) for route in self.routes}
+
+    def operation_of(self, route: Route[Handler]) -> Mapping[str, Any]:
+        """The OpenAPI operation of ``route`` (built once per API)."""
+        return self._operations[route]
 
     def operation(self, route: Route[Handler]) -> dict[str, Any]:
         """The OpenAPI operation object of ``route``."""

@@ -341,7 +341,7 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
     key_param = [{"name": "Idempotency-Key", "in": "header", "required": False,
                   "schema": {"type": "string", "minLength": 1, "maxLength": 200,
                              "pattern": "^[!-~]+$"}}]
-    body = schemas.json_body(request_schema(version))
+    body = schemas.json_body(request_schema(version), example=schemas.INDIENBERICHT_EXAMPLE)
     idee_body = schemas.json_body(request_schema(version, idee=True))
     upload_params = [{"name": "bestandsnaam", "in": "query", "required": False,
                       "schema": {"type": "string", "maxLength": 255}}]

@@ -113,6 +113,7 @@ class RestRouter:
         scoped = ApiRequest(request.method, rest.strip("/"), request.query, request.headers,
                             request.body, request.peer_oin, request.has_client_certificate,
                             base_url, params, client=request.client)
+        _check_parameters(api.operation_of(route), scoped)
         schema = request_schema_of(route.operation)
         if schema is not None:
             scoped = _validated(api, route.operation, scoped, schema)
@@ -141,3 +142,29 @@ def _validated(api: Api, operation: Mapping[str, Any], request: ApiRequest,
                        f"the request body does not match the schema of this operation "
                        f"(see {api.base_path}/openapi.json): {shown}", problems=problems)
     return replace(request, parsed=data)
+
+
+def _check_parameters(operation: Mapping[str, Any], request: ApiRequest) -> None:
+    """400 when a path, query or header parameter the operation declares is missing (when
+    required) or does not match its schema (length, pattern)."""
+    problems: list[str] = []
+    for param in operation.get("parameters", ()):
+        name, where = str(param.get("name", "")), param.get("in")
+        if where == "path":
+            value = request.params.get(name)
+        elif where == "query":
+            value = request.arg(name)
+        elif where == "header":
+            value = request.header(name)
+        else:
+            continue
+        if value is None:
+            if param.get("required"):
+                problems.append(f"{where} parameter {name!r} is required")
+            continue
+        schema = param.get("schema")
+        if isinstance(schema, Mapping):
+            problems += [f"{where} parameter {name!r}" + p[1:]
+                         for p in validate_schema(value, schema)]
+    if problems:
+        raise ApiError(400, "Ongeldige parameter", "; ".join(problems[:3]), problems=problems)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pytest_dso.dso.shapes import RD_LIMIT
+from pytest_dso.pkio.testpki import STANDARD_PARTIES
 
 HAL_JSON = "application/hal+json"
 JSON = "application/json"
@@ -260,13 +261,40 @@ V4_INFO: dict[str, Any] = {
 V4_HEALTH: dict[str, Any] = {"type": "object", "required": ["status"],
                              "properties": {"status": {"type": "string", "enum": ["UP"]}}}
 
+# -- examples (the embedded simulator's own test parties, so a contract run reaches them) -------
+
+_OINS = {p.slug: p.oin for p in STANDARD_PARTIES}
+GEMEENTE_OIN = _OINS.get("gemeente", "0" * 20)
+OMGEVINGSDIENST_OIN = _OINS.get("omgevingsdienst", "0" * 20)
+_ACTIVITEIT = "Gemeentes – Melding"
+INDIENBERICHT_EXAMPLE: dict[str, Any] = {
+    "type": "Melding", "naam": "Contracttest", "locatieOin": GEMEENTE_OIN,
+    "activiteiten": [{"activiteit": {"naam": _ACTIVITEIT, "oin": GEMEENTE_OIN},
+                      "bevoegdGezag": {"oin": GEMEENTE_OIN},
+                      "specificaties": [{"vraagId": "1", "antwoord": "ja"}]}],
+}
+ROUTERING_EXAMPLE: dict[str, Any] = {"functioneleStructuurRefs": [_ACTIVITEIT],
+                                     "locatieOin": GEMEENTE_OIN}
+CONFIGURATIE_EXAMPLE: dict[str, Any] = {
+    "oin": GEMEENTE_OIN, "activiteit": {"naam": _ACTIVITEIT, "oin": GEMEENTE_OIN},
+    "behandeldienstOin": OMGEVINGSDIENST_OIN,
+}
+ZOEK_EXAMPLE: dict[str, Any] = {"periode": {"van": "2026-01-01", "tot": "2036-12-31"},
+                                "polygoon": {"type": "Polygon", "crs": "EPSG:28992",
+                                             "coordinates": [[[0, 300000], [300000, 300000],
+                                                              [300000, 700000], [0, 700000]]]}}
+
 # -- OpenAPI fragments -------------------------------------------------------------------------
 
 
-def json_body(schema: Mapping[str, Any], *, required: bool = True,
-              media: str = JSON) -> dict[str, Any]:
-    """An OpenAPI ``requestBody`` with a JSON ``schema``."""
-    return {"required": required, "content": {media: {"schema": dict(schema)}}}
+def json_body(schema: Mapping[str, Any], *, required: bool = True, media: str = JSON,
+              example: Any = None) -> dict[str, Any]:
+    """An OpenAPI ``requestBody`` with a JSON ``schema`` (and an ``example`` that works
+    against the embedded simulator)."""
+    item: dict[str, Any] = {"schema": dict(schema)}
+    if example is not None:
+        item["example"] = example
+    return {"required": required, "content": {media: item}}
 
 
 def raw_body(media: str, schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def request_schema(with_bevoegd_gezag: bool = False) -> dict[str, Any]:
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    return schemas.json_body(schema, example=schemas.ROUTERING_EXAMPLE)
 
 
 _ORG = {"type": "object", "properties": {"naam": {"type": "string"}, "oin": _OIN}}
