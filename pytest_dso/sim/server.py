@@ -133,6 +133,8 @@ class Simulator:
         self._mandates = mandates or default_mandates(self.options, self.identities)
         self._lock = threading.RLock()
         self._listeners: list[DeliveryListener] = []
+        # Its own lock: a delivery ends (and calls the listeners) while stop() holds _lock.
+        self._listeners_lock = threading.Lock()
         self._store: Store | None = None
         self._services: SimServices | None = None
         self._scheduler: DeliveryScheduler | None = None
@@ -446,16 +448,16 @@ class Simulator:
     # -- deliveries -------------------------------------------------------------------------
     def add_delivery_listener(self, listener: DeliveryListener) -> None:
         """Call ``listener`` with every delivery that reaches a final state."""
-        with self._lock:
+        with self._listeners_lock:
             self._listeners.append(listener)
 
     def remove_delivery_listener(self, listener: DeliveryListener) -> None:
         """Stop calling ``listener``."""
-        with self._lock, contextlib.suppress(ValueError):
+        with self._listeners_lock, contextlib.suppress(ValueError):
             self._listeners.remove(listener)
 
     def _delivered(self, delivery: Delivery) -> None:
-        with self._lock:
+        with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:
             try:
