@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
 import pytest
-from dso_selftest_plugin import KEY_TYPE_ENV  # imported once: in-process runs share its PKI
 
 pytest_plugins = ["pytester"]
 
@@ -14,6 +14,8 @@ pytest_plugins = ["pytester"]
 #: The plugin module every pytester run loads (a quick EC ``dso_test_pki``).
 SELFTEST_PLUGIN = "dso_selftest_plugin"
 HERE = Path(__file__).resolve().parent
+#: Imported once here, so the in-process runs share its test PKI.
+KEY_TYPE_ENV: str = importlib.import_module(SELFTEST_PLUGIN).KEY_TYPE_ENV
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -65,7 +65,7 @@ class Handler(BaseHTTPRequestHandler):
         return
 
     def _client_oin(self) -> str:
-        cert = self.connection.getpeercert()  # type: ignore[attr-defined]
+        cert = self.connection.getpeercert()
         for rdn in (cert or {}).get("subject", ()):
             for key, value in rdn:
                 if key == "serialNumber":

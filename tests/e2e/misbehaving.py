@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from cryptography import x509
 from lxml import etree
 
 from pytest_dso.pkio.identity import Identity
@@ -23,7 +24,8 @@ OTHER_BG = "00000099000000999000"
 class MisbehavingAfhandelen:
     """Forward to ``upstream`` (the simulator's afhandelen base URL) as ``identity``."""
 
-    def __init__(self, upstream: str, identity: Identity, trust: tuple, mode: str) -> None:
+    def __init__(self, upstream: str, identity: Identity, trust: tuple[x509.Certificate, ...],
+                 mode: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.mode = mode
         self.client = HttpClient.for_identity(identity, trust)

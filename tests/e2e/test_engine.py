@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -55,8 +56,9 @@ def test_the_model_gives_labels_mails_and_readable_parameters() -> None:
         assert step(mail.step).mail_subject
         assert all(step(label).env == mail.env for label in mail.reports)
     assert MAILS[0].subject("T-9") == "T-9: pingpong geslaagd"
-    data = {"parameters": [{"name": "mode", "value": "'sync'"}, {"name": "n", "value": "3"}],
-            "steps": [{"parameters": [{"name": "x", "value": "\"a'b\""}]}]}
+    data: dict[str, Any] = {
+        "parameters": [{"name": "mode", "value": "'sync'"}, {"name": "n", "value": "3"}],
+        "steps": [{"parameters": [{"name": "x", "value": "\"a'b\""}]}]}
     _readable_parameters(data)
     assert [p["value"] for p in data["parameters"]] == ["sync", "3"]
     assert data["steps"][0]["parameters"][0]["value"] == "a'b"

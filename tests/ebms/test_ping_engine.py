@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -278,7 +279,8 @@ def test_check_pong_names_each_wrong_field(
 ) -> None:
     the_ping, pong = a_ping
     assert check_pong(the_ping, pong) == []
-    bad = dataclasses.replace(pong, header=dataclasses.replace(pong.header, **{field: value}))
+    changes: dict[str, Any] = {field: value}
+    bad = dataclasses.replace(pong, header=dataclasses.replace(pong.header, **changes))
     assert [f.check for f in check_pong(the_ping, bad)] == [check]
 
 

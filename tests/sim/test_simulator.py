@@ -134,8 +134,9 @@ def test_behandeldienstconfiguratie_routes_a_verzoek_to_the_behandeldienst(
     sim.wait_for_delivery(nummer, timeout=10)
     recipients = sorted(d.recipient_oin for d in sim.deliveries(nummer))
     assert recipients == sorted([OMGEVINGSDIENST, GEMEENTE])  # BD + kopie for the BG
-    refs = get(sim, sim_pki, "omgevingsdienst", f"{sim.api_url('afhandelen')}/verzoeken/{nummer}")
-    assert body_json(refs)["uitvoerendeInstantie"]["oin"] == OMGEVINGSDIENST
+    fetched = get(sim, sim_pki, "omgevingsdienst",
+                  f"{sim.api_url('afhandelen')}/verzoeken/{nummer}")
+    assert body_json(fetched)["uitvoerendeInstantie"]["oin"] == OMGEVINGSDIENST
 
     assert gemeente.request("DELETE", f"{base}/{config_id}").status == 204
     assert gemeente.get(f"{base}/{config_id}").status == 404

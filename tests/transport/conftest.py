@@ -12,7 +12,7 @@ from cryptography import x509
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import LeafSpec, TestHierarchy, build_hierarchy, issue_leaf
 from pytest_dso.transport.api import Route
-from pytest_dso.transport.server import HttpsServer
+from pytest_dso.transport.server import Handler, HttpsServer
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ def make_server(pki: Pki) -> Iterator[ServerFactory]:
     started: list[HttpsServer] = []
 
     def make(
-        routes: tuple[Route, ...] = (), *, identity: Identity | None = None, **kwargs: object
+        routes: tuple[Route[Handler], ...] = (), *, identity: Identity | None = None,
+        **kwargs: object
     ) -> HttpsServer:
         context_kwargs = kwargs.pop("context_kwargs", {})
         context = (identity or pki.server).server_context(pki.anchors, **context_kwargs)  # type: ignore[arg-type]

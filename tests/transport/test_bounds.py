@@ -20,7 +20,7 @@ from pytest_dso.transport.client import HttpClient
 from pytest_dso.transport.server import Limits, Request, Response
 
 if TYPE_CHECKING:
-    from conftest import Pki, ServerFactory
+    from tests.transport.conftest import Pki, ServerFactory
 
 
 def _ok(request: Request) -> Response:

@@ -17,7 +17,7 @@ from pytest_dso.transport.server import Response
 from pytest_dso.transport.tls_errors import classify_failure, exception_chain
 
 if TYPE_CHECKING:
-    from conftest import Pki, ServerFactory
+    from tests.transport.conftest import Pki, ServerFactory
 
 OK = (Route("*", "/", lambda r: Response.text("ok")),)
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import pytest
 
 from pytest_dso.dsofile import TriggersConfig
 from pytest_dso.pkio.testpki import TestPki
 from pytest_dso.transport.client import HttpClient, HttpExchange
+from pytest_dso.triggers.base import LoggingSource
 from pytest_dso.triggers.ebms_core import EbmsCoreTriggerSource, check_paths
 from pytest_dso.triggers.ebms_core_standin import EbmsCoreStandIn
 from pytest_dso.triggers.registry import SourceContext, TriggerSourceError, build_source
@@ -107,7 +109,7 @@ def test_send_resend_ping_and_events(
     notificatie: Callable[..., bytes],
 ) -> None:
     base = basic_standin.base_url
-    request = {
+    request: dict[str, Any] = {
         "properties": {"cpaId": "cpa-stam", "fromPartyId": f"urn:osb:oin:{GEMEENTE}",
                        "fromRole": "BevoegdGezag", "toPartyId": f"urn:osb:oin:{DSO}",
                        "toRole": "DSO", "service": "urn:osb:services:stam",
@@ -279,7 +281,7 @@ def test_registry_reads_the_password_from_the_environment(
     with pytest.raises(TriggerSourceError, match=r"DSO_TEST_EBMS_PASSWORD.*not set"):
         build_source("ebms-core", ctx)
     monkeypatch.setenv("DSO_TEST_EBMS_PASSWORD", PASSWORD)
-    source = build_source("ebms-core", ctx)
+    source = cast(LoggingSource, build_source("ebms-core", ctx))
     basic_standin.add_message(notificatie("2025030100051"), to_oin=GEMEENTE)
     with source:
         source.wait_for("2025030100051", 5.0)
