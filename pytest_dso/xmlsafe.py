@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -20,13 +19,6 @@ class UnsafeXmlError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
-
-
-@dataclass(frozen=True)
-class ParsedXml:
-    """A parsed document and its root element."""
-
-    root: etree._Element
 
 
 _local = threading.local()

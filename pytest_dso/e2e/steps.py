@@ -85,11 +85,6 @@ class Step:
         return self.number.split(".")[0]
 
     @property
-    def part_label(self) -> str:
-        """``PRE 2`` or ``PROD 3``."""
-        return f"{self.env.upper()} {self.part_number}"
-
-    @property
     def automated(self) -> bool:
         """True when a harness run can prove the step."""
         return bool(self.proof)

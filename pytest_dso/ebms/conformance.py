@@ -283,13 +283,6 @@ def _laughs(ctx: CaseContext) -> Sequence[Prepared]:
     return [Prepared(c.TEXT_XML, body.encode("utf-8"))]
 
 
-def _set_text(path: str, value: str) -> Callable[[etree._Element], None]:
-    def change(envelope: etree._Element) -> None:
-        _one(path)(envelope).text = value
-
-    return change
-
-
 def _set_attr(path: str, name: str, value: str) -> Callable[[etree._Element], None]:
     def change(envelope: etree._Element) -> None:
         element = envelope.find(path) if path.startswith(_SOAP) else _one(path)(envelope)

@@ -300,10 +300,6 @@ class Msh:
         """Accept messages under ``cpa`` (replacing one with the same CPAId)."""
         self._cpas = {**self._cpas, cpa.cpa_id: cpa}
 
-    def add_party(self, party_id: str) -> None:
-        """Act for ``party_id`` too."""
-        self._own = self._own | {party_id}
-
     @property
     def cpas(self) -> Mapping[str, Cpa]:
         """The CPAs by CPAId."""

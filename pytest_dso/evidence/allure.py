@@ -20,17 +20,14 @@ Labels used by pytest-dso (and read back by the ticket bundle):
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import allure
-import allure_commons
 from allure_commons._allure import StepContext
 from cryptography import x509
 
@@ -51,13 +48,6 @@ LABEL_TENANT_NAME = "tenant_name"
 LABEL_ENV = "dso_env"
 LABEL_VERZOEKNUMMER = "verzoeknummer"
 LABEL_PROOF = "dso_proof"
-
-
-def is_collecting() -> bool:
-    """Whether an Allure results writer is active in this process."""
-    return any(
-        hasattr(plugin, "report_result") for plugin in allure_commons.plugin_manager.get_plugins()
-    )
 
 
 def _cut(data: bytes | str, limit: int) -> tuple[str, bool]:
@@ -309,22 +299,6 @@ def certificate_summary(source: Any) -> dict[str, Any]:
         "dns_names": dns_names,
         "public_key": f"{type(key).__name__.lstrip('_')} {getattr(key, 'key_size', '')}".strip(),
     }
-
-
-def sha256_of(path: Path) -> tuple[str, str, int]:
-    """``(name, sha256 hex, size)`` of a file, for :meth:`Evidence.attach_bijlage_hashes`."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return path.name, digest.hexdigest(), size
-
-
-def now_utc() -> str:
-    """The current time as ISO 8601 UTC, for evidence texts."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 # --- module-level shortcuts (patterns-only redaction; the results writer adds the run's

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -314,13 +314,6 @@ def cpa_summary(cpa: Cpa) -> dict[str, Any]:
             for p in cpa.parties
         ],
     }
-
-
-def records_of(exchanges: Sequence[RestExchange],
-               apis: Mapping[str, bool] | Iterable[str] | None = None) -> list[ExchangeRecord]:
-    """REST records, optionally only of the APIs named in ``apis``."""
-    wanted = set(apis) if apis is not None else None
-    return [rest_record(e) for e in exchanges if wanted is None or e.api in wanted]
 
 
 def tls_probe_summary(probe: TlsProbe) -> dict[str, Any]:

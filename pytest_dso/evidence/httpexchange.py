@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -285,8 +285,3 @@ def exchange_title(exchange: RecordedExchange, redactor: Redactor) -> str:
     parts = urlsplit(exchange.url)
     outcome = str(exchange.status) if exchange.status is not None else "error"
     return redactor.redact_text(f"{exchange.method} {parts.path or '/'} -> {outcome}")
-
-
-def headers_of(pairs: Iterable[tuple[str, str]] | Mapping[str, str]) -> Headers:
-    """Normalise headers to a tuple of ``(name, value)`` pairs."""
-    return _headers(pairs)

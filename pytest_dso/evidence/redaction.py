@@ -231,17 +231,6 @@ class Redactor:
         ]
         self.add_secrets(lines)
 
-    def with_extra(self, *extra: Extra) -> Redactor:
-        """A copy that also applies ``extra`` after the built-in rules."""
-        copy = Redactor(
-            redact_elements=self.redact_elements,
-            redact_headers=self.sensitive_headers,
-            extra=(*self._extra, *extra),
-        )
-        with self._lock:
-            copy._secrets, copy._secret_re = self._secrets, self._secret_re
-        return copy
-
     @property
     def secret_count(self) -> int:
         """How many secret forms are registered (never the secrets themselves)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from cryptography import x509
@@ -379,8 +379,3 @@ def build_test_pki(
         for p in parties
     }
     return TestPki(hierarchy, leaves, tuple(parties))
-
-
-def with_spec(spec: LeafSpec, **changes: object) -> LeafSpec:
-    """A copy of ``spec`` with ``changes`` applied (for building faulty certificates)."""
-    return replace(spec, **changes)  # type: ignore[arg-type]

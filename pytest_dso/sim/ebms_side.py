@@ -99,12 +99,6 @@ def business_exchange(sim_oin: str, cpa: Cpa) -> tuple[Binding, Binding]:
     )
 
 
-def business_service(sim_oin: str, cpa: Cpa) -> tuple[str, str]:
-    """(service, action) the simulator sends verzoeknotificaties with, read from the CPA."""
-    send, _ = business_exchange(sim_oin, cpa)
-    return send.service, send.action
-
-
 def classify(status: int | None, content_type: str, body: bytes, message_id: str,
              failure: str | None) -> SendOutcome:
     """What one POST of a business message achieved."""

@@ -475,11 +475,6 @@ class Simulator:
         scheduler = self._scheduler
         return scheduler.reject(message_id, reason) if scheduler else False
 
-    @property
-    def http_client(self) -> HttpClient | None:
-        """The client the simulator sends with (``None`` when stopped)."""
-        return self._client
-
     def deliveries(self, verzoeknummer: str | None = None) -> tuple[Delivery, ...]:
         """Stored deliveries (optionally of one verzoek)."""
         return self.store.deliveries(verzoeknummer=verzoeknummer)

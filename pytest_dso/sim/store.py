@@ -579,12 +579,6 @@ class Store:
             content_type=r[13] or "",
         )
 
-    def get_message(self, message_id: int) -> MessageRecord | None:
-        """A message by store id."""
-        sql = f"SELECT {self._MESSAGE_COLUMNS} FROM messages WHERE id = ?"  # noqa: S608
-        rows = self._all(sql, (message_id,))
-        return self._message_row(rows[0]) if rows else None
-
     def messages(
         self,
         *,

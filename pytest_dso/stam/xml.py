@@ -122,11 +122,6 @@ class StamNamespaces:
     gml: str = NS_GML
     vn: str = NS_NOTIFICATIE
 
-    def as_map(self) -> dict[str, str]:
-        """Prefix → URI, for ``nsmap`` and XPath."""
-        return {"vx": self.vx, "imam": self.imam, "ic": self.ic, "gml": self.gml, "vn": self.vn}
-
-
 DEFAULT_NAMESPACES = StamNamespaces()
 
 

@@ -251,12 +251,6 @@ class TriggerLog:
         with self._cond:
             return list(self._triggers)
 
-    def unmatched(self, expected: Sequence[str]) -> list[Trigger]:
-        """Triggers whose verzoeknummer is not in ``expected`` (for the end-of-run report)."""
-        wanted = set(expected)
-        return [t for t in self.all() if t.verzoeknummer not in wanted]
-
-
 class LoggingSource:
     """Base of the built-in sources: ``wait_for`` and ``all`` answered from a :class:`TriggerLog`.
 

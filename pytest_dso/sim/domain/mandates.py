@@ -11,7 +11,6 @@ of the BG). The acting-on-behalf OIN may be named in a request header whose name
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pytest_dso.stam.model import Verzoek
@@ -124,8 +123,3 @@ class MandateTable:
             f"({parties[1]}) of verzoek {verzoek.verzoeknummer} and holds no 'Ophalen verzoek' "
             "mandate for either",
         )
-
-
-def table_of(regels: Iterable[MandaatRegel]) -> MandateTable:
-    """A table from rules."""
-    return MandateTable(tuple(regels))
