@@ -152,9 +152,10 @@ def measure_flows(pki: TestPki, count: int, folder: Path) -> Measured:
     return Measured(count, wall, failed)
 
 
-def _report(what: str, small: Measured, big: Measured, target: bool) -> bool:
+def _report(what: str, sizes: list[Measured], target: bool) -> bool:
     ok = True
-    for one in (small, big):
+    small, big = sizes
+    for one in sizes:
         good = not one.failed
         ok &= good
         extra = f" ({one.summary})" if one.summary else ""
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     before = _load()
     with tempfile.TemporaryDirectory(prefix="dso-bench-tenants-") as tmp:
         jobs = [measure_job(count, Path(tmp) / f"job{count}") for count in (SMALL, large)]
-        ok = _report("local main job", *jobs, target=True)
+        ok = _report("local main job", jobs, target=True)
         if not args.no_flows:
             pki = build_test_pki(key_type="ec256")
             flows = []
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder = Path(tmp) / f"flows{count}"
                 folder.mkdir()
                 flows.append(measure_flows(pki, count, folder))
-            ok &= _report("engine flows alone", *flows, target=False)
+            ok &= _report("engine flows alone", flows, target=False)
     print(f"{os.cpu_count()} cores; load average before {before}, after {_load()}")
     print("overall", "PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -19,6 +19,7 @@ Extra redaction (for example from the ``pytest_dso_redactor`` hook) is added as 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -81,6 +82,12 @@ _PEM_TRUNCATED = re.compile(
     r"(?:[A-Za-z0-9+/=]|\\[nr]|\s|Proc-Type:[^\n\\]*|DEK-Info:[^\n\\]*)+"
 )
 _PEM_PLACEHOLDER = "[REDACTED PRIVATE KEY]"
+# What every PEM rule's match contains.
+_PEM_SCREEN = r"PRIVATE KEY-----"
+_SECRET_RULE, _PEM_RULE, _HEADER_RULE, _QUERY_RULE, _ELEMENT_RULE = 1, 2, 4, 8, 16
+_ALL_RULES = 31
+#: Up to this many secret forms are looked for one by one; more with the secrets' pattern.
+_SECRET_SUBSTRINGS = 48
 
 _T = TypeVar("_T", str, bytes)
 
@@ -88,6 +95,11 @@ Extra = Callable[[str], "str | None"]
 
 
 def _alternation(names: Iterable[str]) -> str:
+    return _alternation_of(tuple(names))
+
+
+@functools.lru_cache(maxsize=64)
+def _alternation_of(names: tuple[str, ...]) -> str:
     return "|".join(re.escape(n) for n in sorted({n.lower() for n in names}, key=len, reverse=True))
 
 
@@ -125,6 +137,9 @@ class Redactor:
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
         self._secret_re: re.Pattern[str] | None = None
+        # A text in which this finds nothing holds nothing any rule below would replace (each
+        # rule's match contains one of these fragments), so it is returned as it is.
+        self._screen_re: re.Pattern[str] = re.compile(_PEM_SCREEN)
         self.redact_elements: tuple[str, ...] = tuple(redact_elements)
         self.sensitive_headers: tuple[str, ...] = tuple(
             sorted({*SENSITIVE_HEADERS, *(h.lower() for h in redact_headers)})
@@ -167,6 +182,23 @@ class Redactor:
                 r"(?P<key>\s(?:[\w.-]+:)?(?:" + names + r")\s*=\s*)(?P<value>\"[^\"]*\"|'[^']*')",
                 re.IGNORECASE,
             )
+        self._rules_screen = "|".join((
+            _PEM_SCREEN,
+            _alternation(self.sensitive_headers),
+            r"[?&;](?:" + _alternation(SENSITIVE_QUERY_PARAMS) + r")=",
+            *((_alternation(self.redact_elements),) if self.redact_elements else ()),
+        ))
+        self._screen_re = re.compile(self._rules_screen, re.IGNORECASE)
+        # The same, for ASCII text (lowered): substrings each rule's match contains, with the
+        # rule they call for.
+        self._keyword_rules: tuple[tuple[str, int], ...] = (
+            (_PEM_SCREEN.lower(), _PEM_RULE),
+            *((name, _HEADER_RULE) for name in self.sensitive_headers),
+            *((f"{name}=", _QUERY_RULE) for name in SENSITIVE_QUERY_PARAMS),
+            *((name.lower(), _ELEMENT_RULE) for name in self.redact_elements),
+        )
+        self._ascii_screen = all(keyword.isascii() for keyword, _rule in self._keyword_rules)
+        self._secret_forms: tuple[str, ...] = ()
         self.add_secrets(secrets)
 
     # --- building ---------------------------------------------------------------------------
@@ -216,9 +248,13 @@ class Redactor:
             return
         with self._lock:
             merged = self._secrets | new
-            self._secrets = merged
-            ordered = sorted(merged, key=len, reverse=True)
-            self._secret_re = re.compile("|".join(re.escape(s) for s in ordered))
+            ordered = "|".join(re.escape(s) for s in sorted(merged, key=len, reverse=True))
+            secret_re = re.compile(ordered)
+            screen_re = re.compile(f"{ordered}|(?i:{self._rules_screen})")
+            forms = tuple(sorted(merged))
+            # the screens first: a reader that sees the new secret pattern sees its screens
+            self._screen_re, self._secret_forms = screen_re, forms
+            self._secret_re, self._secrets = secret_re, merged
 
     def add_pem_secret(self, pem: str | bytes) -> None:
         """Register the base64 lines of a PEM private key, so that even a fragment of the
@@ -249,18 +285,56 @@ class Redactor:
         if not text:
             return text
         pattern = self._secret_re
-        if pattern is not None:
-            text = pattern.sub(REDACTED, text)
-        text = _PEM_BLOCK.sub(_PEM_PLACEHOLDER, text)
-        text = _PEM_TRUNCATED.sub(_PEM_PLACEHOLDER, text)
-        text = self._header_re.sub(lambda m: m.group("key") + REDACTED, text)
-        text = self._query_re.sub(lambda m: m.group("key") + REDACTED, text)
-        text = self._redact_elements(text)
+        if not (self._ascii_screen and text.isascii()):
+            if self._screen_re.search(text) is not None:
+                text = self._apply_rules(text, pattern, _ALL_RULES)
+        else:
+            lowered = text.lower()
+            rules = 0
+            for keyword, rule in self._keyword_rules:
+                if keyword in lowered:
+                    rules |= rule
+            if pattern is not None and self._holds_secret(text, pattern):
+                rules |= _SECRET_RULE
+            if rules:
+                text = self._apply_rules(text, pattern, rules)
         for extra in self._extra:
             result = extra(text)
             if result is not None:
                 text = result
         return text
+
+    def _apply_rules(self, text: str, pattern: re.Pattern[str] | None, rules: int) -> str:
+        if rules & _SECRET_RULE and pattern is not None:
+            text = pattern.sub(REDACTED, text)
+        if rules & _PEM_RULE:
+            text = _PEM_BLOCK.sub(_PEM_PLACEHOLDER, text)
+            text = _PEM_TRUNCATED.sub(_PEM_PLACEHOLDER, text)
+        if rules & _HEADER_RULE:
+            text = self._header_re.sub(lambda m: m.group("key") + REDACTED, text)
+        if rules & _QUERY_RULE:
+            text = self._query_re.sub(lambda m: m.group("key") + REDACTED, text)
+        if rules & _ELEMENT_RULE:
+            text = self._redact_elements(text)
+        return text
+
+    def _holds_secret(self, text: str, pattern: re.Pattern[str]) -> bool:
+        forms = self._secret_forms
+        if len(forms) <= _SECRET_SUBSTRINGS:
+            return any(form in text for form in forms)
+        return pattern.search(text) is not None
+
+    def _may_hold(self, text: str) -> bool:
+        """Whether ``text`` may hold anything a built-in rule replaces (false: it holds
+        nothing). ASCII text is checked by substrings, other text by the screen pattern
+        (Unicode case folding is the regular expressions' own)."""
+        if not (self._ascii_screen and text.isascii()):
+            return self._screen_re.search(text) is not None
+        lowered = text.lower()
+        if any(keyword in lowered for keyword, _rule in self._keyword_rules):
+            return True
+        pattern = self._secret_re
+        return pattern is not None and self._holds_secret(text, pattern)
 
     def redact_bytes(self, data: bytes) -> bytes:
         """Redact UTF-8 text given as bytes; other bytes (images, archives) are returned as is."""
@@ -328,15 +402,33 @@ class Redactor:
         text = self._json_re.sub(lambda m: m.group("key") + f'"{REDACTED}"', text)
         return self._attr_re.sub(lambda m: m.group("key") + f'"{REDACTED}"', text)
 
+    def _extras_idle(self) -> bool:
+        """Whether no extra redaction would run (each extra says so with a true ``idle``)."""
+        return all(bool(getattr(extra, "idle", False)) for extra in self._extra)
+
     def redact_json(self, value: Any) -> Any:
         """A JSON-like value with every string redacted (keys included); the structure is
-        kept, so the result is always valid JSON."""
+        kept, so the result is always valid JSON. A value whose JSON text holds nothing to
+        redact (and no extra redaction to run) is returned as it is, without a walk."""
+        if isinstance(value, dict | list | tuple) and self._extras_idle():
+            try:
+                text = json.dumps(value, ensure_ascii=False)
+            except (TypeError, ValueError):
+                pass
+            else:
+                # JSON escapes a string character by character, and every escaped form of a
+                # secret is registered, so a string that needs redaction leaves a hit here.
+                if not self._may_hold(text):
+                    return value
+        return self._redact_json(value)
+
+    def _redact_json(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, list | tuple):
-            return [self.redact_json(v) for v in value]
+            return [self._redact_json(v) for v in value]
         if isinstance(value, dict):
-            return {self.redact_text(str(k)): self.redact_json(v) for k, v in value.items()}
+            return {self.redact_text(str(k)): self._redact_json(v) for k, v in value.items()}
         return value
 
     def redact_content(self, name: str, data: bytes) -> bytes:

@@ -208,3 +208,37 @@ def test_json_and_xml_files_stay_well_formed(tmp_path: Path) -> None:
     assert failure is not None
     assert failure.get("message") == f"x-api-key: {REDACTED}"
     assert failure.text == f"Authorization: {REDACTED}"
+
+
+def test_a_document_with_nothing_to_redact_comes_back_as_it_is() -> None:
+    redactor = Redactor([PASS])
+    clean = {"name": "test_x[gemeente-1010]", "children": [f"{n:032x}" for n in range(50)]}
+    assert redactor.redact_json(clean) is clean
+
+
+def test_every_rule_still_applies_inside_documents_and_in_any_case() -> None:
+    redactor = Redactor([PASS, 'quote"d-secret\\x'])
+    document = {
+        "deep": [{"text": f"say {PASS} twice {PASS}"}],
+        "escaped": ['a quote"d-secret\\x b'],
+        "header": "AUTHORIZATION: Bearer abc.def",
+        "url": "https://127.0.0.1/x?Token=t0k3n&x=1",
+        "xml": "<ns:BSN>123456782</ns:BSN>",
+        "pem": PEM,
+        PASS: "as a key",
+    }
+    text = json.dumps(redactor.redact_json(document), ensure_ascii=False)
+    for leaked in (PASS, "quote", "abc.def", "t0k3n", "123456782", KEY_BODY):
+        assert leaked not in text
+    # not ASCII: the rules' own case folding (the Kelvin sign folds to k)
+    assert "abc.def" not in redactor.redact_text("Ünïcode x-api-\u212aey: abc.def")
+    assert redactor.redact_text(f"Ünïcode {PASS}") == f"Ünïcode {REDACTED}"
+
+
+def test_a_secret_added_later_is_found_in_documents_and_texts() -> None:
+    redactor = Redactor()
+    document = {"a": ["x", {"b": "late-secret-42"}]}
+    assert redactor.redact_json(document) is document
+    redactor.add_secret("late-secret-42")
+    assert "late-secret-42" not in json.dumps(redactor.redact_json(document))
+    assert redactor.redact_text("late-secret-42!") == f"{REDACTED}!"
