@@ -39,7 +39,8 @@ def pytester(
     Speed: every run (in-process or subprocess) loads :mod:`dso_selftest_plugin`, whose
     ``dso_test_pki`` is an EC test PKI made once per process (a test about RSA marks itself
     ``@pytest.mark.pki("rsa2048")``); and ``DSO_CHROMIUM=off`` keeps the ticket bundle from
-    starting Chromium (a test about Chromium removes the variable).
+    starting Chromium (a test about Chromium removes the variable); ``PYTEST_ADDOPTS`` keeps the
+    schemathesis and anyio plugins (dev extra, used by no self-test) out of the runs.
     """
     for name in list(os.environ):
         if name.startswith(("DSO_", "PYTEST_XDIST_")) or name in ("PYTEST_ADDOPTS",
@@ -53,6 +54,8 @@ def pytester(
         filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])))
     monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setenv("DSO_CHROMIUM", "off")
+    # Dev-extra plugins no self-test uses cost about a second of imports per subprocess run.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:schemathesis -p no:anyio")
     return pytester
 
 
