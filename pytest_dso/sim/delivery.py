@@ -3,7 +3,9 @@
 The scheduler follows ebMS 2.0 reliable messaging as Digikoppeling ``osb-rm`` uses it: every
 attempt re-sends the *same* message (same MessageId), the next attempt is due ``RetryInterval``
 after the previous one unless an Acknowledgment arrived, and delivery stops after ``Retries``
-re-sends or when the message's TimeToLive has passed. Every attempt is recorded.
+re-sends or when the message's TimeToLive has passed. A delivery on a best-effort binding (the
+CPA's channel requests no Acknowledgment, ``reliable=False``) is sent once and never re-sent:
+taken (2xx) it ends DELIVERED, otherwise FAILED. Every attempt is recorded.
 
 The scheduler knows nothing about HTTP or ebMS: it calls an injected :data:`Sender` and keeps its
 state in an injected :class:`DeliveryJournal` (the simulator's SQLite store, or memory in tests).
@@ -32,10 +34,12 @@ class DeliveryStatus(enum.StrEnum):
     ACKED = "acked"  # acknowledged (final)
     FAILED = "failed"  # given up or refused (final)
     EXPIRED = "expired"  # TimeToLive passed without an Acknowledgment (final)
+    DELIVERED = "delivered"  # best effort: the recipient's MSH took it, no ack expected (final)
 
 
 FINAL_STATES: frozenset[DeliveryStatus] = frozenset(
-    {DeliveryStatus.ACKED, DeliveryStatus.FAILED, DeliveryStatus.EXPIRED}
+    {DeliveryStatus.ACKED, DeliveryStatus.FAILED, DeliveryStatus.EXPIRED,
+     DeliveryStatus.DELIVERED}
 )
 
 
@@ -82,6 +86,8 @@ class Delivery:
     kopie: bool = False
     id: int = 0
     ack_message_id: int | None = None
+    #: False on a best-effort binding: sent once, never re-sent, no Acknowledgment awaited.
+    reliable: bool = True
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,7 @@ class DeliveryScheduler:
     def submit(
         self, message_id: str, conversation_id: str, verzoeknummer: str, recipient_oin: str,
         payload: bytes, *, endpoint: str = "", content_type: str = "",
-        defer: Callable[[Callable[[], None]], None] | None = None,
+        defer: Callable[[Callable[[], None]], None] | None = None, reliable: bool = True,
     ) -> Delivery:
         """Persist a new delivery and send it as soon as a worker is free. With ``defer``
         (e.g. ``Store.after_commit``) sending waits until ``defer`` runs the callback it gets:
@@ -234,7 +240,7 @@ class DeliveryScheduler:
         delivery = Delivery(
             message_id, conversation_id, verzoeknummer, recipient_oin, payload,
             created=now, expires=now + self.policy.ttl, endpoint=endpoint,
-            content_type=content_type, next_attempt=now,
+            content_type=content_type, next_attempt=now, reliable=reliable,
         )
         self._journal.add(delivery)
         if defer is None:
@@ -335,11 +341,14 @@ class DeliveryScheduler:
 
     def _attempt(self, delivery: Delivery) -> None:
         now = self._clock()
-        if now >= delivery.expires or delivery.attempts > self.policy.retries:
-            expired = now >= delivery.expires
+        once = not delivery.reliable and delivery.attempts >= 1  # e.g. found after a restart
+        if now >= delivery.expires or delivery.attempts > self.policy.retries or once:
+            expired = now >= delivery.expires and not once
             status = DeliveryStatus.EXPIRED if expired else DeliveryStatus.FAILED
             reason = (
-                "TimeToLive passed without an Acknowledgment"
+                "best effort: sent once, not re-sent"
+                if once
+                else "TimeToLive passed without an Acknowledgment"
                 if expired
                 else f"no Acknowledgment after {delivery.attempts} attempt(s)"
             )
@@ -370,6 +379,15 @@ class DeliveryScheduler:
                                 last_error="")
             elif outcome.kind == "fatal":
                 final = replace(updated, status=DeliveryStatus.FAILED)
+            elif not delivery.reliable:
+                # best effort: one attempt, whatever it gave; the outcome stays recorded
+                taken = outcome.kind == "sent"
+                final = replace(
+                    updated,
+                    status=DeliveryStatus.DELIVERED if taken else DeliveryStatus.FAILED,
+                    last_error="" if taken
+                    else f"best effort, not re-sent: {outcome.detail or outcome.kind}",
+                )
             else:
                 sent = outcome.kind == "sent"
                 status = DeliveryStatus.SENT if sent else DeliveryStatus.PENDING

@@ -60,6 +60,8 @@ class BuiltMessage:
     content_type: str
     body: bytes = field(repr=False)
     endpoint: str
+    #: False when the binding requests no Acknowledgment (best effort: sent once).
+    reliable: bool = True
 
 
 def _host(url: str) -> str:
@@ -206,7 +208,7 @@ class EbmsSide:
         )
         content_type, body = mime.pack(built)
         return BuiltMessage(built.message_id, built.header.conversation_id, content_type, body,
-                            endpoint)
+                            endpoint, reliable)
 
     def send(self, delivery: Delivery, attempt: int) -> SendOutcome:
         """One attempt at ``delivery`` (a :data:`~pytest_dso.sim.delivery.Sender`)."""

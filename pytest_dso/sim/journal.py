@@ -50,7 +50,7 @@ class StoreJournal:
                 message_id=row, recipient_oin=delivery.recipient_oin, endpoint=delivery.endpoint,
                 verzoeknummer=delivery.verzoeknummer, volgnummer=delivery.volgnummer,
                 kopie=delivery.kopie, next_attempt_at=_utc(delivery.next_attempt),
-                expires_at=_utc(delivery.expires),
+                expires_at=_utc(delivery.expires), reliable=delivery.reliable,
             )
         with self._lock:
             self._ids[delivery.message_id] = delivery_id
@@ -66,6 +66,8 @@ class StoreJournal:
         delivery_id = self._delivery_id(delivery.message_id)
         if delivery.status is DeliveryStatus.ACKED:
             self._store.mark_acked(delivery_id)
+        elif delivery.status is DeliveryStatus.DELIVERED:
+            self._store.mark_failed(delivery_id, "", delivery.status)  # final, no error
         else:
             reason = delivery.last_error or delivery.status.value
             expired = delivery.status is DeliveryStatus.EXPIRED

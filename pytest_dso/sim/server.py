@@ -354,9 +354,11 @@ class Simulator:
         """Stop delivering, close both listeners and the store. Pending deliveries stay in
         the store and resume on the next start."""
         with self._lock:
-            if self._scheduler is not None:
-                self._scheduler.stop()
-                self._scheduler = None
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            # outside the lock: a worker finishing a delivery calls the listeners under it
+            scheduler.stop()
+        with self._lock:
             self._close_quietly()
             if self._tmp is not None:
                 shutil.rmtree(self._tmp, ignore_errors=True)
@@ -510,7 +512,8 @@ class Simulator:
                            f"verzoeknotificatie cannot be sent: {exc}") from None
         scheduler.submit(built.message_id, built.conversation_id, note.verzoeknummer,
                          note.recipient_oin, built.body, endpoint=built.endpoint,
-                         content_type=built.content_type, defer=self.store.after_commit)
+                         content_type=built.content_type, defer=self.store.after_commit,
+                         reliable=built.reliable)
         return built.message_id
 
     def _send(self, delivery: Delivery, attempt: int) -> SendOutcome:

@@ -34,7 +34,7 @@ from pytest_dso.stam.model import Bijlage, Verzoek, verzoek_from_dict, verzoek_t
 
 #: File name of the store inside the output folder.
 DEFAULT_FILENAME = "dso-sim.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _READ_CHUNK = 64 * 1024
 
 _SCHEMA = """
@@ -111,7 +111,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     ack_message_id INTEGER,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    acked_at TEXT
+    acked_at TEXT,
+    reliable INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS deliveries_verzoek ON deliveries (verzoeknummer);
@@ -616,13 +617,15 @@ class Store:
         kopie: bool = False,
         next_attempt_at: dt.datetime | None = None,
         expires_at: dt.datetime | None = None,
+        reliable: bool = True,
     ) -> int:
-        """Register a pending delivery of stored message ``message_id``; returns its id."""
+        """Register a pending delivery of stored message ``message_id``; returns its id.
+        ``reliable`` is false on a best-effort binding (sent once, see ``sim.delivery``)."""
         now = _ts(_now())
         cursor = self._execute(
             "INSERT INTO deliveries (message_id, recipient_oin, endpoint, verzoeknummer, "
-            "volgnummer, kopie, status, next_attempt_at, expires_at, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "volgnummer, kopie, status, next_attempt_at, expires_at, created_at, updated_at, "
+            "reliable) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 message_id,
                 recipient_oin,
@@ -635,6 +638,7 @@ class Store:
                 _ts(expires_at),
                 now,
                 now,
+                int(reliable),
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -697,7 +701,8 @@ class Store:
         "SELECT d.id, m.ebms_message_id, m.conversation_id, d.verzoeknummer, d.recipient_oin, "
         "m.raw, d.created_at, d.expires_at, d.endpoint, m.content_type, d.status, d.attempts, "
         "d.next_attempt_at, d.acked_at, d.last_error, d.last_http_status, d.volgnummer, "
-        "d.kopie, d.ack_message_id FROM deliveries d JOIN messages m ON m.id = d.message_id"
+        "d.kopie, d.ack_message_id, d.reliable "
+        "FROM deliveries d JOIN messages m ON m.id = d.message_id"
     )
 
     @staticmethod
@@ -726,6 +731,7 @@ class Store:
             kopie=bool(r[17]),
             id=int(r[0]),
             ack_message_id=r[18],
+            reliable=bool(r[19]),
         )
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
