@@ -21,7 +21,7 @@ import pytest
 
 from pytest_dso.dso.afhandelen import AfhandelenClient
 from pytest_dso.dso.rest import ApiError, RestSession
-from pytest_dso.e2e.missed import MissedReport, missed_verzoeken
+from pytest_dso.e2e.missed import MissedReport, SharedSearch, missed_verzoeken
 from pytest_dso.e2e.vth import VerzoekForVth, VthOutcome
 from pytest_dso.settings import DsoSettings
 from pytest_dso.tenants import Tenant
@@ -84,11 +84,12 @@ def test_geen_gemiste_verzoeken(
     """Every verzoek of the last N days for every tenant was seen (trigger or VTH)."""
     days = dso_settings.file.health.missed_days
     findings = []
+    shared = SharedSearch()  # tenants that call as the same party search once
     for tenant in dso_tenants:
         client = AfhandelenClient(dso_rest_session_for(tenant))
         try:
             report: MissedReport = missed_verzoeken(
-                client, tenant.oin, dso_seen_verzoek(tenant), days=days)
+                client, tenant.oin, dso_seen_verzoek(tenant), days=days, shared=shared)
         except ApiError as exc:
             pytest.fail(f"verzoeken/_zoek for {tenant.name} ({tenant.oin}) failed: {exc}",
                         pytrace=False)

@@ -18,11 +18,14 @@ hits than that give a warning, never an endless loop.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import hashes
+
 from pytest_dso.dso.afhandelen import AfhandelenClient
-from pytest_dso.dso.shapes import ZoekVraag
+from pytest_dso.dso.shapes import Zaakverwijzing, ZoekVraag
 from pytest_dso.findings import Finding, error, info, warning
 from pytest_dso.stam.model import RdPunt
 
@@ -117,6 +120,43 @@ class MissedReport:
         return out
 
 
+class SharedSearch:
+    """The ``_zoek`` results of one run, searched once per caller.
+
+    DSO-LV answers ``_zoek`` for the caller: the party of the client certificate, or the OIN
+    it acts for when an acting-OIN header is sent. Tenants that call as the same party (a
+    leverancier's one certificate for many bevoegde gezagen) get the same hits, so those are
+    fetched once and each tenant keeps its own. Thread-safe; a failed search is not kept.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits: dict[Hashable, tuple[Zaakverwijzing, ...]] = {}
+
+    @staticmethod
+    def caller_key(client: AfhandelenClient, vraag: ZoekVraag, max_pages: int) -> Hashable:
+        """What decides the answer: where, as whom, and the question."""
+        session = client.session
+        identity = session.identity
+        who = identity.certificate.fingerprint(hashes.SHA256()) if identity is not None else b""
+        acting = session.acting_oin if session.config.acting_oin_header else None
+        return (session.url("afhandelen.zoek"), who, acting, session.config.acting_oin_header,
+                vraag, max_pages)
+
+    def hits(
+        self, client: AfhandelenClient, vraag: ZoekVraag, max_pages: int
+    ) -> tuple[Zaakverwijzing, ...]:
+        """Every page of ``vraag`` for ``client``'s caller (searched on first use)."""
+        key = self.caller_key(client, vraag, max_pages)
+        with self._lock:
+            known = self._hits.get(key)
+        if known is not None:
+            return known
+        found = client.zoek_alle(vraag, max_pages=max_pages)
+        with self._lock:
+            return self._hits.setdefault(key, found)
+
+
 def missed_verzoeken(
     client: AfhandelenClient,
     tenant_oin: str,
@@ -126,18 +166,21 @@ def missed_verzoeken(
     today: dt.date | None = None,
     polygon: tuple[RdPunt, ...] = NL_RD_POLYGON,
     max_pages: int = MAX_PAGES,
+    shared: SharedSearch | None = None,
 ) -> MissedReport:
     """Search the last ``days`` days for ``tenant_oin`` and report what ``seen`` does not know.
 
     Read-only (``_zoek`` is a POST that changes nothing). Raises the client's ``ApiError``
-    when the search itself fails.
+    when the search itself fails. With ``shared``, tenants that call as the same party share
+    one search (see :class:`SharedSearch`).
     """
     if not 1 <= days <= 366:
         raise ValueError(f"days must be 1..366, not {days}")
     tot = today or dt.datetime.now(dt.UTC).date()
     van = tot - dt.timedelta(days=days)
     vraag = ZoekVraag(van, tot, polygoon=polygon, page_size=PAGE_SIZE)
-    hits = client.zoek_alle(vraag, max_pages=max_pages)
+    hits = (client.zoek_alle(vraag, max_pages=max_pages) if shared is None
+            else shared.hits(client, vraag, max_pages))
     mine = [h for h in hits if tenant_oin in (h.bevoegd_gezag_oin, h.behandeldienst_oin)]
     unique = list(dict.fromkeys(h.verzoeknummer for h in mine))
     by_nummer = {h.verzoeknummer: h for h in mine}

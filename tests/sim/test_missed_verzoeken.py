@@ -4,6 +4,7 @@ trigger arrived, nothing is reported."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from xml.etree import ElementTree
 
@@ -12,7 +13,8 @@ from sim_helpers import GEMEENTE, WATERSCHAP, Dka, melding, submit
 
 from pytest_dso.dso.afhandelen import AfhandelenClient
 from pytest_dso.dso.rest import RestConfig, RestSession
-from pytest_dso.e2e.missed import missed_verzoeken
+from pytest_dso.dso.shapes import ZoekVraag
+from pytest_dso.e2e.missed import SharedSearch, missed_verzoeken
 from pytest_dso.findings import errors
 from pytest_dso.sim.server import Simulator
 
@@ -70,6 +72,37 @@ def test_a_complete_run_reports_none(
     assert errors(report.findings()) == []
     other = missed_verzoeken(afhandelen, WATERSCHAP, lambda nr: False, days=7)
     assert other.found == ()
+
+
+def test_tenants_calling_as_one_party_share_one_search(
+    sim: Simulator, submitted: list[str], dka: Dka, afhandelen: AfhandelenClient
+) -> None:
+    calls: list[str] = []
+    config = RestConfig(base_urls=dict(sim.api_base_urls))
+    with RestSession(config, sim.identities.party("leverancier"), sim.trust_anchors,
+                     recorder=lambda exchange: calls.append(exchange.url)) as session:
+        client = AfhandelenClient(session)
+        shared = SharedSearch()
+        with dka.lock:
+            log = list(dka.application)
+        gemeente = missed_verzoeken(client, GEMEENTE, lambda nr: nr in log, shared=shared)
+        searches = len(calls)
+        waterschap = missed_verzoeken(client, WATERSCHAP, lambda nr: False, shared=shared)
+        assert len(calls) == searches >= 1  # the second tenant's answer came from the first
+        # each tenant keeps only its own, exactly as when it searches alone
+        assert sorted(gemeente.found) == sorted(submitted)
+        assert waterschap.found == ()
+        alone = missed_verzoeken(afhandelen, GEMEENTE, lambda nr: nr in log)
+        assert (gemeente.found, gemeente.missed) == (alone.found, alone.missed)
+        # another caller (no client certificate) is searched again
+        with RestSession(config, None, sim.trust_anchors) as anonymous:
+            assert SharedSearch.caller_key(AfhandelenClient(anonymous), _vraag(), 1) != (
+                SharedSearch.caller_key(client, _vraag(), 1))
+
+
+def _vraag() -> ZoekVraag:
+    today = dt.date(2026, 1, 1)
+    return ZoekVraag(today, today)
 
 
 def test_days_are_bounded(afhandelen: AfhandelenClient) -> None:
