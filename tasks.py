@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         _run(BIN / "dso-report", "render")
         return code
     if command == "test":
-        return _run(python, "-m", "pytest", "tests", "-n", "2", *rest)
+        return _run(python, "-m", "pytest", "tests", "-n", "2", "--dist", "worksteal", *rest)
     if command == "lint":
         return _run(python, "-m", "ruff", "check", ".") or _run(python, "-m", "mypy")
     if command == "contract":

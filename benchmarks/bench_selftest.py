@@ -1,9 +1,9 @@
 """Benchmark of the self-test loop: the wall time of ``python3 tasks.py test``.
 
-Runs ``pytest tests -n 2`` (what ``tasks.py test`` runs) once, in a child process with a time
-limit, and prints the wall time against the target, the number of tests, the cores and the
-load average before and after (the machine may be shared: a loaded machine makes the time
-longer, and the load says by how much to trust it).
+Runs ``pytest tests -n 2 --dist worksteal`` (what ``tasks.py test`` runs) once, in a child
+process with a time limit, and prints the wall time against the target, the number of tests,
+the cores and the load average before and after (the machine may be shared: a loaded machine
+makes the time longer, and the load says by how much to trust it).
 
 Target: the whole self-test run in under 90 s on two cores.
 
@@ -37,8 +37,8 @@ def main(argv: list[str]) -> int:
     start = time.monotonic()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests", "-n", "2", "-q", "-p", "no:cacheprovider",
-             *argv],
+            [sys.executable, "-m", "pytest", "tests", "-n", "2", "--dist", "worksteal", "-q",
+             "-p", "no:cacheprovider", *argv],
             cwd=ROOT, capture_output=True, text=True, timeout=LIMIT_S, check=False,
         )
     except subprocess.TimeoutExpired:

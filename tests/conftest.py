@@ -20,9 +20,18 @@ KEY_TYPE_ENV: str = importlib.import_module(SELFTEST_PLUGIN).KEY_TYPE_ENV
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
+        "markers", "slow: an inherently slow end-to-end test; `tasks.py test` runs it first"
+    )
+    config.addinivalue_line(
         "markers", "pki(key_type): the key type of the pytester runs' test PKI, e.g. 'rsa2048' "
         "for a test about RSA (default: ec256, quick)"
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first: with ``--dist worksteal`` (``tasks.py test``) one worker
+    starts on them while the other takes the rest, and neither ends on a long tail."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

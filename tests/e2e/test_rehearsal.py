@@ -201,6 +201,7 @@ def _steps(outcomes: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in outcomes.items() if "test_aansluitproces" in k}
 
 
+@pytest.mark.slow
 def test_the_rehearsal_guide_walks_pre_against_dso_sim_serve(rehearsal: Rehearsal) -> None:
     # the indienen body of the guide is what the simulator's openapi.json documents
     operation = rehearsal.openapi()["paths"]["/verzoeken"]["post"]  # type: ignore[index]

@@ -42,6 +42,7 @@ def _run(pytester: pytest.Pytester, name: str, *args: str) -> dict[str, str]:
     return _outcomes(junit)
 
 
+@pytest.mark.slow
 def test_every_test_has_the_same_outcome_with_and_without_xdist(
     pytester: pytest.Pytester,
 ) -> None:

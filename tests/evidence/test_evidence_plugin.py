@@ -375,6 +375,7 @@ def _normalised(folder: Path) -> list[tuple[object, ...]]:
     ]
 
 
+@pytest.mark.slow
 def test_xdist_gives_the_same_report_as_a_plain_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_flow=XDIST_TESTS)
     pytester.makefile(".toml", dso='[dso]\nticket = "X-1"\n')

@@ -71,6 +71,7 @@ def _test_case(page: str, name: str) -> dict[str, object]:
     raise AssertionError(f"{name} is not in the report")
 
 
+@pytest.mark.slow
 def test_report_and_bundle_as_a_reviewer_sees_them(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

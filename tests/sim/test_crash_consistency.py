@@ -151,6 +151,7 @@ def dka(output: Path) -> Iterator[Dka]:
         dka.receiver.stop()
 
 
+@pytest.mark.slow
 def test_ten_kill_9s_during_submissions_leave_nothing_half_done(output: Path, dka: Dka) -> None:
     assert main(["cpa", "--output", str(output), "--dka-endpoint", dka.url]) == 0
     dka.use((output / "cpa.xml").read_bytes())
