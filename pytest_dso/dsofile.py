@@ -145,6 +145,8 @@ class SimulatorConfig:
     ebms_port: int = 0
     api_port: int = 0
     faults: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``[simulator.limits]``: bounds by name (``pytest_dso.sim.config.parse_limits``).
+    limits: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,8 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
     "behandeldienst": {"configuraties": _PATH, "test_activiteit": _str},
     "stam": {"xsd_dir": _PATH, "verzoeknummer_pattern": _str},
     "evidence": {"allure_dir": _PATH, "redact_elements": _strs, "redact_headers": _strs},
-    "simulator": {"host": _str, "ebms_port": _int, "api_port": _int, "faults": _table},
+    "simulator": {"host": _str, "ebms_port": _int, "api_port": _int, "faults": _table,
+                  "limits": _table},
 }
 _BG_KEYS: dict[str, _Conv | str] = {
     "oin": _oin,

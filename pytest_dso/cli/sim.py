@@ -34,7 +34,7 @@ from cryptography import x509
 from pytest_dso.ebms.cpa import CpaError
 from pytest_dso.findings import errors, render
 from pytest_dso.pkio.load import load_certificates
-from pytest_dso.sim.config import SimOptions
+from pytest_dso.sim.config import LimitError, SimOptions, parse_limits
 from pytest_dso.sim.faults import FaultError, parse_fault
 from pytest_dso.sim.identities import IdentityError, SimIdentities, own_identities, test_pki_in
 from pytest_dso.sim.store import DEFAULT_FILENAME
@@ -87,6 +87,16 @@ def _options(args: argparse.Namespace, ebms_port: int | None = None) -> SimOptio
             faults.append(parse_fault(json.loads(text)))
         except (json.JSONDecodeError, FaultError) as exc:
             raise CliError(f"--fault {text!r}: {exc}") from None
+    given: dict[str, object] = {}
+    for text in getattr(args, "limit", None) or ():
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise CliError(f"--limit {text!r}: write NAME=VALUE, e.g. max_document=1000000")
+        given[name.strip()] = value.strip()
+    try:
+        limits, quotas = parse_limits(given)
+    except LimitError as exc:
+        raise CliError(str(exc).replace("[simulator.limits]", "--limit")) from None
     api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
     if args.api_key_env and not api_key:
         raise CliError(f"--api-key-env {args.api_key_env}: that environment variable is empty")
@@ -102,6 +112,8 @@ def _options(args: argparse.Namespace, ebms_port: int | None = None) -> SimOptio
         api_key=api_key,
         faults=tuple(faults),
         sync_reply=args.sync_reply,
+        limits=limits,
+        quotas=quotas,
     )
 
 
@@ -145,6 +157,10 @@ def _serving(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--indienen-version", default="v5", choices=("v4", "v5"),
                         help="Verzoek indienen version to serve. Default: v5 (v4 is "
                         "deprecated)")
+    parser.add_argument("--limit", action="append", metavar="NAME=VALUE",
+                        help="Change a bound, e.g. max_concepts_per_client=100 or "
+                        "idle_timeout=10 (repeat; names as in [simulator.limits], see "
+                        "docs/simulator.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:

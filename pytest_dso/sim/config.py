@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -12,6 +14,64 @@ from pytest_dso.dsofile import DsoFile
 from pytest_dso.sim.faults import Fault, parse_faults
 from pytest_dso.tenants import Tenant, local_bevoegde_gezagen
 from pytest_dso.transport.server import Limits
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """What one client can make the simulator's REST APIs hold: open concepts (in all, per
+    client: its certificate OIN, else its address) and their lifetime (seconds), one uploaded
+    document, the uploads per concept and in all (bytes), and a request body (bytes)."""
+
+    max_concepts: int = 10_000
+    max_concepts_per_client: int = 1_000
+    concept_lifetime: float = 24 * 3600.0
+    max_document: int = 20 * 1024 * 1024
+    max_uploads_per_concept: int = 20
+    max_concept_bytes: int = 100 * 1024 * 1024
+    max_uploaded_bytes: int = 256 * 1024 * 1024
+    max_body: int = 32 * 1024 * 1024
+
+
+class LimitError(ValueError):
+    """A ``[simulator.limits]`` entry or ``--limit`` that cannot be used; says which and why."""
+
+
+#: Every name ``[simulator.limits]`` and ``dso-sim serve --limit`` take, and where it goes.
+LIMIT_NAMES: Mapping[str, str] = MappingProxyType({
+    **{f.name: "quotas" for f in dataclasses.fields(Quotas)},
+    **{f.name: "limits" for f in dataclasses.fields(Limits)},
+})
+
+
+def parse_limits(values: Mapping[str, object], base_limits: Limits | None = None,
+                 base_quotas: Quotas | None = None) -> tuple[Limits, Quotas]:
+    """``[simulator.limits]`` (or ``--limit name=value``) as connection :class:`Limits` and
+    REST :class:`Quotas`; :class:`LimitError` for an unknown name or a value that is not a
+    positive finite number (whole where the default is)."""
+    limits, quotas = base_limits or Limits(), base_quotas or Quotas()
+    changes: dict[str, dict[str, object]] = {"limits": {}, "quotas": {}}
+    for name, raw in values.items():
+        target = LIMIT_NAMES.get(name)
+        if target is None:
+            raise LimitError(f"[simulator.limits] {name!r} is not a limit; known: "
+                             + ", ".join(sorted(LIMIT_NAMES)))
+        default = getattr(limits if target == "limits" else quotas, name)
+        try:
+            number = float(raw) if isinstance(raw, str) else raw
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                raise TypeError
+            if not math.isfinite(number) or number <= 0 or number > 1e12:
+                raise ValueError
+            if isinstance(default, int) and float(number) != int(number):
+                raise ValueError
+        except (TypeError, ValueError):
+            kind = "a whole number" if isinstance(default, int) else "a number of seconds"
+            raise LimitError(f"[simulator.limits] {name} = {raw!r}: give {kind} above 0 "
+                             f"(default {default})") from None
+        changes[target][name] = int(number) if isinstance(default, int) else float(number)
+    return (replace(limits, **changes["limits"]),  # type: ignore[arg-type]
+            replace(quotas, **changes["quotas"]))  # type: ignore[arg-type]
+
 
 #: Default scale for the CPA's RetryInterval: 1.0 means real time (a PT5M interval waits five
 #: minutes). Tests use e.g. 0.001 so a PT5M interval becomes 0.3 s.
@@ -57,6 +117,7 @@ class SimOptions:
     pong_delay: float = 0.0
     limits: Limits = field(default_factory=Limits)
     indienen_version: str = "v5"
+    quotas: Quotas = field(default_factory=Quotas)
 
     def with_changes(self, **changes: object) -> SimOptions:
         """A copy with ``changes`` applied."""
@@ -75,7 +136,10 @@ class SimOptions:
     def from_dso_file(cls, file: DsoFile, **changes: object) -> SimOptions:
         """Options from ``[simulator]``, ``[api]`` and ``[[bevoegd_gezag]]`` of a dso.toml."""
         sim = file.simulator
+        limits, quotas = parse_limits(sim.limits)
         options = cls(
+            limits=limits,
+            quotas=quotas,
             host=sim.host,
             ebms_port=sim.ebms_port,
             api_port=sim.api_port,

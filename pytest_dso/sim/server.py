@@ -294,13 +294,15 @@ class Simulator:
                 notify=self._notify,
                 cpa_offer=self._offer_cpa,
                 cpa_list=self._cpa_summaries,
+                quotas=o.quotas,
             )
             apis = [
                 afhandelen.build(self._services, o.paths, o.acting_oin_header),
                 afhandelen.build(self._services, o.paths, o.acting_oin_header, version="v1"),
                 behandeldienstconfiguratie.build(self._services, o.paths, o.acting_oin_header),
                 verzoeksroutering.build(self._services, o.paths),
-                indienen.build(self._services, o.paths, o.indienen_version),
+                indienen.build(self._services, o.paths, o.indienen_version,
+                               o.quotas.max_document),
                 cpa_aanbieden.build(self._services, o.paths, o.acting_oin_header),
             ]
             router = RestRouter(apis, self._api_key,
@@ -318,7 +320,8 @@ class Simulator:
                                      limits=o.limits, name="dso-sim-ebms")
             self._ebms.route("*", "/", self._handle_ebms)
             self._api = HttpsServer(self._server_context(False), host=o.host, port=o.api_port,
-                                    limits=o.limits, name="dso-sim-api")
+                                    limits=o.limits, name="dso-sim-api",
+                                    max_body=o.quotas.max_body)
             self._api.route("*", "/", self._handle_api)
             try:
                 self._ebms.start()

@@ -24,6 +24,7 @@ from pytest_dso.dso.shapes import (
     RouteringAdvies,
     ZoekVraag,
 )
+from pytest_dso.sim.config import Quotas
 from pytest_dso.sim.domain.mandates import Mandaat, MandateTable
 from pytest_dso.sim.domain.routing import (
     InvalidConfiguratieError,
@@ -44,14 +45,8 @@ from pytest_dso.stam.verzoeknummer import VerzoeknummerAllocator
 from pytest_dso.stam.xml import render_verzoek
 from pytest_dso.transport.api import ApiError
 
-#: An unfinished indienen flow is dropped after 24 hours [C].
-CONCEPT_LIFETIME = 24 * 3600.0
-#: At most this many open concepts are kept (oldest dropped first).
-MAX_CONCEPTS = 10_000
-#: Uploads held in memory until a concept is submitted: per concept, and in all.
-MAX_UPLOADS_PER_CONCEPT = 20
-MAX_CONCEPT_BYTES = 100 * 1024 * 1024
-MAX_UPLOADED_BYTES = 256 * 1024 * 1024
+# Open concepts, their lifetime (24 h [C]) and their uploads are bounded by
+# :class:`pytest_dso.sim.config.Quotas` ([simulator.limits]).
 #: How many recently submitted verzoeken are kept in memory for fast fetching.
 RECENT_VERZOEKEN = 512
 
@@ -82,6 +77,7 @@ class _OpenConcept:
     concept: Concept
     created: float
     uploads: list[tuple[DocumentInfo, bytes]] = field(default_factory=list)
+    client: str = ""
 
 
 def _located_in(verzoek: Verzoek, polygoon: Sequence[RdPunt],
@@ -131,8 +127,10 @@ class SimServices:
         cpa_offer: CpaOffer | None = None,
         cpa_list: CpaList | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        quotas: Quotas | None = None,
     ) -> None:
         self.store = store
+        self.quotas = quotas or Quotas()
         self.routing = RoutingTable.from_store(store)
         self.mandates = mandates
         self.organisations = {o.oin: o for o in organisations}
@@ -348,14 +346,15 @@ class SimServices:
 
     # -- indienen ---------------------------------------------------------------------------
     def _expire_concepts(self) -> None:
-        limit = time.monotonic() - CONCEPT_LIFETIME
+        """Drop concepts past their lifetime, and the oldest above the global cap."""
+        limit = time.monotonic() - self.quotas.concept_lifetime
         while self._concepts:
             oldest = next(iter(self._concepts.values()))
-            if oldest.created >= limit and len(self._concepts) <= MAX_CONCEPTS:
+            if oldest.created >= limit and len(self._concepts) <= self.quotas.max_concepts:
                 break
             self._concepts.popitem(last=False)
 
-    def concept_start(self, bericht: Indienbericht) -> Concept:
+    def concept_start(self, bericht: Indienbericht, client: str = "") -> Concept:
         unknown = [a.bevoegd_gezag.oin for a in bericht.activiteiten
                    if a.bevoegd_gezag.oin not in self.organisations]
         if unknown:
@@ -365,7 +364,15 @@ class SimServices:
         concept = Concept(str(uuid.uuid4()), bericht)
         with self._lock:
             self._expire_concepts()
-            self._concepts[concept.verzoek_id] = _OpenConcept(concept, time.monotonic())
+            cap = self.quotas.max_concepts_per_client
+            if sum(1 for o in self._concepts.values() if o.client == client) >= cap:
+                hours = self.quotas.concept_lifetime / 3600
+                raise ApiError(429, "Te veel open verzoeken",
+                               f"this client has {cap} open concepts (the limit per client); "
+                               f"submit them or wait: unfinished concepts are dropped after "
+                               f"{hours:g} h", retry_after=60)
+            self._concepts[concept.verzoek_id] = _OpenConcept(concept, time.monotonic(),
+                                                              client=client)
         return concept
 
     def concept(self, verzoek_id: str) -> Concept | None:
@@ -381,16 +388,17 @@ class SimServices:
             found = self._concepts.get(verzoek_id)
             if found is None:
                 raise ApiError(404, "Verzoek niet gevonden", f"no open verzoek {verzoek_id}")
-            if len(found.uploads) >= MAX_UPLOADS_PER_CONCEPT:
+            q = self.quotas
+            if len(found.uploads) >= q.max_uploads_per_concept:
                 raise ApiError(413, "Te veel documenten",
-                               f"a concept holds at most {MAX_UPLOADS_PER_CONCEPT} documents")
+                               f"a concept holds at most {q.max_uploads_per_concept} documents")
             held = sum(len(c) for _, c in found.uploads)
-            if held + len(content) > MAX_CONCEPT_BYTES:
+            if held + len(content) > q.max_concept_bytes:
                 raise ApiError(413, "Documenten te groot",
                                f"the documents of one concept are limited to "
-                               f"{MAX_CONCEPT_BYTES // (1024 * 1024)} MB in all")
+                               f"{q.max_concept_bytes} bytes in all")
             everywhere = sum(len(c) for o in self._concepts.values() for _, c in o.uploads)
-            if everywhere + len(content) > MAX_UPLOADED_BYTES:
+            if everywhere + len(content) > q.max_uploaded_bytes:
                 raise ApiError(429, "Te veel open documenten",
                                "the simulator holds too many uploaded documents of unfinished "
                                "concepts; submit or abandon concepts and retry",

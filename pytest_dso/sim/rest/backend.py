@@ -113,8 +113,9 @@ class Backend(Protocol):
         ``bevoegd_gezag_oin``, the behandeldienst is the one of that bevoegd gezag."""
 
     # Verzoek indienen
-    def concept_start(self, bericht: Indienbericht) -> Concept:
-        """Validate an indienbericht and open a concept."""
+    def concept_start(self, bericht: Indienbericht, client: str = "") -> Concept:
+        """Validate an indienbericht and open a concept for ``client`` (its OIN or address;
+        at most so many open concepts per client, else 429)."""
 
     def concept(self, verzoek_id: str) -> Concept | None:
         """An open concept."""

@@ -50,6 +50,7 @@ NAME = "indienen"
 DEFAULT_VERSION = "v5"
 VERSIONS = ("v4", "v5")
 BASE_PATH = "/publiek/verzoeken/api/indienen/v5"
+#: Default bound of one uploaded document (``Quotas.max_document``).
 MAX_DOCUMENT = 20 * 1024 * 1024
 #: The type that uses ``/ideeverkenningen`` in v5 [C].
 IDEE = "Idee"
@@ -248,8 +249,9 @@ def idempotency_key(request: ApiRequest) -> str | None:
 
 
 def build(backend: Backend, paths: Mapping[str, str] | None = None,
-          version: str = DEFAULT_VERSION) -> Api:
-    """The indienen API ``version`` (``"v5"`` default, or ``"v4"``) on ``backend``."""
+          version: str = DEFAULT_VERSION, max_document: int = MAX_DOCUMENT) -> Api:
+    """The indienen API ``version`` (``"v5"`` default, or ``"v4"``) on ``backend``; one
+    uploaded document is at most ``max_document`` bytes (413 above)."""
     p = templates(NAME, paths)
     path = base_path(version)
 
@@ -278,7 +280,7 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
     def open_concept(request: ApiRequest, idee: bool) -> ApiResponse:
         bericht, raw = bericht_of(request, idee)
         key = idempotency_key(request)
-        concept = backend.concept_start(bericht)
+        concept = backend.concept_start(bericht, request.client)
         if isinstance(raw, dict) and raw.get("definitief") is True:
             fingerprint = hashlib.sha256(request.body).hexdigest()
             submitted = backend.concept_finalise(concept.verzoek_id, idempotency_key=key,
@@ -311,9 +313,10 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
         concept = concept_of(request)
         if not request.body:
             raise ApiError(400, "Leeg document", "the request body (the document) is empty")
-        if len(request.body) > MAX_DOCUMENT:
+        if len(request.body) > max_document:
             raise ApiError(413, "Document te groot",
-                           f"documents are limited to {MAX_DOCUMENT // (1024 * 1024)} MB here")
+                           f"a document is limited to {max_document} bytes here "
+                           "([simulator.limits] max_document)")
         name = request.arg("bestandsnaam") or request.header("x-bestandsnaam") or "document"
         mimetype = (request.header("content-type") or "application/octet-stream").split(";")[0]
         info = backend.concept_document(concept.verzoek_id, name, mimetype, request.body)
