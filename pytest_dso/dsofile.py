@@ -84,6 +84,7 @@ class TriggersConfig:
     ebms_core_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     ebms_core_paths: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     ebms_core_client_certificate: bool = True
+    ebms_core_events: bool = False
     mark_processed: bool = False
     poll_interval: float = 0.5
     lookback: float = 3600.0
@@ -318,6 +319,7 @@ _SECTIONS: dict[str, dict[str, _Conv | str]] = {
         "ebms_core_headers": _str_table,
         "ebms_core_paths": _str_table,
         "ebms_core_client_certificate": _bool,
+        "ebms_core_events": _bool,
         "mark_processed": _bool,
         "poll_interval": _float,
         "lookback": _float,

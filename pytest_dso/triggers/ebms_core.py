@@ -12,6 +12,12 @@ ebms-core's ``EbMSMessageRestService``, see ebms-digikoppeling.md §13):
 - ``GET ebms/messages/{id}/status`` (:meth:`EbmsCoreTriggerSource.message_status`) and
   ``POST ebms/ping/{cpaId}/from/{from}/to/{to}`` (:meth:`EbmsCoreTriggerSource.ping`).
 
+With ``use_events`` (``[triggers] ebms_core_events = true``) the source reads ebms-core's events
+feed instead of the unprocessed-messages list: ``GET ebms/events/unprocessed?eventTypes=RECEIVED
+&maxNr=…[&cpaId=…]`` answers ``[{"messageId", "type"}]``, each RECEIVED message is fetched as
+above, and with ``mark_processed`` ``PATCH ebms/events/{id}`` processes the event and its
+message (an adapter whose application consumes events sees the same feed).
+
 ebms-core answers "not found" with 404 and an **empty body**, and other failures with 500 and
 the exception text. ebms-admin protects the API with BASIC auth or a client certificate:
 ``username``/``password`` add an ``Authorization: Basic`` header (the password comes from an
@@ -49,6 +55,8 @@ DEFAULT_PATHS: Mapping[str, str] = MappingProxyType(
         "message": "ebms/messages/{messageId}",
         "status": "ebms/messages/{messageId}/status",
         "ping": "ebms/ping/{cpaId}/from/{fromPartyId}/to/{toPartyId}",
+        "events": "ebms/events/unprocessed",
+        "event": "ebms/events/{messageId}",
     }
 )
 #: The placeholders each path must keep.
@@ -58,6 +66,8 @@ PATH_PLACEHOLDERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "message": ("messageId",),
         "status": ("messageId",),
         "ping": ("cpaId", "fromPartyId", "toPartyId"),
+        "events": (),
+        "event": ("messageId",),
     }
 )
 
@@ -193,8 +203,10 @@ class EbmsCoreTriggerSource(LoggingSource):
         username: str | None = None,
         password: str | None = None,
         extractor: VerzoeknummerExtractor = STAM_EXTRACTOR,
+        use_events: bool = False,
     ) -> None:
         super().__init__()
+        self.use_events = use_events
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(
                 f"[triggers] ebms_core_url {base_url!r} is not an http(s) URL; use e.g. "
@@ -322,17 +334,25 @@ class EbmsCoreTriggerSource(LoggingSource):
         query = {"maxNr": str(self.max_nr)}
         if self.cpa_id:
             query["cpaId"] = self.cpa_id
-        exchange = self._call("GET", self._url("unprocessed", query))
+        what = "unprocessed messages"
+        if self.use_events:
+            query = {"eventTypes": "RECEIVED", **query}
+            what = "unprocessed events"
+        exchange = self._call("GET", self._url("events" if self.use_events else "unprocessed",
+                                               query))
         if exchange is None:
             return 0
         try:
             ids = json.loads(exchange.response_body)
         except ValueError:
-            self._note("unprocessed messages: the response is not a JSON list")
+            self._note(f"{what}: the response is not a JSON list")
             return 0
         if not isinstance(ids, list):
-            self._note("unprocessed messages: expected a JSON list of message ids")
+            self._note(f"{what}: expected a JSON list")
             return 0
+        if self.use_events:
+            ids = [e.get("messageId") for e in ids
+                   if isinstance(e, dict) and e.get("type", "RECEIVED") == "RECEIVED"]
         new = 0
         for message_id in ids:
             if not isinstance(message_id, str):
@@ -384,7 +404,7 @@ class EbmsCoreTriggerSource(LoggingSource):
             received_at=received_at,
         )
         if self.mark_processed and self._call(
-            "PATCH", self._url("message", messageId=message_id)
+            "PATCH", self._url("event" if self.use_events else "message", messageId=message_id)
         ) is not None:
             with self._lock:
                 self._state.processed.add(message_id)

@@ -136,7 +136,7 @@ def _ebms_core(ctx: SourceContext) -> TriggerSource:
             headers={**triggers.ebms_core_headers, **ctx.http_headers},
             paths=triggers.ebms_core_paths,
             username=triggers.ebms_core_username, password=password,
-            extractor=extractor_for(triggers),
+            extractor=extractor_for(triggers), use_events=triggers.ebms_core_events,
         )
     except ValueError as exc:
         client.close()

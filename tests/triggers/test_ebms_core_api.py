@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, cast
+from urllib.parse import unquote
 
 import pytest
 
@@ -290,3 +291,39 @@ def test_registry_reads_the_password_from_the_environment(
                             ebms_core_username=USER)
     with pytest.raises(TriggerSourceError, match="ebms_core_password_env is not"):
         build_source("ebms-core", SourceContext(no_env))
+
+
+def test_source_on_the_events_feed_finds_the_trigger_and_processes_the_event(
+    basic_standin: EbmsCoreStandIn, plain_client: HttpClient,
+    notificatie: Callable[..., bytes],
+) -> None:
+    first = basic_standin.add_message(notificatie("2025030100031"), from_oin=DSO,
+                                      to_oin=GEMEENTE)
+    source = EbmsCoreTriggerSource(
+        basic_standin.base_url, plain_client, cpa_id="cpa-stam", mark_processed=True,
+        poll_interval=0.05, username=USER, password=PASSWORD, use_events=True,
+    )
+    with source:
+        found = source.wait_for("2025030100031", 5.0)
+    assert found.message_id == first
+    assert source.errors() == []
+    assert basic_standin.status(first) == "PROCESSED"
+    assert basic_standin.counts()["events"] >= 1
+    seen = [(m, t) for m, t, _ in basic_standin.requests()]
+    assert any(m == "GET" and "/ebms/events/unprocessed?eventTypes=RECEIVED&" in t
+               for m, t in seen)
+    assert not any("/ebms/messages/unprocessed" in t for _, t in seen)
+    assert ("PATCH", f"/service/rest/v19/ebms/events/{first}") in [
+        (m, unquote(t.split("?")[0])) for m, t in seen]
+    # processed: the event is gone from the feed, so it is not fetched again
+    assert _call(plain_client, "GET", f"{basic_standin.base_url}/ebms/events/unprocessed"
+                 ).response_body == b"[]"
+
+
+def test_registry_turns_the_events_feed_on_from_triggers(pki: TestPki) -> None:
+    config = TriggersConfig(source="ebms-core",
+                            ebms_core_url="https://127.0.0.1:1/service/rest/v19",
+                            ebms_core_events=True, ebms_core_client_certificate=False)
+    source = build_source("ebms-core", SourceContext(config, trust=pki.hierarchy.anchors))
+    assert isinstance(source, EbmsCoreTriggerSource)
+    assert source.use_events is True
