@@ -549,7 +549,8 @@ class Simulator:
             origin=request.base_url, client=request.peer_oin or request.client_address[0],
         )
         return Response(answer.status, answer.body, answer.content_type,
-                        tuple(answer.headers.items()))
+                        tuple(answer.headers.items()), stream=answer.stream,
+                        length=answer.length)
 
     def _handle_ebms(self, request: Request) -> Response:
         faulted = self._apply_faults("ebms")

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -200,11 +200,12 @@ class SimServices:
             raise ApiError(404, "Verzoek niet gevonden", f"no verzoek {verzoeknummer}")
         return stored.pdf or publiceerbaar_pdf(stored.verzoek)
 
-    def document(self, verzoeknummer: str, document_id: str) -> tuple[Bijlage, bytes] | None:
+    def document(self, verzoeknummer: str, document_id: str
+                 ) -> tuple[Bijlage, Callable[[], Iterator[bytes]]] | None:
         found = self.store.get_document(document_id)
         if found is None or found.verzoeknummer != verzoeknummer:
             return None
-        return found.bijlage, found.read()
+        return found.bijlage, found.chunks
 
     def zoek(self, caller: Caller, vraag: ZoekVraag) -> Sequence[Verzoek]:
         if caller.oin is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -45,6 +45,10 @@ class ApiResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
     url: str = ""
     exchange: object | None = field(default=None, repr=False, compare=False)
+    #: A large body the server writes as it reads it (``length`` bytes); ``body`` stays empty.
+    stream: Callable[[], Iterable[bytes]] | None = field(default=None, repr=False,
+                                                         compare=False)
+    length: int = 0
 
     def __post_init__(self) -> None:
         if not self.content_type:

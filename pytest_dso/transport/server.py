@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -121,13 +121,17 @@ class Request:
 
 @dataclass(frozen=True)
 class Response:
-    """What a handler answers. ``Content-Length`` is always set by the server."""
+    """What a handler answers. ``Content-Length`` is always set by the server. A large body
+    is given as ``stream`` (called once, yielding the chunks) with its ``length``, so it is
+    written as it is read, never held in memory."""
 
     status: int = 200
     body: bytes = b""
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     close: bool = False
+    stream: Callable[[], Iterable[bytes]] | None = field(default=None, compare=False)
+    length: int = 0
 
     @classmethod
     def problem(cls, status: int, title: str, detail: str = "") -> Response:
@@ -598,15 +602,27 @@ class _HttpConnection:
                 lines.append(f"{name}: {value}\r\n")
         head_only = self.command == "HEAD"
         no_body = head_only or status in (204, 304) or (100 <= status < 200)
+        streamed = response.stream is not None
         if not no_body or head_only:
-            lines.append(f"Content-Length: {len(response.body)}\r\n")
+            size = response.length if streamed else len(response.body)
+            lines.append(f"Content-Length: {size}\r\n")
         if response.close:
             self.close_connection = True
         if self.close_connection:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1", "strict")
-        if no_body or not response.body:
+        if streamed and not no_body and response.stream is not None:
+            self.wfile.write(head)
+            sent = 0
+            for chunk in response.stream():
+                sent += len(chunk)
+                if sent > response.length:
+                    raise ValueError("a streamed body is longer than its Content-Length")
+                self.wfile.write(chunk)
+            if sent != response.length:
+                self.close_connection = True  # the client sees a short body, not a hang
+        elif no_body or not response.body:
             self.wfile.write(head)
         elif len(response.body) < 64 * 1024:
             self.wfile.write(head + response.body)

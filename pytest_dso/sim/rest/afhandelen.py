@@ -124,9 +124,10 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
             raise ApiError(404, "Document niet gevonden",
                            f"verzoek {verzoek.verzoeknummer} has no document "
                            f"{request.params['documentId']}")
-        info, content = found
-        return ApiResponse(200, content, info.mediatype,
-                           {"Content-Disposition": f'attachment; filename="{info.bestandsnaam}"'})
+        info, chunks = found  # streamed from the store (a file, or generated), not in memory
+        return ApiResponse(200, b"", info.mediatype,
+                           {"Content-Disposition": f'attachment; filename="{info.bestandsnaam}"'},
+                           stream=chunks, length=info.size)
 
     def post_zoek(request: ApiRequest) -> ApiResponse:
         who = caller(request)

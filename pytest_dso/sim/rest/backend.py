@@ -6,7 +6,7 @@ the simulator implements the backend on its SQLite store and the DSO domain rule
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,8 +81,9 @@ class Backend(Protocol):
     def publiceerbaar_pdf(self, verzoeknummer: str) -> bytes:
         """A publishable PDF (personal data left out)."""
 
-    def document(self, verzoeknummer: str, document_id: str) -> tuple[Bijlage, bytes] | None:
-        """A bijlage and its content."""
+    def document(self, verzoeknummer: str, document_id: str
+                 ) -> tuple[Bijlage, Callable[[], Iterator[bytes]]] | None:
+        """A bijlage and a function that streams its content (never all of it in memory)."""
 
     def zoek(self, caller: Caller, vraag: ZoekVraag) -> Sequence[Verzoek]:
         """Verzoeken ``caller`` may see that match ``vraag`` (all pages)."""

@@ -118,8 +118,7 @@ class RestRouter:
         if schema is not None:
             scoped = _validated(api, route.operation, scoped, schema)
         response = route.handler(scoped)
-        return ApiResponse(response.status, response.body, response.content_type,
-                           {**headers, **response.headers})
+        return replace(response, headers={**headers, **response.headers})
 
 
 
