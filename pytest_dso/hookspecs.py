@@ -34,6 +34,17 @@ def pytest_dso_redactor(config: pytest.Config) -> Redaction | None:
     """
 
 
+@pytest.hookspec(
+    warn_on_impl=DeprecationWarning(
+        "pytest_dso_redact(text) is deprecated: implement pytest_dso_redactor(config) and "
+        "return a callable that takes the text (docs/evidence.md, 'Your own redaction')"
+    )
+)
+def pytest_dso_redact(text: str) -> str | None:
+    """Deprecated: use :func:`pytest_dso_redactor`. Still called, each implementation on the
+    previous one's output, after the ``pytest_dso_redactor`` callables."""
+
+
 @pytest.hookspec(firstresult=True)
 def pytest_dso_trigger_source(name: str, settings: DsoSettings) -> TriggerSource | None:
     """Return a trigger source for ``[triggers] source = name``, or ``None`` for the next one.

@@ -15,6 +15,7 @@ def test_every_hook_spec_is_tested_here() -> None:
     hooks = sorted(name for name in vars(hookspecs) if name.startswith("pytest_dso_"))
     source = Path(__file__).read_text(encoding="utf-8")
     assert hooks == [
+        "pytest_dso_redact",
         "pytest_dso_redactor",
         "pytest_dso_settings_resolved",
         "pytest_dso_trigger_source",
@@ -66,6 +67,32 @@ def pytest_dso_redactor(config):
     # tryfirst (beta -> BETA), then the sub conftest (gamma -> G), then trylast (BETA -> [beta]):
     # each on the previous one's output.
     assert (pytester.path / "redacted.txt").read_text() == "alpha [beta] G secret-4711"
+
+
+def test_redact_the_deprecated_hook_still_redacts_chained_and_warns(
+    pytester: pytest.Pytester,
+) -> None:
+    """A conftest written for ``pytest_dso_redact(text)`` keeps its secrets out (each
+    implementation on the previous one's output, after the new callables) and is told to
+    move to ``pytest_dso_redactor``."""
+    pytester.makepyfile(old_plugin="""
+def pytest_dso_redact(text):
+    return text.replace("BETA", "[beta]")
+""")
+    pytester.makeconftest("""
+def pytest_dso_redact(text):
+    return text.replace("beta", "BETA") if "beta" in text else None
+
+def pytest_dso_redactor(config):
+    return lambda text: text.replace("gamma", "G")
+""")
+    pytester.makepyfile(test_redact=REDACT_TEST)
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "old_plugin", "-W", "always::DeprecationWarning")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "redacted.txt").read_text() == "alpha [beta] G secret-4711"
+    result.stdout.fnmatch_lines(["*pytest_dso_redact(text) is deprecated: implement "
+                                 "pytest_dso_redactor(config)*"])
 
 
 def test_redactor_hook_sees_secrets_registered_at_runtime_removed_first(
