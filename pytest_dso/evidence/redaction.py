@@ -136,6 +136,7 @@ class Redactor:
     ) -> None:
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
+        self._generation = 0
         self._secret_re: re.Pattern[str] | None = None
         # A text in which this finds nothing holds nothing any rule below would replace (each
         # rule's match contains one of these fragments), so it is returned as it is.
@@ -248,6 +249,8 @@ class Redactor:
             return
         with self._lock:
             merged = self._secrets | new
+            if merged == self._secrets:
+                return
             ordered = "|".join(re.escape(s) for s in sorted(merged, key=len, reverse=True))
             secret_re = re.compile(ordered)
             screen_re = re.compile(f"{ordered}|(?i:{self._rules_screen})")
@@ -255,6 +258,7 @@ class Redactor:
             # the screens first: a reader that sees the new secret pattern sees its screens
             self._screen_re, self._secret_forms = screen_re, forms
             self._secret_re, self._secrets = secret_re, merged
+            self._generation += 1
 
     def add_pem_secret(self, pem: str | bytes) -> None:
         """Register the base64 lines of a PEM private key, so that even a fragment of the
@@ -266,6 +270,14 @@ class Redactor:
             if len(line.strip()) >= 16 and not line.startswith("-----") and ":" not in line
         ]
         self.add_secrets(lines)
+
+    @property
+    def generation(self) -> int:
+        """Grows whenever the redaction could change: a new secret form, or a change in an
+        extra redaction (one that has a ``generation``). A text redacted at one generation
+        needs no second pass while the generation is the same."""
+        extras = sum(int(getattr(extra, "generation", 0)) for extra in self._extra)
+        return self._generation + extras
 
     @property
     def secret_count(self) -> int:
@@ -492,12 +504,18 @@ class Redactor:
         os.replace(tmp, path)
         return True
 
-    def redact_tree(self, folder: Path) -> list[Path]:
-        """Redact every text file under ``folder`` in place; the files that changed."""
+    def redact_tree(
+        self, folder: Path, skip: Callable[[Path], bool] | None = None
+    ) -> list[Path]:
+        """Redact every text file under ``folder`` in place; the files that changed. ``skip``
+        names files known to be redacted already (written redacted at the current
+        :attr:`generation` and not touched since)."""
         changed: list[Path] = []
         if not folder.is_dir():
             return changed
         for path in sorted(folder.rglob("*")):
+            if skip is not None and skip(path):
+                continue
             if path.is_file() and not path.is_symlink() and self.redact_file(path):
                 changed.append(path)
         return changed

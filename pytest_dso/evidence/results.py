@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -95,17 +96,41 @@ class RedactingResultsWriter:
         self.report_dir = report_dir.absolute()
         self.redactor = redactor
         self.report_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # name -> (redactor generation when redacted, size, mtime in ns) of each file written
+        self._written: dict[str, tuple[int, int, int]] = {}
 
-    def _write(self, name: str, data: bytes) -> None:
+    def _write(self, name: str, data: bytes, generation: int) -> None:
         tmp = self.report_dir / f"{name}.{uuid.uuid4().hex}.tmp"
         tmp.write_bytes(data)
-        os.replace(tmp, self.report_dir / name)
+        target = self.report_dir / name
+        os.replace(tmp, target)
+        stat = target.stat()
+        with self._lock:
+            self._written[name] = (generation, stat.st_size, stat.st_mtime_ns)
+
+    def is_current(self, path: Path) -> bool:
+        """Whether ``path`` is a file this writer wrote, redacted at the redactor's current
+        generation and unchanged since (so a second redaction would change nothing)."""
+        if path.parent != self.report_dir:
+            return False
+        with self._lock:
+            known = self._written.get(path.name)
+        if known is None or known[0] != self.redactor.generation:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == known[1:]
 
     def _item(self, item: Any) -> None:
+        generation = self.redactor.generation
         data = asdict(item, filter=lambda _attr, value: bool(value) or value is False)
         _readable_parameters(data)
         text = json.dumps(self.redactor.redact_json(data), ensure_ascii=False)
-        self._write(item.file_pattern.format(prefix=uuid.uuid4()), text.encode("utf-8"))
+        self._write(item.file_pattern.format(prefix=uuid.uuid4()), text.encode("utf-8"),
+                    generation)
 
     @allure_commons.hookimpl
     def report_result(self, result: Any) -> None:
@@ -125,14 +150,16 @@ class RedactingResultsWriter:
     @allure_commons.hookimpl
     def report_attached_data(self, body: bytes | str, file_name: str) -> None:
         """An attachment given as data."""
+        generation = self.redactor.generation
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        self._write(file_name, self.redactor.redact_content(file_name, data))
+        self._write(file_name, self.redactor.redact_content(file_name, data), generation)
 
     @allure_commons.hookimpl
     def report_attached_file(self, source: str | os.PathLike[str], file_name: str) -> None:
         """An attachment given as a file."""
+        generation = self.redactor.generation
         data = Path(source).read_bytes()
-        self._write(file_name, self.redactor.redact_content(file_name, data))
+        self._write(file_name, self.redactor.redact_content(file_name, data), generation)
 
 
 def _readable_parameters(data: Any) -> None:

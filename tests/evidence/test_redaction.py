@@ -242,3 +242,30 @@ def test_a_secret_added_later_is_found_in_documents_and_texts() -> None:
     redactor.add_secret("late-secret-42")
     assert "late-secret-42" not in json.dumps(redactor.redact_json(document))
     assert redactor.redact_text("late-secret-42!") == f"{REDACTED}!"
+
+
+def test_the_final_pass_skips_only_what_the_writer_redacted_at_the_current_generation(
+    tmp_path: Path,
+) -> None:
+    from pytest_dso.evidence.results import RedactingResultsWriter
+
+    redactor = Redactor([PASS])
+    writer = RedactingResultsWriter(tmp_path, redactor)
+    writer.report_attached_data(f"early {PASS}", "a-attachment.txt")
+    writer.report_attached_data("later late-secret-42", "b-attachment.txt")
+    (tmp_path / "c-foreign.txt").write_text(f"foreign {PASS}")
+    assert (tmp_path / "a-attachment.txt").read_text() == f"early {REDACTED}"
+    assert writer.is_current(tmp_path / "a-attachment.txt")
+    assert not writer.is_current(tmp_path / "c-foreign.txt")
+
+    redactor.add_secret("late-secret-42")  # after the writer redacted its files
+    assert not writer.is_current(tmp_path / "b-attachment.txt")
+    changed = redactor.redact_tree(tmp_path, writer.is_current)
+    assert sorted(p.name for p in changed) == ["b-attachment.txt", "c-foreign.txt"]
+    assert find_secrets(tmp_path, [PASS, "late-secret-42"]) == []
+
+    writer.report_attached_data("again", "a-attachment.txt")
+    (tmp_path / "a-attachment.txt").write_text(f"overwritten {PASS}")  # by someone else
+    assert not writer.is_current(tmp_path / "a-attachment.txt")
+    redactor.redact_tree(tmp_path, writer.is_current)
+    assert find_secrets(tmp_path, [PASS]) == []
