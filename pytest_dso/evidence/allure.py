@@ -20,6 +20,7 @@ Labels used by pytest-dso (and read back by the ticket bundle):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -305,47 +306,53 @@ def certificate_summary(source: Any) -> dict[str, Any]:
 # registered secrets when it writes the files) -----------------------------------------------
 
 
+@functools.cache
+def _patterns_only() -> Redactor:
+    """The shortcuts' redactor (patterns only, no secrets): built once, never given secrets."""
+    return Redactor()
+
+
 def title(text: str, redactor: Redactor | None = None) -> None:
     """Set the test's title."""
-    Evidence(redactor or Redactor()).title(text)
+    Evidence(redactor or _patterns_only()).title(text)
 
 
 def label(name: str, *values: str, redactor: Redactor | None = None) -> None:
     """Add a label to the running test."""
-    Evidence(redactor or Redactor()).label(name, *values)
+    Evidence(redactor or _patterns_only()).label(name, *values)
 
 
 def step(title: str, redactor: Redactor | None = None, **params: object) -> Any:
     """A report step (context manager)."""
-    return Evidence(redactor or Redactor()).step(title, **params)
+    return Evidence(redactor or _patterns_only()).step(title, **params)
 
 
 def attach_exchange(
     exchange: Any, name: str | None = None, redactor: Redactor | None = None
 ) -> None:
     """Attach an HTTP exchange (see :meth:`Evidence.attach_exchange`)."""
-    Evidence(redactor or Redactor()).attach_exchange(exchange, name)
+    Evidence(redactor or _patterns_only()).attach_exchange(exchange, name)
 
 
 def attach_ebms(
     envelope: Any, name: str = "ebMS-bericht", redactor: Redactor | None = None
 ) -> None:
     """Attach an ebMS message (see :meth:`Evidence.attach_ebms`)."""
-    Evidence(redactor or Redactor()).attach_ebms(envelope, name)
+    Evidence(redactor or _patterns_only()).attach_ebms(envelope, name)
 
 
 def attach_stam(
     xml: bytes | str, name: str = "STAM-bericht", redactor: Redactor | None = None
 ) -> None:
     """Attach STAM XML with BSN redacted."""
-    Evidence(redactor or Redactor()).attach_stam(xml, name)
+    Evidence(redactor or _patterns_only()).attach_stam(xml, name)
 
 
 def attach_certificate_summary(
     summary: Any, name: str = "certificaat", redactor: Redactor | None = None
 ) -> None:
     """Attach a certificate summary."""
-    Evidence(redactor or Redactor()).attach_certificate_summary(summary, name)
+    Evidence(redactor or _patterns_only()).attach_certificate_summary(summary, name)
 
 
 def attach_cpa_summary(
@@ -355,7 +362,7 @@ def attach_cpa_summary(
     **fields: Any,
 ) -> None:
     """Attach a CPA summary."""
-    Evidence(redactor or Redactor()).attach_cpa_summary(summary, name, **fields)
+    Evidence(redactor or _patterns_only()).attach_cpa_summary(summary, name, **fields)
 
 
 def attach_bijlage_hashes(
@@ -364,4 +371,4 @@ def attach_bijlage_hashes(
     redactor: Redactor | None = None,
 ) -> None:
     """Attach a table of bijlage hashes."""
-    Evidence(redactor or Redactor()).attach_bijlage_hashes(hashes, name)
+    Evidence(redactor or _patterns_only()).attach_bijlage_hashes(hashes, name)

@@ -84,6 +84,17 @@ _PEM_TRUNCATED = re.compile(
 _PEM_PLACEHOLDER = "[REDACTED PRIVATE KEY]"
 # What every PEM rule's match contains.
 _PEM_SCREEN = r"PRIVATE KEY-----"
+#: The characters other than ASCII that the rules' case-insensitive patterns match to an ASCII
+#: letter (Unicode simple case folding as the ``re`` module applies it), to ASCII.
+ASCII_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
+
+def _folded(text: str) -> str:
+    """``text`` lowered such that an ASCII keyword the case-insensitive rules would find in
+    it is a substring."""
+    return text.lower() if text.isascii() else text.translate(ASCII_FOLD).lower()
+
+
 _SECRET_RULE, _PEM_RULE, _HEADER_RULE, _QUERY_RULE, _ELEMENT_RULE = 1, 2, 4, 8, 16
 _ALL_RULES = 31
 #: Up to this many secret forms are looked for one by one; more with the secrets' pattern.
@@ -297,11 +308,11 @@ class Redactor:
         if not text:
             return text
         pattern = self._secret_re
-        if not (self._ascii_screen and text.isascii()):
+        if not self._ascii_screen:
             if self._screen_re.search(text) is not None:
                 text = self._apply_rules(text, pattern, _ALL_RULES)
         else:
-            lowered = text.lower()
+            lowered = _folded(text)
             rules = 0
             for keyword, rule in self._keyword_rules:
                 if keyword in lowered:
@@ -338,11 +349,11 @@ class Redactor:
 
     def _may_hold(self, text: str) -> bool:
         """Whether ``text`` may hold anything a built-in rule replaces (false: it holds
-        nothing). ASCII text is checked by substrings, other text by the screen pattern
-        (Unicode case folding is the regular expressions' own)."""
-        if not (self._ascii_screen and text.isascii()):
+        nothing): checked by substrings of the folded text (:func:`_folded`), or by the screen
+        pattern when a configured name is not ASCII."""
+        if not self._ascii_screen:
             return self._screen_re.search(text) is not None
-        lowered = text.lower()
+        lowered = _folded(text)
         if any(keyword in lowered for keyword, _rule in self._keyword_rules):
             return True
         pattern = self._secret_re

@@ -269,3 +269,22 @@ def test_the_final_pass_skips_only_what_the_writer_redacted_at_the_current_gener
     assert not writer.is_current(tmp_path / "a-attachment.txt")
     redactor.redact_tree(tmp_path, writer.is_current)
     assert find_secrets(tmp_path, [PASS]) == []
+
+
+def test_the_fold_table_holds_every_character_the_rules_match_to_ascii() -> None:
+    import re
+
+    from pytest_dso.evidence.redaction import ASCII_FOLD
+
+    any_ascii = re.compile(r"[a-z0-9_=?&;:-]", re.IGNORECASE)
+    found = {c for c in range(0x80, 0x110000)
+             if not 0xD800 <= c < 0xE000 and any_ascii.fullmatch(chr(c))}
+    assert found == set(ASCII_FOLD)
+    redactor = Redactor()
+    texts = ("x-ap\u0130-key: abc.def", "coo\u212aie: abc.def", "https://h/?\u017fecret=abc.def",
+             "<B\u017fN>123</B\u017fN>", "h?\u0131d_token=abc.def and x-api-key: abc.def")
+    for text in texts:
+        # the screened redaction is the one every rule gives, and it removes the value
+        assert redactor.redact_text(text) == redactor._apply_rules(text, None, 31)
+        assert "abc.def" not in redactor.redact_text(text)
+        assert "123" not in redactor.redact_text(text)
