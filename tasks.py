@@ -26,9 +26,20 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".pytest-dso-installed"
 
 
-def _run(*args: str | Path) -> int:
+def _run(*args: str | Path, env: dict[str, str] | None = None) -> int:
     print("+", " ".join(str(a) for a in args), flush=True)
-    return subprocess.call([str(a) for a in args], cwd=ROOT)
+    return subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
+
+
+def _bytecode_cached() -> dict[str, str]:
+    """The environment with bytecode cached under ``.venv``: the self-tests start many
+    Python processes, and compiling every module afresh in each (as PYTHONDONTWRITEBYTECODE
+    makes them do) costs about a second apiece. The cache lives outside the source tree, so no
+    test folder gets a ``__pycache__``."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(VENV / "pycache")
+    return env
 
 
 def ensure_venv() -> None:
@@ -39,7 +50,8 @@ def ensure_venv() -> None:
     if not (BIN / "python").exists():
         print(f"Creating {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
-    pip = [BIN / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    pip: list[str | Path] = [BIN / "python", "-m", "pip", "install", "--disable-pip-version-check",
+                             "-q"]
     if _run(*pip, "--upgrade", "pip") or _run(*pip, "-e", ".[dev]"):
         sys.exit("Installing pytest-dso into .venv failed; see the messages above.")
     STAMP.write_text(digest)
@@ -57,7 +69,8 @@ def main(argv: list[str]) -> int:
         _run(BIN / "dso-report", "render")
         return code
     if command == "test":
-        return _run(python, "-m", "pytest", "tests", "-n", "2", "--dist", "worksteal", *rest)
+        return _run(python, "-m", "pytest", "tests", "-n", "2", "--dist", "worksteal", *rest,
+                    env=_bytecode_cached())
     if command == "lint":
         return _run(python, "-m", "ruff", "check", ".") or _run(python, "-m", "mypy")
     if command == "contract":

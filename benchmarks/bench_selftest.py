@@ -34,12 +34,15 @@ def _load() -> str:
 
 def main(argv: list[str]) -> int:
     before = _load()
+    env = dict(os.environ)  # bytecode cached outside the tree, as tasks.py test does
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(ROOT / ".venv" / "pycache")
     start = time.monotonic()
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "tests", "-n", "2", "--dist", "worksteal", "-q",
              "-p", "no:cacheprovider", *argv],
-            cwd=ROOT, capture_output=True, text=True, timeout=LIMIT_S, check=False,
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=LIMIT_S, check=False,
         )
     except subprocess.TimeoutExpired:
         print(f"self-tests: FAIL, not done within {LIMIT_S:g} s")
