@@ -93,7 +93,9 @@ def run_api(name: str, base_url: str, folder: Path, env: dict[str, str]) -> bool
     print(f"== contract: {name} ({base_url})", flush=True)
     started = time.monotonic()
     try:
-        code = subprocess.run(command, env=env, timeout=API_TIMEOUT, check=False).returncode
+        # in the run's own folder: schemathesis keeps its working files under the cwd
+        code = subprocess.run(command, env=env, timeout=API_TIMEOUT, check=False,
+                              cwd=folder).returncode
     except subprocess.TimeoutExpired:
         print(f"contract: {name} did not finish within {API_TIMEOUT:g} s", flush=True)
         return False
