@@ -10,12 +10,15 @@ SQLite store, authorisation from the :class:`MandateTable`, routing from the
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import tempfile
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from pytest_dso.dso.shapes import (
@@ -76,7 +79,8 @@ class Organisation:
 class _OpenConcept:
     concept: Concept
     created: float
-    uploads: list[tuple[DocumentInfo, bytes]] = field(default_factory=list)
+    #: each upload is spooled to a file in the store's folder: (info, file, sha256)
+    uploads: list[tuple[DocumentInfo, Path, str]] = field(default_factory=list)
     client: str = ""
 
 
@@ -143,6 +147,7 @@ class SimServices:
         self._concepts: OrderedDict[str, _OpenConcept] = OrderedDict()
         self._recent: OrderedDict[str, StoredVerzoek] = OrderedDict()
         self._submitting: set[str] = set()
+        self._spool: Path | None = None
 
     def __repr__(self) -> str:
         return f"SimServices({self.store!r})"
@@ -353,7 +358,9 @@ class SimServices:
             oldest = next(iter(self._concepts.values()))
             if oldest.created >= limit and len(self._concepts) <= self.quotas.max_concepts:
                 break
-            self._concepts.popitem(last=False)
+            _, dropped = self._concepts.popitem(last=False)
+            for _, path, _ in dropped.uploads:
+                path.unlink(missing_ok=True)
 
     def concept_start(self, bericht: Indienbericht, client: str = "") -> Concept:
         unknown = [a.bevoegd_gezag.oin for a in bericht.activiteiten
@@ -381,10 +388,39 @@ class SimServices:
             found = self._concepts.get(verzoek_id)
             if found is None:
                 return None
-            return replace(found.concept, documenten=tuple(d for d, _ in found.uploads))
+            return replace(found.concept, documenten=tuple(d for d, _, _ in found.uploads))
+
+    def _uploads_folder(self) -> Path:
+        if self._spool is None:
+            self._spool = (self.store.path.parent / "uploads" if self.store.path is not None
+                           else Path(tempfile.mkdtemp(prefix="dso-sim-uploads-")))
+            self._spool.mkdir(parents=True, exist_ok=True)
+        return self._spool
+
+    def _spool_file(self, content: bytes) -> tuple[Path, str]:
+        """Write ``content`` to a new file in the store's ``uploads`` folder, hashing it as it
+        is written; the concept then holds the file, not the bytes."""
+        path = self._uploads_folder() / f"{uuid.uuid4().hex}.upload"
+        digest = hashlib.sha256()
+        view = memoryview(content)
+        with path.open("wb") as handle:
+            for start in range(0, len(view), 1 << 20):
+                block = view[start:start + (1 << 20)]
+                digest.update(block)
+                handle.write(block)
+        return path, digest.hexdigest()
 
     def concept_document(self, verzoek_id: str, bestandsnaam: str, mimetype: str,
                          content: bytes) -> DocumentInfo:
+        path, sha = self._spool_file(content)
+        try:
+            return self._add_upload(verzoek_id, bestandsnaam, mimetype, len(content), path, sha)
+        except ApiError:
+            path.unlink(missing_ok=True)
+            raise
+
+    def _add_upload(self, verzoek_id: str, bestandsnaam: str, mimetype: str, size: int,
+                    path: Path, sha: str) -> DocumentInfo:
         with self._lock:
             found = self._concepts.get(verzoek_id)
             if found is None:
@@ -393,20 +429,19 @@ class SimServices:
             if len(found.uploads) >= q.max_uploads_per_concept:
                 raise ApiError(413, "Te veel documenten",
                                f"a concept holds at most {q.max_uploads_per_concept} documents")
-            held = sum(len(c) for _, c in found.uploads)
-            if held + len(content) > q.max_concept_bytes:
+            held = sum(i.size for i, _, _ in found.uploads)
+            if held + size > q.max_concept_bytes:
                 raise ApiError(413, "Documenten te groot",
                                f"the documents of one concept are limited to "
                                f"{q.max_concept_bytes} bytes in all")
-            everywhere = sum(len(c) for o in self._concepts.values() for _, c in o.uploads)
-            if everywhere + len(content) > q.max_uploaded_bytes:
+            everywhere = sum(i.size for o in self._concepts.values() for i, _, _ in o.uploads)
+            if everywhere + size > q.max_uploaded_bytes:
                 raise ApiError(429, "Te veel open documenten",
                                "the simulator holds too many uploaded documents of unfinished "
                                "concepts; submit or abandon concepts and retry",
                                retry_after=60)
-            info = DocumentInfo(f"u{len(found.uploads) + 1:03d}", bestandsnaam, mimetype,
-                                len(content))
-            found.uploads.append((info, content))
+            info = DocumentInfo(f"u{len(found.uploads) + 1:03d}", bestandsnaam, mimetype, size)
+            found.uploads.append((info, path, sha))
             return info
 
     def _first_result(self, key: str, fingerprint: str) -> Submitted | None:
@@ -461,13 +496,13 @@ class SimServices:
             for verzoek in result.verzoeken:
                 uploaded = [
                     (Bijlage(f"{verzoek.verzoeknummer}-{info.document_id}", info.bestandsnaam,
-                             info.mimetype, info.size), content)
-                    for info, content in found.uploads
+                             info.mimetype, info.size, sha), path)
+                    for info, path, sha in found.uploads
                 ]
                 full = replace(verzoek, bijlagen=(*verzoek.bijlagen, *(b for b, _ in uploaded)))
                 self._put(full)
-                for bijlage, content in uploaded:
-                    self.store.put_document(full.verzoeknummer, bijlage, data=content)
+                for bijlage, path in uploaded:  # the spooled file now belongs to the store
+                    self.store.put_document(full.verzoeknummer, bijlage, path=path)
                 for bijlage in verzoek.bijlagen:
                     spec = result.documenten.get(bijlage.document_id)
                     if spec is not None:
