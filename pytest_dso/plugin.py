@@ -245,6 +245,20 @@ def pytest_configure(config: pytest.Config) -> None:
         missing = remote_readiness(settings)
         if missing:
             raise pytest.UsageError(_not_ready_message(settings.env, missing))
+    if settings.env == "local":
+        _check_simulator_limits(settings)
+
+
+def _check_simulator_limits(settings: DsoSettings) -> None:
+    """``[simulator.limits]`` checked before any test: a bad entry is a usage error naming it,
+    not a failing simulator fixture."""
+    from pytest_dso.sim.config import LimitError, parse_limits
+
+    try:
+        parse_limits(settings.file.simulator.limits)
+    except LimitError as exc:
+        where = f" in {settings.file.path}" if settings.file.path else ""
+        raise pytest.UsageError(f"pytest-dso: {exc}{where}") from None
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

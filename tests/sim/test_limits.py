@@ -83,3 +83,15 @@ def test_concepts_per_client_and_document_size_are_enforced_and_others_still_ser
         assert small.status == 201
     finally:
         sim.stop()
+
+
+@pytest.mark.parametrize("entry", ["max_concepts_per_clint = 5", "max_concepts_per_client = -1"])
+def test_a_bad_dso_toml_limit_stops_the_run_before_any_test(
+    pytester: pytest.Pytester, entry: str
+) -> None:
+    pytester.makefile(".toml", dso=f"[simulator.limits]\n{entry}\n")
+    pytester.makepyfile(test_it="def test_it():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "test_it.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pytest-dso: [[]simulator.limits[]]*dso.toml*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
