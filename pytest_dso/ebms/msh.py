@@ -140,6 +140,8 @@ class AcceptedMessage:
     content_type: str
     body: bytes = field(repr=False)
     peer_certificate: x509.Certificate | None = None
+    #: Facts of the TLS connection it came over, as name/value pairs (protocol, cipher).
+    connection: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -355,8 +357,11 @@ class Msh:
         headers: Mapping[str, str],
         body: bytes,
         peer_cert: x509.Certificate | None = None,
+        *,
+        connection: tuple[tuple[str, str], ...] = (),
     ) -> MshResult:
-        """Decide the answer to one inbound request. Never raises for bad input."""
+        """Decide the answer to one inbound request. Never raises for bad input.
+        ``connection``: facts of its TLS connection, handed on with an accepted message."""
         soap_action = _header(headers, c.SOAP_ACTION_HEADER)
         if soap_action != c.SOAP_ACTION:
             return _fault(f"Unable to process message! SOAPAction={soap_action}")
@@ -386,7 +391,7 @@ class Msh:
             fault = self._check_client_certificate(message, cpa, peer_cert)
             if fault is not None:
                 return fault
-        return self._handle_message(message, cpa, content_type, body, peer_cert)
+        return self._handle_message(message, cpa, content_type, body, peer_cert, connection)
 
     def _envelope_error(self, exc: EnvelopeError) -> MshResult:
         header = exc.header
@@ -434,6 +439,7 @@ class Msh:
         content_type: str,
         body: bytes,
         peer_cert: x509.Certificate | None,
+        connection: tuple[tuple[str, str], ...] = (),
     ) -> MshResult:
         header = message.header
         now = self.clock()
@@ -494,7 +500,7 @@ class Msh:
             manifest_error = _check_manifest(message)
             if manifest_error is not None:
                 return self._reply_error(message, cpa, (manifest_error,))
-            return self._business(message, cpa, content_type, body, peer_cert)
+            return self._business(message, cpa, content_type, body, peer_cert, connection)
         if header.action == c.ACTION_PING:
             return self._reply(message, cpa, pong_for(message, host=self._host(cpa, header)))
         if header.action == c.ACTION_STATUS_REQUEST:
@@ -678,6 +684,7 @@ class Msh:
         content_type: str,
         body: bytes,
         peer_cert: x509.Certificate | None,
+        connection: tuple[tuple[str, str], ...] = (),
     ) -> MshResult:
         header = message.header
         record = StoredMessage(
@@ -693,7 +700,8 @@ class Msh:
             return self._duplicate(message, cpa, existing, record.digest)
         if self.on_deliver is not None:
             try:
-                self.on_deliver(AcceptedMessage(message, cpa, content_type, body, peer_cert))
+                self.on_deliver(AcceptedMessage(message, cpa, content_type, body, peer_cert,
+                                                connection))
             except Exception as exc:  # the application refused or failed
                 result = self._reply_error(
                     message,

@@ -211,7 +211,10 @@ class EbmsReceiver:
     # -- serving ----------------------------------------------------------------------------
     def _handle(self, request: Request) -> Response:
         peer_cert = request.peer.certificate if request.peer else None
-        result = self.msh.handle(request.content_type, request.headers, request.body, peer_cert)
+        connection = tuple((name, value) for name, value in (
+            ("TLS-protocol", request.tls_version), ("TLS-cipher", request.cipher)) if value)
+        result = self.msh.handle(request.content_type, request.headers, request.body, peer_cert,
+                                 connection=connection)
         outbound: Iterable[Outbound] = result.outbound
         response = Response(result.status, result.body, result.content_type)
         if self.handler is not None:

@@ -86,6 +86,7 @@ class Request:
     client_address: tuple[str, int]
     peer: PeerCertificate | None = None
     tls_version: str | None = None
+    cipher: str | None = None
     route_prefix: str = ""
     base_url: str = ""
 
@@ -576,6 +577,7 @@ class _HttpConnection:
             client_address=(str(self.client_address[0]), int(self.client_address[1])),
             peer=self._peer_certificate(),
             tls_version=conn.version() if isinstance(conn, ssl.SSLSocket) else None,
+            cipher=_cipher_name(conn),
             route_prefix=route.path,
             base_url=owner.url,
         )
@@ -929,3 +931,11 @@ def _drain_and_close(sock: socket.socket) -> None:
                     break
         finally:
             raw.close()
+
+
+def _cipher_name(conn: object) -> str | None:
+    """The negotiated cipher suite of a TLS connection, or ``None`` for plain TCP."""
+    if isinstance(conn, ssl.SSLSocket):
+        negotiated = conn.cipher()
+        return negotiated[0] if negotiated else None
+    return None

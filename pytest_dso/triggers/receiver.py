@@ -87,7 +87,8 @@ class ReceiverTriggerSource(LoggingSource):
         """Delivery callback for the receiver: record the message, its envelope and the
         sender's client certificate."""
         self.record_message(delivery.message, envelope=delivery.body,
-                            peer_certificate=delivery.peer_certificate)
+                            peer_certificate=delivery.peer_certificate,
+                            connection=delivery.connection)
 
     def record_message(
         self,
@@ -95,8 +96,10 @@ class ReceiverTriggerSource(LoggingSource):
         *,
         envelope: bytes = b"",
         peer_certificate: x509.Certificate | None = None,
+        connection: tuple[tuple[str, str], ...] = (),
     ) -> Trigger:
-        """Record one received business message (with its ebMS header as evidence)."""
+        """Record one received business message (with its ebMS header and the facts of its
+        TLS connection as evidence)."""
         header = message.header
         sender = next((o for p in header.from_parties if (o := _oin(p.value))), None)
         recipient = next((o for p in header.to_parties if (o := _oin(p.value))), None)
@@ -104,7 +107,7 @@ class ReceiverTriggerSource(LoggingSource):
         where = f"ebMS {header.service} {header.action}"
         evidence: dict[str, Any] = {
             "envelope": envelope,
-            "details": header_details(message),
+            "details": (*header_details(message), *connection),
             "peer_certificate_der": peer_certificate.public_bytes(Encoding.DER)
             if peer_certificate is not None else None,
         }

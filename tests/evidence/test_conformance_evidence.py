@@ -113,7 +113,7 @@ def test_a_lenient_answer_shows_in_the_summary_verdict(target: ConformanceTarget
     assert "expected HTTP 500" in (summary.parameter("uitkomst") or "")
 
 
-def test_a_received_verzoeknotificatie_keeps_its_envelope_ids_and_sender_certificate(
+def test_a_received_verzoeknotificatie_keeps_its_envelope_ids_sender_certificate_and_tls(
     pki: TestPki,
 ) -> None:
     from pytest_dso.evidence.exchanges import trigger_record
@@ -142,6 +142,11 @@ def test_a_received_verzoeknotificatie_keeps_its_envelope_ids_and_sender_certifi
     assert record.parameter("ConversationId") == sent.header.conversation_id
     leaf = pki.leaves["dso-lv"].certificate
     assert record.parameter("client-certificaat sha256") == fingerprint_sha256(leaf)
+    # the TLS connection it came over, as the harness's receiver negotiated it
+    assert record.parameter("TLS-protocol") in ("TLSv1.2", "TLSv1.3")
+    cipher = record.parameter("TLS-cipher")
+    assert cipher is not None
+    assert "GCM" in cipher or "CHACHA20" in cipher, cipher
     envelope = next(a.body for a in record.attachments if a.name == "ontvangen envelop")
     assert sent.message_id.encode() in (envelope if isinstance(envelope, bytes)
                                         else envelope.encode())
