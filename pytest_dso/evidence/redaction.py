@@ -451,7 +451,12 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self._redact_json(v) for v in value]
         if isinstance(value, dict):
-            return {self.redact_text(str(k)): self._redact_json(v) for k, v in value.items()}
+            personal = {name.lower() for name in self.redact_elements}
+            return {
+                self.redact_text(str(k)): REDACTED if str(k).lower() in personal and v is not None
+                else self._redact_json(v)
+                for k, v in value.items()
+            }
         return value
 
     def redact_content(self, name: str, data: bytes) -> bytes:

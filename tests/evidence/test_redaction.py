@@ -134,6 +134,24 @@ def test_bsn_escaped_json_and_attribute_forms() -> None:
         assert value not in out
 
 
+def test_a_personal_data_key_in_a_json_document_loses_its_value(tmp_path: Path) -> None:
+    """A JSON attachment is redacted value by value; a ``bsn`` key takes its value with it,
+    whatever its type, also nested, and the file stays valid JSON."""
+    redactor = Redactor()
+    data = {"aanvrager": {"BSN": "123456782", "naam": "Jan"},
+            "personen": [{"burgerservicenummer": 111222333}], "bsn": None}
+    assert redactor.redact_json(data) == {
+        "aanvrager": {"BSN": REDACTED, "naam": "Jan"},
+        "personen": [{"burgerservicenummer": REDACTED}], "bsn": None}
+    path = tmp_path / "verzoek.json"
+    path.write_text(json.dumps(data))
+    assert redactor.redact_file(path)
+    text = path.read_text()
+    assert "123456782" not in text
+    assert "111222333" not in text
+    assert json.loads(text)["aanvrager"]["naam"] == "Jan"
+
+
 def test_extra_redaction_runs_after_the_built_in_rules() -> None:
     redactor = Redactor(extra=[lambda t: t.replace("ACME-42", "[acme]"), lambda t: None])
     assert redactor.redact_text("ACME-42 here") == "[acme] here"
