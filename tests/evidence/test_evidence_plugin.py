@@ -151,12 +151,13 @@ def _all_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()]
 
 
-def test_no_secret_reaches_any_output(
+def _plant_secrets(
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
     key_material: tuple[Path, Path, list[str]],
-    dso_test_pki: TestPki,
-) -> None:
+) -> tuple[list[str], Path]:
+    """A dso.toml and conftest whose run knows a passphrase, an API key and a private key
+    (and writes the simulator's key to a file): the lines of the key and that file."""
     cert, key, key_lines = key_material
     monkeypatch.setenv("MY_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("API_KEY", API_KEY)
@@ -165,6 +166,16 @@ def test_no_secret_reaches_any_output(
     monkeypatch.setenv("SIM_KEY_FILE", str(sim_key_file))
     _dso_toml(pytester, cert, key)
     pytester.makeconftest(CONFTEST)
+    return key_lines, sim_key_file
+
+
+def test_no_secret_reaches_any_output(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    key_material: tuple[Path, Path, list[str]],
+    dso_test_pki: TestPki,
+) -> None:
+    key_lines, sim_key_file = _plant_secrets(pytester, monkeypatch, key_material)
     pytester.makepyfile(test_leaky=LEAKY_TESTS)
     result = pytester.runpytest(
         "--junitxml=reports/junit.xml", "--log-file=reports/run.log", "-l", "-rA",
@@ -258,14 +269,7 @@ def test_no_secret_reaches_the_terminal_with_capture_off(
     capture: str,
 ) -> None:
     """With capture off a test's print goes straight to the terminal: it is redacted too."""
-    cert, key, key_lines = key_material
-    monkeypatch.setenv("MY_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("API_KEY", API_KEY)
-    monkeypatch.setenv("KEY_FILE", str(key))
-    sim_key_file = pytester.path / "simkey.txt"
-    monkeypatch.setenv("SIM_KEY_FILE", str(sim_key_file))
-    _dso_toml(pytester, cert, key)
-    pytester.makeconftest(CONFTEST)
+    key_lines, sim_key_file = _plant_secrets(pytester, monkeypatch, key_material)
     pytester.makepyfile(test_leaky=LEAKY_TESTS, test_prints="""
 import os
 import sys
