@@ -321,7 +321,10 @@ class Simulator:
             self._ebms.route("*", "/", self._handle_ebms)
             self._api = HttpsServer(self._server_context(False), host=o.host, port=o.api_port,
                                     limits=o.limits, name="dso-sim-api",
-                                    max_body=o.quotas.max_body)
+                                    max_body=o.quotas.max_body,
+                                    spool_folder=self._services.uploads_folder(),
+                                    streamed=router.stream_limit,
+                                    stream_limit_hint=" ([simulator.limits] max_document)")
             self._api.route("*", "/", self._handle_api)
             try:
                 self._ebms.start()
@@ -547,6 +550,7 @@ class Simulator:
             request.method, request.target, request.headers, request.body,
             peer_oin=request.peer_oin, has_client_certificate=request.peer is not None,
             origin=request.base_url, client=request.peer_oin or request.client_address[0],
+            spooled=request.spooled,
         )
         return Response(answer.status, answer.body, answer.content_type,
                         tuple(answer.headers.items()), stream=answer.stream,

@@ -46,7 +46,7 @@ from pytest_dso.sim.store import Store, StoredVerzoek
 from pytest_dso.stam.model import Bijlage, Organisatie, RdPunt, Verzoek
 from pytest_dso.stam.verzoeknummer import VerzoeknummerAllocator
 from pytest_dso.stam.xml import render_verzoek
-from pytest_dso.transport.api import ApiError
+from pytest_dso.transport.api import ApiError, SpooledBody
 
 # Open concepts, their lifetime (24 h [C]) and their uploads are bounded by
 # :class:`pytest_dso.sim.config.Quotas` ([simulator.limits]).
@@ -359,8 +359,7 @@ class SimServices:
             if oldest.created >= limit and len(self._concepts) <= self.quotas.max_concepts:
                 break
             _, dropped = self._concepts.popitem(last=False)
-            for _, path, _ in dropped.uploads:
-                path.unlink(missing_ok=True)
+            _discard(dropped)
 
     def concept_start(self, bericht: Indienbericht, client: str = "") -> Concept:
         unknown = [a.bevoegd_gezag.oin for a in bericht.activiteiten
@@ -390,7 +389,9 @@ class SimServices:
                 return None
             return replace(found.concept, documenten=tuple(d for d, _, _ in found.uploads))
 
-    def _uploads_folder(self) -> Path:
+    def uploads_folder(self) -> Path:
+        """The folder of spooled uploads (``uploads`` next to the store); the HTTP server
+        streams upload bodies into it, so taking one over is a rename."""
         if self._spool is None:
             self._spool = (self.store.path.parent / "uploads" if self.store.path is not None
                            else Path(tempfile.mkdtemp(prefix="dso-sim-uploads-")))
@@ -400,7 +401,7 @@ class SimServices:
     def _spool_file(self, content: bytes) -> tuple[Path, str]:
         """Write ``content`` to a new file in the store's ``uploads`` folder, hashing it as it
         is written; the concept then holds the file, not the bytes."""
-        path = self._uploads_folder() / f"{uuid.uuid4().hex}.upload"
+        path = self.uploads_folder() / f"{uuid.uuid4().hex}.upload"
         digest = hashlib.sha256()
         view = memoryview(content)
         with path.open("wb") as handle:
@@ -411,11 +412,16 @@ class SimServices:
         return path, digest.hexdigest()
 
     def concept_document(self, verzoek_id: str, bestandsnaam: str, mimetype: str,
-                         content: bytes) -> DocumentInfo:
-        path, sha = self._spool_file(content)
+                         content: bytes | SpooledBody) -> DocumentInfo:
+        if isinstance(content, SpooledBody):
+            path = content.take(self.uploads_folder() / f"{uuid.uuid4().hex}.upload")
+            size, sha = content.size, content.sha256
+        else:
+            path, sha = self._spool_file(content)
+            size = len(content)
         try:
-            return self._add_upload(verzoek_id, bestandsnaam, mimetype, len(content), path, sha)
-        except ApiError:
+            return self._add_upload(verzoek_id, bestandsnaam, mimetype, size, path, sha)
+        except BaseException:
             path.unlink(missing_ok=True)
             raise
 
@@ -472,7 +478,7 @@ class SimServices:
                 first = self._first_result(key, fingerprint)
                 if first is not None:
                     with self._lock:
-                        self._concepts.pop(verzoek_id, None)
+                        _discard(self._concepts.pop(verzoek_id, None))
                     return first
             return self._finalise(verzoek_id, keys, fingerprint)
         finally:
@@ -485,6 +491,13 @@ class SimServices:
         if found is None:
             raise ApiError(404, "Verzoek niet gevonden",
                            f"no open verzoek {verzoek_id} (already submitted, or dropped)")
+        try:
+            return self._submit(found, keys, fingerprint)
+        except BaseException:  # refused (422) or failed: its spooled files go with it
+            _discard(found)
+            raise
+
+    def _submit(self, found: _OpenConcept, keys: Sequence[str], fingerprint: str) -> Submitted:
         now = self._clock()
         try:
             result = submit(found.concept.bericht, routing=self.routing,
@@ -526,3 +539,10 @@ class SimServices:
 
     def cpas(self) -> Sequence[Mapping[str, Any]]:
         return self._cpa_list() if self._cpa_list else ()
+
+
+def _discard(concept: _OpenConcept | None) -> None:
+    """Delete the spooled files of a concept that was dropped or could not be submitted."""
+    if concept is not None:
+        for _, path, _ in concept.uploads:
+            path.unlink(missing_ok=True)

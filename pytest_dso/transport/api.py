@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
 #: The media type of a JSON body when nothing else is said.
@@ -125,12 +126,33 @@ class ApiError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class SpooledBody:
+    """A request body the server streamed to a temporary file instead of memory: its
+    ``path`` (inside the server's spool folder), ``size`` in bytes and ``sha256`` (hex).
+
+    The server deletes the file after the handler returns unless the handler moved it away
+    (:meth:`take`), so a refused or failed request leaves nothing behind."""
+
+    path: Path
+    size: int
+    sha256: str
+
+    def take(self, target: Path) -> Path:
+        """Move the file to ``target`` (a rename on the same file system) and return it."""
+        return self.path.replace(target)
+
+
+@dataclass(frozen=True)
 class Route(Generic[H]):
     """``method`` (``"*"`` for any) and ``path`` served by ``handler``.
 
     A plain route matches ``path`` as a prefix (:meth:`matches_path`); one made with
     :meth:`of` is a template whose ``{name}`` segments match one path segment each
     (:meth:`match`), with an OpenAPI ``summary`` and ``operation`` fields.
+
+    ``streamed_body``: the server streams the request body to a file (a
+    :class:`SpooledBody`) instead of reading it into memory; ``max_body`` (bytes, 0 for the
+    server's own limit) bounds it (413 above).
     """
 
     method: str
@@ -139,13 +161,16 @@ class Route(Generic[H]):
     templated: bool = False
     summary: str = ""
     operation: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    streamed_body: bool = field(default=False, compare=False)
+    max_body: int = field(default=0, compare=False)
 
     @classmethod
-    def of(cls, method: str, template: str, handler: _T, summary: str = "",
-           **operation: Any) -> Route[_T]:
+    def of(cls, method: str, template: str, handler: _T, summary: str = "", *,
+           streamed_body: bool = False, max_body: int = 0, **operation: Any) -> Route[_T]:
         """A template route. ``operation`` holds extra OpenAPI operation fields
         (``requestBody``, ``responses``, ``parameters``)."""
-        return Route(method.upper(), template.strip("/"), handler, True, summary, operation)
+        return Route(method.upper(), template.strip("/"), handler, True, summary, operation,
+                     streamed_body, max_body)
 
     @property
     def parameters(self) -> tuple[str, ...]:

@@ -4,7 +4,11 @@
 (HTTP/1.1 keep-alive), does the TLS handshake in that thread (a slow or failing client never
 blocks the accept loop), and hands each request to a handler ``Request -> Response`` chosen by
 ``(method, path prefix)``. A handler that raises gives a 500 with a problem body; the server
-keeps serving. Request bodies are bounded (413 above ``max_body``).
+keeps serving. Request bodies are bounded (413 above ``max_body``). A route with
+``streamed_body`` (or one the server's ``streamed`` callback names) gets its body streamed in
+bounded chunks to a temporary file in ``spool_folder``, hashed (sha256) as it is written, and
+handed over as a :class:`~pytest_dso.transport.api.SpooledBody`; the file is deleted after the
+handler unless the handler moved it away.
 
 What a client can make the server spend is bounded (see :class:`Limits`): at most
 ``max_connections`` connections at a time (one thread each); when they are all taken, a new
@@ -24,17 +28,21 @@ import collections
 import contextlib
 import dataclasses
 import email.utils
+import hashlib
 import json
 import socket
 import socketserver
 import ssl
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -43,11 +51,13 @@ from cryptography import x509
 
 from pytest_dso.pkio.identity import subject_oin
 from pytest_dso.pkio.readable import UNREADABLE, readable_subject
-from pytest_dso.transport.api import Route
+from pytest_dso.transport.api import Route, SpooledBody
 
 #: Default upper bound for a request body (ebMS messages with attachments stay well below).
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 PROBLEM_JSON = "application/problem+json"
+#: Largest block a streamed body is read (and written to its spool file) in.
+SPOOL_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True, repr=False)
@@ -77,7 +87,10 @@ class PeerCertificate:
 
 @dataclass(frozen=True)
 class Request:
-    """One HTTP request as a handler sees it. Header names are lower case."""
+    """One HTTP request as a handler sees it. Header names are lower case.
+
+    For a streamed route ``body`` is empty and ``spooled`` holds the file the body was
+    written to (its size and sha256)."""
 
     method: str
     target: str
@@ -89,6 +102,7 @@ class Request:
     cipher: str | None = None
     route_prefix: str = ""
     base_url: str = ""
+    spooled: SpooledBody | None = None
 
     @property
     def path(self) -> str:
@@ -536,13 +550,108 @@ class _HttpConnection:
             self.rfile.readline(8)
         return Response.problem(400, "Bad Request", "too many chunks")
 
+    def _linger(self, most: int = 4 * 1024 * 1024, seconds: float = 2.0) -> None:
+        """After refusing a body, read (and drop) what the client still sends, bounded, so it
+        gets to read the answer instead of a connection reset."""
+        with contextlib.suppress(OSError, ValueError, ssl.SSLError):
+            self.wfile.flush()
+            self.sock.settimeout(0.2)
+            end = time.monotonic() + seconds
+            while most > 0 and time.monotonic() < end:
+                block = self.rfile.read1(min(most, SPOOL_CHUNK))
+                if not block:
+                    break
+                most -= len(block)
+
+    def _spool_body(self, headers: Mapping[str, str], limit: int,
+                    file: Path) -> SpooledBody | Response:
+        """Stream the body (Content-Length or chunked) to ``file`` in blocks of at most
+        :data:`SPOOL_CHUNK` bytes, hashing it; a 413 as soon as it exceeds ``limit``."""
+        digest = hashlib.sha256()
+        total = 0
+        hint = self.owner.stream_limit_hint
+        too_large = Response.problem(
+            413, "Content Too Large", f"the body exceeds {limit} bytes, the limit of this "
+            f"resource{hint}")
+        with file.open("xb") as out:
+
+            def copy(count: int) -> bool:
+                nonlocal total
+                while count > 0:
+                    block = self.rfile.read(min(count, SPOOL_CHUNK))
+                    if not block:
+                        return False
+                    digest.update(block)
+                    out.write(block)
+                    total += len(block)
+                    count -= len(block)
+                return True
+
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                for _ in range(1_000_000):
+                    line = self.rfile.readline(1024)
+                    try:
+                        size = int(line.split(b";", 1)[0].strip(), 16)
+                    except ValueError:
+                        return Response.problem(400, "Bad Request", "malformed chunk size")
+                    if size < 0:
+                        return Response.problem(400, "Bad Request", "malformed chunk size")
+                    if size == 0:
+                        for _ in range(100):  # trailers, bounded
+                            if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                                break
+                        return SpooledBody(file, total, digest.hexdigest())
+                    if total + size > limit:
+                        return too_large
+                    if not copy(size):
+                        return Response.problem(400, "Bad Request",
+                                                "the chunked body ended inside a chunk")
+                    self.rfile.readline(8)
+                return Response.problem(400, "Bad Request", "too many chunks")
+            length_text = headers.get("content-length")
+            if length_text is None:
+                return SpooledBody(file, 0, digest.hexdigest())
+            try:
+                length = int(length_text)
+            except ValueError:
+                return Response.problem(400, "Bad Request", "Content-Length is not a number")
+            if length < 0:
+                return Response.problem(400, "Bad Request", "Content-Length is negative")
+            if length > limit:
+                return Response.problem(
+                    413, "Content Too Large",
+                    f"the body of {length} bytes exceeds {limit} bytes, the limit of this "
+                    f"resource{hint}")
+            if not copy(length):
+                return Response.problem(
+                    400, "Bad Request", f"the body ended after {total} of {length} bytes")
+            return SpooledBody(file, total, digest.hexdigest())
+
     def _dispatch(self, target: str, headers: dict[str, str]) -> None:
         owner = self.owner
         with owner._counters.lock:
             owner._counters.requests += 1
+        path = urlsplit(target).path
+        route, allowed = owner._match(self.command, path)
+        limit = owner._stream_limit(route, self.command, path)
+        if limit is None:
+            self._serve(target, headers, path, route, allowed, None)
+            return
+        file = owner.spool_folder / f".spool-{uuid.uuid4().hex}.part"
+        try:
+            self._serve(target, headers, path, route, allowed, (file, limit))
+        finally:  # refused, failed, cut off, or not taken by the handler
+            _discard((file, limit))
+
+    def _serve(self, target: str, headers: dict[str, str], path: str,
+               route: Route[Handler] | None, allowed: set[str],
+               spool: tuple[Path, int] | None) -> None:
+        owner = self.owner
         self._phase("body", owner.limits.body_timeout)
         try:
-            body = self._read_body(headers, owner.max_body)
+            body: bytes | SpooledBody | Response = (
+                self._read_body(headers, owner.max_body) if spool is None
+                else self._spool_body(headers, spool[1], spool[0]))
         except TimeoutError:
             self._answer_timeout("the request body stopped arriving")
             return
@@ -552,10 +661,11 @@ class _HttpConnection:
         self._phase("busy", None)
         if isinstance(body, Response):
             self.close_connection = True
+            _discard(spool)
             self._write(body)
+            if body.status == 413:
+                self._linger()
             return
-        path = urlsplit(target).path
-        route, allowed = owner._match(self.command, path)
         if route is None:
             if allowed:
                 response = dataclasses.replace(
@@ -573,13 +683,14 @@ class _HttpConnection:
             method=self.command,
             target=target,
             headers=headers,
-            body=body,
+            body=body if isinstance(body, bytes) else b"",
             client_address=(str(self.client_address[0]), int(self.client_address[1])),
             peer=self._peer_certificate(),
             tls_version=conn.version() if isinstance(conn, ssl.SSLSocket) else None,
             cipher=_cipher_name(conn),
             route_prefix=route.path,
             base_url=owner.url,
+            spooled=body if isinstance(body, SpooledBody) else None,
         )
         try:
             response = route.handler(request)
@@ -589,6 +700,7 @@ class _HttpConnection:
             owner._record_error(f"{type(exc).__name__}: {exc}")
             detail = f"the handler failed: {type(exc).__name__}: {exc}"
             response = Response.problem(500, "Internal Server Error", detail[:500])
+        _discard(spool)  # before answering: the client never sees a file left over
         self._write(response)
 
     def _write(self, response: Response) -> None:
@@ -653,10 +765,19 @@ class HttpsServer:
         idle_timeout: float | None = None,
         limits: Limits | None = None,
         name: str = "https-server",
+        spool_folder: Path | None = None,
+        streamed: Callable[[str, str], int | None] | None = None,
+        stream_limit_hint: str = "",
     ) -> None:
         self.context = context
         self.host = host
         self.max_body = max_body
+        #: Where streamed bodies are written (a temporary file each); the system's temporary
+        #: folder when not given.
+        self.spool_folder = spool_folder or Path(tempfile.gettempdir())
+        self._streamed = streamed
+        #: Appended to the 413 of a streamed body, e.g. the setting that raises the limit.
+        self.stream_limit_hint = stream_limit_hint
         base = limits or Limits()
         self.limits = dataclasses.replace(
             base,
@@ -681,13 +802,26 @@ class HttpsServer:
         self._errors: collections.deque[str] = collections.deque(maxlen=200)
 
     # -- routes -----------------------------------------------------------------------------
-    def route(self, method: str, prefix: str, handler: Handler) -> None:
-        """Serve ``method`` (``"*"`` for any) requests below ``prefix`` with ``handler``.
+    def route(self, method: str, prefix: str, handler: Handler, *,
+              streamed_body: bool = False, max_body: int = 0) -> None:
+        """Serve ``method`` (``"*"`` for any) requests below ``prefix`` with ``handler``;
+        ``streamed_body``: its body is streamed to a file (at most ``max_body`` bytes, 0 for
+        the server's limit).
 
         A later route with the same method and prefix replaces the earlier one.
         """
-        new: Route[Handler] = Route(method.upper(), prefix, handler)
+        new: Route[Handler] = Route(method.upper(), prefix, handler,
+                                    streamed_body=streamed_body, max_body=max_body)
         self._routes = (*(r for r in self._routes if r != new), new)
+
+    def _stream_limit(self, route: Route[Handler] | None, method: str,
+                      path: str) -> int | None:
+        """The size limit when this request's body is streamed to a file, else ``None``."""
+        if route is None:
+            return None
+        if route.streamed_body:
+            return route.max_body or self.max_body
+        return self._streamed(method, path) if self._streamed is not None else None
 
     def _match(self, method: str, path: str) -> tuple[Route[Handler] | None, set[str]]:
         best: Route[Handler] | None = None
@@ -916,6 +1050,13 @@ class HttpsServer:
                 conn.close()
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def _discard(spool: tuple[Path, int] | None) -> None:
+    """Delete a spool file the handler did not take (no error when it is gone)."""
+    if spool is not None:
+        with contextlib.suppress(OSError):
+            spool[0].unlink(missing_ok=True)
 
 
 def _drain_and_close(sock: socket.socket) -> None:

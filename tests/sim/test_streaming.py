@@ -1,6 +1,8 @@
 """Documents from and to disk: a large bijlage is streamed from the store to the client
 (downloading 50 MB keeps the simulator's resident set, read from /proc, far below the size),
-and an uploaded one is spooled to a file in the store folder, hashed as it is written."""
+and an uploaded one is streamed by the HTTP server to a file in the store folder, hashed as it
+arrives (uploading 50 MB keeps the resident set small too); refused, broken and unsubmittable
+uploads leave no file behind."""
 
 from __future__ import annotations
 
@@ -8,15 +10,23 @@ import hashlib
 import http.client
 import json
 import os
+import socket
+import ssl
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sim_helpers import Dka, body_json, get, melding, submit
+from cryptography.hazmat.primitives import serialization
+from sim_helpers import Dka, body_json, get, melding, start_sim, submit
 
 from pytest_dso.pkio.testpki import TestPki
+from pytest_dso.sim import services
+from pytest_dso.sim.config import Quotas
+from pytest_dso.sim.domain.submission import SubmissionError
 from pytest_dso.sim.server import Simulator
 from pytest_dso.stam.bijlagen import BijlageSpec
 from pytest_dso.transport.client import HttpClient
@@ -106,3 +116,192 @@ def test_an_uploaded_bijlage_is_spooled_to_a_file_in_the_store_folder(
                          f"{sim.api_url('afhandelen')}/verzoeken/{nummer}"))
     [link] = [d for d in refs["_links"]["documenten"] if d["title"] == "a.pdf"]
     assert get(sim, sim_pki, "gemeente", link["href"]).response_body == content
+
+
+def _uploads(sim: Simulator) -> list[Path]:
+    """Every file in the simulator's uploads folder (spooled documents and temporary files)."""
+    assert sim.store.path is not None
+    return sorted((sim.store.path.parent / "uploads").iterdir())
+
+
+def _tls(sim: Simulator) -> ssl.SSLContext:
+    """A client context that trusts the simulator's test CA (no client certificate)."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cadata="".join(
+        c.public_bytes(serialization.Encoding.PEM).decode() for c in sim.trust_anchors))
+    return context
+
+
+def _concept(sim: Simulator) -> str:
+    client = HttpClient.for_identity(None, sim.trust_anchors)
+    started = client.post(f"{sim.api_url('indienen')}/verzoeken", json.dumps(melding()).encode(),
+                          headers={"x-api-key": sim.api_key, "Content-Type": "application/json"})
+    assert started.status == 201, started.response_body
+    return str(body_json(started)["verzoekId"])
+
+
+def _upload(sim: Simulator, verzoek_id: str, body: bytes | Iterator[bytes],
+            headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    url = urlsplit(f"{sim.api_url('indienen')}/verzoeken/{verzoek_id}/documenten"
+                   "?bestandsnaam=groot.pdf")
+    connection = http.client.HTTPSConnection(url.hostname or "", url.port, context=_tls(sim),
+                                             timeout=120)
+    try:
+        connection.request("POST", f"{url.path}?{url.query}", body=body, headers={
+            "x-api-key": sim.api_key, "Content-Type": "application/pdf", **(headers or {})})
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read() or b"null")
+    finally:
+        connection.close()
+
+
+def _wait_until(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def big_sim(sim_pki: TestPki, tmp_path: Path, dka: Dka) -> Iterator[Simulator]:
+    """A simulator that takes documents of up to 64 MB."""
+    simulator = start_sim(sim_pki, tmp_path / "dso-sim.sqlite", dka, quotas=Quotas(
+        max_document=64 * 1024 * 1024, max_concept_bytes=128 * 1024 * 1024))
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
+@pytest.mark.skipif(not STATM.is_file(), reason="needs /proc/self/statm (Linux)")
+def test_a_50_mb_upload_is_streamed_to_disk_without_holding_it_in_memory(
+    big_sim: Simulator
+) -> None:
+    sim = big_sim
+    verzoek_id = _concept(sim)
+    block = os.urandom(1024 * 1024)
+    sent = hashlib.sha256()
+
+    def blocks() -> Iterator[bytes]:
+        for n in range(SIZE // len(block)):
+            piece = block[n:] + block[:n]  # 50 different blocks, 1 MB each
+            sent.update(piece)
+            yield piece
+
+    peak = baseline = _rss()
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.005):
+            peak = max(peak, _rss())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        status, answer = _upload(sim, verzoek_id, blocks(), {"Content-Length": str(SIZE)})
+    finally:
+        done.set()
+        sampler.join(5)
+    assert status == 201, answer
+    assert answer["grootte"] == SIZE
+    growth = peak - baseline
+    assert growth < SIZE // 4, f"RSS grew {growth / 1e6:.1f} MB for a {SIZE / 1e6:.0f} MB upload"
+    [stored] = _uploads(sim)
+    assert stored.suffix == ".upload"
+    assert stored.stat().st_size == SIZE
+    on_disk = hashlib.sha256()
+    with stored.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            on_disk.update(chunk)
+    assert on_disk.hexdigest() == sent.hexdigest()
+    client = HttpClient.for_identity(None, sim.trust_anchors)
+    done_answer = client.post(f"{sim.api_url('indienen')}/verzoeken/{verzoek_id}", b"{}",
+                              headers={"x-api-key": sim.api_key,
+                                       "Content-Type": "application/json"})
+    [nummer] = body_json(done_answer)["verzoeknummers"]
+    [bijlage] = [b for b in sim.store.get_verzoek(nummer).verzoek.bijlagen  # type: ignore[union-attr]
+                 if b.bestandsnaam == "groot.pdf"]
+    assert bijlage.sha256 == sent.hexdigest()
+    assert bijlage.size == SIZE
+
+
+def test_a_chunked_upload_is_streamed_and_stored(sim: Simulator) -> None:
+    verzoek_id = _concept(sim)
+    parts = [os.urandom(n) for n in (10, 200_000, 65_536, 3)]
+    status, answer = _upload(sim, verzoek_id, iter(parts))  # no length: chunked
+    assert status == 201, answer
+    assert answer["grootte"] == sum(map(len, parts))
+    [stored] = _uploads(sim)
+    assert stored.read_bytes() == b"".join(parts)
+
+
+def test_an_oversized_upload_gets_413_and_leaves_no_file(
+    sim_pki: TestPki, tmp_path: Path
+) -> None:
+    sim = start_sim(sim_pki, tmp_path / "dso-sim.sqlite", None,
+                    quotas=Quotas(max_document=100_000))
+    try:
+        verzoek_id = _concept(sim)
+        status, answer = _upload(sim, verzoek_id, b"x" * 100_001)
+        assert status == 413
+        assert "100000 bytes" in answer["detail"]
+        assert "max_document" in answer["detail"]
+        status, answer = _upload(sim, verzoek_id, iter([b"x" * 60_000] * 4))
+        assert status == 413, answer  # chunked: refused while it arrives
+        assert _uploads(sim) == []
+        status, answer = _upload(sim, verzoek_id, b"x" * 100_000)
+        assert status == 201, answer
+    finally:
+        sim.stop()
+
+
+def test_a_connection_dropped_mid_upload_leaves_no_file(sim: Simulator) -> None:
+    verzoek_id = _concept(sim)
+    url = urlsplit(f"{sim.api_url('indienen')}/verzoeken/{verzoek_id}/documenten")
+    raw = socket.create_connection((url.hostname or "", url.port or 0), timeout=5)
+    sock = _tls(sim).wrap_socket(raw, server_hostname=url.hostname)
+    try:
+        sock.sendall(f"POST {url.path} HTTP/1.1\r\nHost: x\r\nx-api-key: {sim.api_key}\r\n"
+                     "Content-Type: application/pdf\r\nContent-Length: 5000000\r\n\r\n"
+                     .encode())
+        sock.sendall(b"a" * 500_000)
+        assert _wait_until(lambda: any(p.name.startswith(".spool-") for p in _uploads(sim)))
+    finally:
+        sock.close()
+    assert _wait_until(lambda: _uploads(sim) == [])
+    assert sim.services.concept(verzoek_id) is not None
+    assert sim.services.concept(verzoek_id).documenten == ()  # type: ignore[union-attr]
+
+
+def test_a_submission_that_fails_deletes_its_spooled_uploads(
+    sim_pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = start_sim(sim_pki, tmp_path / "dso-sim.sqlite", None)  # no CPA: nothing can be sent
+    client = HttpClient.for_identity(None, sim.trust_anchors)
+    headers = {"x-api-key": sim.api_key, "Content-Type": "application/json"}
+    try:
+        unsendable = _concept(sim)
+        assert _upload(sim, unsendable, b"a" * 5000)[0] == 201
+        assert len(_uploads(sim)) == 1
+        answer = client.post(f"{sim.api_url('indienen')}/verzoeken/{unsendable}", b"{}",
+                             headers=headers)
+        assert answer.status == 503, answer.response_body
+        assert _uploads(sim) == []
+
+        refused = _concept(sim)
+        assert _upload(sim, refused, b"b" * 5000)[0] == 201
+        assert len(_uploads(sim)) == 1
+
+        def unsubmittable(*args: object, **kwargs: object) -> object:
+            raise SubmissionError("the verzoek cannot be submitted")
+
+        monkeypatch.setattr(services, "submit", unsubmittable)
+        answer = client.post(f"{sim.api_url('indienen')}/verzoeken/{refused}", b"{}",
+                             headers=headers)
+        assert answer.status == 422, answer.response_body
+        assert _uploads(sim) == []
+    finally:
+        sim.stop()

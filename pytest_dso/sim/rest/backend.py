@@ -18,6 +18,7 @@ from pytest_dso.dso.shapes import (
 )
 from pytest_dso.sim.domain.mandates import Mandaat
 from pytest_dso.stam.model import Bijlage, Verzoek
+from pytest_dso.transport.api import SpooledBody
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,9 @@ class Backend(Protocol):
         """An open concept."""
 
     def concept_document(self, verzoek_id: str, bestandsnaam: str, mimetype: str,
-                         content: bytes) -> DocumentInfo:
-        """Add a document to a concept."""
+                         content: bytes | SpooledBody) -> DocumentInfo:
+        """Add a document to a concept: its bytes, or the file the server streamed it to
+        (moved into the simulator's uploads folder)."""
 
     def concept_finalise(self, verzoek_id: str, *, idempotency_key: str | None = None,
                          fingerprint: str = "") -> Submitted:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from pytest_dso import jsonsafe
-from pytest_dso.transport.api import ApiError, ApiResponse, Route
+from pytest_dso.transport.api import ApiError, ApiResponse, Route, SpooledBody
 
 HAL_JSON = "application/hal+json"
 PROBLEM_JSON = "application/problem+json"
@@ -58,6 +58,8 @@ class ApiRequest:
     #: The body as parsed (and schema-checked) by the router; ``json()`` returns it.
     parsed: Any = field(default=None, compare=False, repr=False)
     client: str = ""
+    #: A streamed body (an upload): the file it was written to; ``body`` is then empty.
+    spooled: SpooledBody | None = field(default=None, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive)."""

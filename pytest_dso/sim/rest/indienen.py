@@ -43,7 +43,7 @@ from pytest_dso.sim.rest.http import (
     templates,
 )
 from pytest_dso.stam.model import VerzoekType
-from pytest_dso.transport.api import ApiError, ApiResponse, Route
+from pytest_dso.transport.api import ApiError, ApiResponse, Route, SpooledBody
 
 NAME = "indienen"
 #: The default major version (v4 is deprecated [C]).
@@ -311,15 +311,17 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
 
     def upload(request: ApiRequest) -> ApiResponse:
         concept = concept_of(request)
-        if not request.body:
+        content: bytes | SpooledBody = request.spooled or request.body
+        size = content.size if isinstance(content, SpooledBody) else len(content)
+        if not size:
             raise ApiError(400, "Leeg document", "the request body (the document) is empty")
-        if len(request.body) > max_document:
+        if size > max_document:
             raise ApiError(413, "Document te groot",
                            f"a document is limited to {max_document} bytes here "
                            "([simulator.limits] max_document)")
         name = request.arg("bestandsnaam") or request.header("x-bestandsnaam") or "document"
         mimetype = (request.header("content-type") or "application/octet-stream").split(";")[0]
-        info = backend.concept_document(concept.verzoek_id, name, mimetype, request.body)
+        info = backend.concept_document(concept.verzoek_id, name, mimetype, content)
         return hal_response({"documentId": info.document_id, "bestandsnaam": info.bestandsnaam,
                              "mimetype": info.mimetype, "grootte": info.size}, 201)
 
@@ -364,7 +366,8 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
                  parameters=key_param, requestBody=final_body, responses=submitted_ok,
                  errors=start_errors),
         Route.of("POST", p["document"], upload, "Document toevoegen",
-                 parameters=upload_params, requestBody=upload_body, responses=stored),
+                 streamed_body=True, max_body=max_document, parameters=upload_params,
+                 requestBody=upload_body, responses=stored),
     ]
     if version == "v4":
         routes += [Route.of("GET", "info", info, "Informatie over de API (v4 only)",
@@ -382,7 +385,8 @@ def build(backend: Backend, paths: Mapping[str, str] | None = None,
                      parameters=key_param, requestBody=final_body, responses=submitted_ok,
                      errors=start_errors),
             Route.of("POST", p["idee_document"], upload, "Document toevoegen (ideeverkenning)",
-                     parameters=upload_params, requestBody=upload_body, responses=stored),
+                     streamed_body=True, max_body=max_document, parameters=upload_params,
+                     requestBody=upload_body, responses=stored),
         ]
     return Api(NAME, "Verzoek indienen", path, "public", tuple(routes), _description(version),
                semver=API_VERSIONS["indienen_v4"] if version == "v4" else "",

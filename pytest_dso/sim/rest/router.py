@@ -21,7 +21,7 @@ from pytest_dso.sim.rest.http import (
     problem,
 )
 from pytest_dso.sim.rest.schemas import body_required, request_schema_of
-from pytest_dso.transport.api import ApiError, ApiResponse
+from pytest_dso.transport.api import ApiError, ApiResponse, SpooledBody
 
 log = logging.getLogger("pytest_dso.sim.rest")
 
@@ -65,6 +65,7 @@ class RestRouter:
         has_client_certificate: bool,
         origin: str,
         client: str = "",
+        spooled: SpooledBody | None = None,
     ) -> ApiResponse:
         """Answer one request. ``target`` is the request path with query; ``origin`` is
         ``https://host:port`` as the client reached us; ``client`` names the caller for
@@ -72,7 +73,8 @@ class RestRouter:
         path, _, query = target.partition("?")
         lower = {k.lower(): v for k, v in headers.items()}
         request = ApiRequest(method.upper(), path, parse_query(query), lower, body, peer_oin,
-                             has_client_certificate, origin, client=client or peer_oin or "")
+                             has_client_certificate, origin, client=client or peer_oin or "",
+                             spooled=spooled)
         serving: Api | None = None
         try:
             if path.startswith("/_sim/") or path == "/_sim":
@@ -96,6 +98,18 @@ class RestRouter:
                            "the simulator failed to handle this request; see its log",
                            content_type=_error_type(serving))
 
+    def stream_limit(self, method: str, target: str) -> int | None:
+        """The size limit of a request whose operation takes a streamed body (an upload),
+        else ``None`` (the body is read into memory)."""
+        path = target.partition("?")[0]
+        for api in self.apis:
+            if path.startswith(api.base_path + "/"):
+                route, _, _ = api.match(method.upper(), path[len(api.base_path):])
+                if route is not None and route.streamed_body:
+                    return route.max_body or None
+                return None
+        return None
+
     def _dispatch(self, api: Api, request: ApiRequest, rest: str) -> ApiResponse:
         base_url = request.base_url + api.base_path
         headers = {"API-Version": api.version}
@@ -112,7 +126,8 @@ class RestRouter:
             raise ApiError(404, "Niet gevonden", f"{api.title} has no resource {rest or '/'}")
         scoped = ApiRequest(request.method, rest.strip("/"), request.query, request.headers,
                             request.body, request.peer_oin, request.has_client_certificate,
-                            base_url, params, client=request.client)
+                            base_url, params, client=request.client,
+                            spooled=request.spooled)
         _check_parameters(api.operation_of(route), scoped)
         schema = request_schema_of(route.operation)
         if schema is not None:
