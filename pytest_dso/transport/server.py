@@ -5,10 +5,11 @@
 blocks the accept loop), and hands each request to a handler ``Request -> Response`` chosen by
 ``(method, path prefix)``. A handler that raises gives a 500 with a problem body; the server
 keeps serving. Request bodies are bounded (413 above ``max_body``). A route with
-``streamed_body`` (or one the server's ``streamed`` callback names) gets its body streamed in
-bounded chunks to a temporary file in ``spool_folder``, hashed (sha256) as it is written, and
-handed over as a :class:`~pytest_dso.transport.api.SpooledBody`; the file is deleted after the
-handler unless the handler moved it away.
+``streamed_body`` (or a request the server's ``streamed(method, path, headers)`` callback
+gives a size limit) gets its body streamed in bounded chunks to a temporary file in
+``spool_folder``, hashed (sha256) as it is written, and handed over as a
+:class:`~pytest_dso.transport.api.SpooledBody`; the file is deleted after the handler unless
+the handler moved it away.
 
 What a client can make the server spend is bounded (see :class:`Limits`): at most
 ``max_connections`` connections at a time (one thread each); when they are all taken, a new
@@ -633,7 +634,7 @@ class _HttpConnection:
             owner._counters.requests += 1
         path = urlsplit(target).path
         route, allowed = owner._match(self.command, path)
-        limit = owner._stream_limit(route, self.command, path)
+        limit = owner._stream_limit(route, self.command, path, headers)
         if limit is None:
             self._serve(target, headers, path, route, allowed, None)
             return
@@ -766,7 +767,7 @@ class HttpsServer:
         limits: Limits | None = None,
         name: str = "https-server",
         spool_folder: Path | None = None,
-        streamed: Callable[[str, str], int | None] | None = None,
+        streamed: Callable[[str, str, Mapping[str, str]], int | None] | None = None,
         stream_limit_hint: str = "",
     ) -> None:
         self.context = context
@@ -814,14 +815,16 @@ class HttpsServer:
                                     streamed_body=streamed_body, max_body=max_body)
         self._routes = (*(r for r in self._routes if r != new), new)
 
-    def _stream_limit(self, route: Route[Handler] | None, method: str,
-                      path: str) -> int | None:
+    def _stream_limit(self, route: Route[Handler] | None, method: str, path: str,
+                      headers: Mapping[str, str]) -> int | None:
         """The size limit when this request's body is streamed to a file, else ``None``."""
         if route is None:
             return None
         if route.streamed_body:
             return route.max_body or self.max_body
-        return self._streamed(method, path) if self._streamed is not None else None
+        if self._streamed is None:
+            return None
+        return self._streamed(method, path, headers)
 
     def _match(self, method: str, path: str) -> tuple[Route[Handler] | None, set[str]]:
         best: Route[Handler] | None = None

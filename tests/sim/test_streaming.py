@@ -252,6 +252,11 @@ def test_an_oversized_upload_gets_413_and_leaves_no_file(
         status, answer = _upload(sim, verzoek_id, iter([b"x" * 60_000] * 4))
         assert status == 413, answer  # chunked: refused while it arrives
         assert _uploads(sim) == []
+        # without the API key nothing goes to disk: the body is not streamed (so no 413 from
+        # the stream's limit) and the API answers 401
+        status, answer = _upload(sim, verzoek_id, b"x" * 100_001, {"x-api-key": "wrong"})
+        assert status == 401, answer
+        assert _uploads(sim) == []
         status, answer = _upload(sim, verzoek_id, b"x" * 100_000)
         assert status == 201, answer
     finally:

@@ -98,16 +98,24 @@ class RestRouter:
                            "the simulator failed to handle this request; see its log",
                            content_type=_error_type(serving))
 
-    def stream_limit(self, method: str, target: str) -> int | None:
+    def stream_limit(self, method: str, target: str,
+                     headers: Mapping[str, str]) -> int | None:
         """The size limit of a request whose operation takes a streamed body (an upload),
-        else ``None`` (the body is read into memory)."""
+        else ``None`` (the body is read into memory, within ``max_body``). A request without
+        the right ``x-api-key`` is never streamed to disk: it gets its 401 from the handler."""
         path = target.partition("?")[0]
         for api in self.apis:
             if path.startswith(api.base_path + "/"):
                 route, _, _ = api.match(method.upper(), path[len(api.base_path):])
-                if route is not None and route.streamed_body:
-                    return route.max_body or None
-                return None
+                if route is None or not route.streamed_body:
+                    return None
+                if api.auth == "public":
+                    try:
+                        require_api_key(ApiRequest(method, path, headers=headers),
+                                        self._api_key)
+                    except ApiError:
+                        return None
+                return route.max_body or None
         return None
 
     def _dispatch(self, api: Api, request: ApiRequest, rest: str) -> ApiResponse:
