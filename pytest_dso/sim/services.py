@@ -393,9 +393,11 @@ class SimServices:
         """The folder of spooled uploads (``uploads`` next to the store); the HTTP server
         streams upload bodies into it, so taking one over is a rename."""
         if self._spool is None:
-            self._spool = (self.store.path.parent / "uploads" if self.store.path is not None
-                           else Path(tempfile.mkdtemp(prefix="dso-sim-uploads-")))
-            self._spool.mkdir(parents=True, exist_ok=True)
+            folder = (self.store.path.parent / "uploads" if self.store.path is not None
+                      else Path(tempfile.mkdtemp(prefix="dso-sim-uploads-")))
+            folder.mkdir(parents=True, exist_ok=True)
+            _sweep(folder, self.store.document_paths())
+            self._spool = folder
         return self._spool
 
     def _spool_file(self, content: bytes) -> tuple[Path, str]:
@@ -546,3 +548,12 @@ def _discard(concept: _OpenConcept | None) -> None:
     if concept is not None:
         for _, path, _ in concept.uploads:
             path.unlink(missing_ok=True)
+
+
+def _sweep(folder: Path, kept: frozenset[Path]) -> None:
+    """Remove what a previous run left when it was killed: half-received bodies
+    (``.spool-*.part``) and uploads of concepts that died with it (concepts live in memory)."""
+    keep = {path.resolve() for path in kept}
+    for file in (*folder.glob(".spool-*.part"), *folder.glob("*.upload")):
+        if file.resolve() not in keep:
+            file.unlink(missing_ok=True)

@@ -483,6 +483,11 @@ class Store:
             path=None if path is None else Path(path),
         )
 
+    def document_paths(self) -> frozenset[Path]:
+        """The files stored documents point at (uploaded ones)."""
+        rows = self._all("SELECT DISTINCT path FROM documenten WHERE path IS NOT NULL", ())
+        return frozenset(Path(r[0]) for r in rows)
+
     def documents(self, verzoeknummer: str) -> tuple[Bijlage, ...]:
         """Metadata of the documents stored for a verzoek."""
         rows = self._all(

@@ -310,3 +310,35 @@ def test_a_submission_that_fails_deletes_its_spooled_uploads(
         assert _uploads(sim) == []
     finally:
         sim.stop()
+
+
+def test_a_restart_removes_what_a_killed_run_left_in_the_uploads_folder(
+    sim: Simulator, sim_pki: TestPki, dka: Dka
+) -> None:
+    client = HttpClient.for_identity(None, sim.trust_anchors)
+    headers = {"x-api-key": sim.api_key, "Content-Type": "application/json"}
+    submitted, left_open = _concept(sim), _concept(sim)
+    content = os.urandom(5000)
+    assert _upload(sim, submitted, content)[0] == 201
+    assert _upload(sim, left_open, b"o" * 5000)[0] == 201
+    done = client.post(f"{sim.api_url('indienen')}/verzoeken/{submitted}", b"{}",
+                       headers=headers)
+    assert done.status == 200, done.response_body
+    [nummer] = body_json(done)["verzoeknummers"]
+    [bijlage] = [b for b in sim.store.get_verzoek(nummer).verzoek.bijlagen  # type: ignore[union-attr]
+                 if b.bestandsnaam == "groot.pdf"]
+    stored = sim.store.get_document(bijlage.document_id)
+    assert stored is not None
+    assert stored.path is not None
+    assert sim.store.path is not None
+    folder = sim.store.path.parent / "uploads"
+    (folder / ".spool-0123.part").write_bytes(b"half a body")  # as a kill -9 leaves it
+    assert len(_uploads(sim)) == 3
+    store = sim.store.path
+    sim.stop()
+    again = start_sim(sim_pki, store, dka)
+    try:
+        assert _uploads(again) == [stored.path]  # the open concept died with the process
+        assert stored.path.read_bytes() == content
+    finally:
+        again.stop()
