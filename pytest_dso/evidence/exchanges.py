@@ -83,8 +83,9 @@ def certificate_facts(cert: x509.Certificate | None) -> dict[str, str]:
     }
 
 
-def tls_facts(exchange: HttpExchange) -> dict[str, str]:
-    """The TLS facts of the connection an exchange used (empty for plain HTTP)."""
+def tls_facts(exchange: HttpExchange | RestExchange) -> dict[str, str]:
+    """The TLS facts of the connection an exchange (ebMS or REST) used (empty for plain
+    HTTP)."""
     if not exchange.tls_version and not exchange.peer_certificate_der:
         return {}
     facts = {"protocol": exchange.tls_version or "-", "cipher": exchange.cipher or "-"}
@@ -249,7 +250,7 @@ def rest_record(exchange: RestExchange) -> ExchangeRecord:
     ]
     if exchange.error_message:
         params.append(("fout", f"{exchange.error_name}: {exchange.error_message}"))
-    tls = rest_tls_facts(exchange)
+    tls = tls_facts(exchange)
     params += [(f"TLS {k}", v) for k, v in tls.items()]
     recorded = RecordedExchange(
         method=exchange.method, url=exchange.url, request_headers=exchange.request_headers,
@@ -264,15 +265,6 @@ def rest_record(exchange: RestExchange) -> ExchangeRecord:
                                       "json"))
     return ExchangeRecord(f"{exchange.method} {path} → {status}", tuple(params),
                           tuple(attachments))
-
-
-def rest_tls_facts(exchange: RestExchange) -> dict[str, str]:
-    """The TLS facts of the connection a REST call used (empty for plain HTTP)."""
-    if not exchange.tls_version and not exchange.peer_certificate_der:
-        return {}
-    facts = {"protocol": exchange.tls_version or "-", "cipher": exchange.cipher or "-"}
-    peer = {f"peer {k}": v for k, v in certificate_facts(exchange.peer_certificate).items()}
-    return {**facts, **peer}
 
 
 def trigger_record(trigger: Trigger) -> ExchangeRecord:

@@ -506,15 +506,9 @@ class _HttpConnection:
         encoding = headers.get("transfer-encoding", "").lower()
         if "chunked" in encoding:
             return self._read_chunked(limit)
-        length_text = headers.get("content-length")
-        if length_text is None:
-            return b""
-        try:
-            length = int(length_text)
-        except ValueError:
-            return Response.problem(400, "Bad Request", "Content-Length is not a number")
-        if length < 0:
-            return Response.problem(400, "Bad Request", "Content-Length is negative")
+        length = _content_length(headers)
+        if isinstance(length, Response):
+            return length
         if length > limit:
             return Response.problem(
                 413, "Content Too Large", f"the body of {length} bytes exceeds {limit} bytes"
@@ -526,21 +520,32 @@ class _HttpConnection:
             )
         return body
 
+    def _chunk_size(self) -> int | Response:
+        """The size on the next chunk-size line, or a 400 when it is not one."""
+        line = self.rfile.readline(1024)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            size = -1
+        if size < 0:
+            return Response.problem(400, "Bad Request", "malformed chunk size")
+        return size
+
+    def _skip_trailers(self) -> None:
+        """Read the trailer lines after the last chunk (bounded)."""
+        for _ in range(100):
+            if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                break
+
     def _read_chunked(self, limit: int) -> bytes | Response:
         parts: list[bytes] = []
         total = 0
         for _ in range(1_000_000):
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                return Response.problem(400, "Bad Request", "malformed chunk size")
-            if size < 0:
-                return Response.problem(400, "Bad Request", "malformed chunk size")
+            size = self._chunk_size()
+            if isinstance(size, Response):
+                return size
             if size == 0:
-                for _ in range(100):  # trailers, bounded
-                    if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
-                        break
+                self._skip_trailers()
                 return b"".join(parts)
             total += size
             if total > limit:
@@ -590,17 +595,11 @@ class _HttpConnection:
 
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 for _ in range(1_000_000):
-                    line = self.rfile.readline(1024)
-                    try:
-                        size = int(line.split(b";", 1)[0].strip(), 16)
-                    except ValueError:
-                        return Response.problem(400, "Bad Request", "malformed chunk size")
-                    if size < 0:
-                        return Response.problem(400, "Bad Request", "malformed chunk size")
+                    size = self._chunk_size()
+                    if isinstance(size, Response):
+                        return size
                     if size == 0:
-                        for _ in range(100):  # trailers, bounded
-                            if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
-                                break
+                        self._skip_trailers()
                         return SpooledBody(file, total, digest.hexdigest())
                     if total + size > limit:
                         return too_large
@@ -609,15 +608,9 @@ class _HttpConnection:
                                                 "the chunked body ended inside a chunk")
                     self.rfile.readline(8)
                 return Response.problem(400, "Bad Request", "too many chunks")
-            length_text = headers.get("content-length")
-            if length_text is None:
-                return SpooledBody(file, 0, digest.hexdigest())
-            try:
-                length = int(length_text)
-            except ValueError:
-                return Response.problem(400, "Bad Request", "Content-Length is not a number")
-            if length < 0:
-                return Response.problem(400, "Bad Request", "Content-Length is negative")
+            length = _content_length(headers)
+            if isinstance(length, Response):
+                return length
             if length > limit:
                 return Response.problem(
                     413, "Content Too Large",
@@ -1075,6 +1068,20 @@ def _drain_and_close(sock: socket.socket) -> None:
                     break
         finally:
             raw.close()
+
+
+def _content_length(headers: Mapping[str, str]) -> int | Response:
+    """The request's Content-Length (0 without one), or a 400 when it is not a size."""
+    text = headers.get("content-length")
+    if text is None:
+        return 0
+    try:
+        length = int(text)
+    except ValueError:
+        return Response.problem(400, "Bad Request", "Content-Length is not a number")
+    if length < 0:
+        return Response.problem(400, "Bad Request", "Content-Length is negative")
+    return length
 
 
 def _cipher_name(conn: object) -> str | None:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
@@ -47,29 +46,12 @@ def _wait_for_line(sink: queue.Queue[str], text: str, timeout: float) -> list[st
     raise AssertionError(f"{text!r} not printed within {timeout} s; got: {seen}")
 
 
-@pytest.fixture
-def output(tmp_path: Path) -> Path:
-    return tmp_path / "dso-sim"
-
-
-@pytest.fixture
-def dka(output: Path) -> Iterator[Dka]:
-    assert main(["certs", "--output", str(output)]) == 0
-    ids = load_test_pki_folder(output / "certs")
-    dka = Dka(None, identity=ids.party("digikoppelaar"), trust=ids.trust)
-    dka.receiver.start()
-    try:
-        yield dka
-    finally:
-        dka.receiver.stop()
-
-
 def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
-    output: Path, dka: Dka, capsys: pytest.CaptureFixture[str]
+    output: Path, cli_dka: Dka, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["cpa", "--output", str(output), "--dka-endpoint", dka.url]) == 0
+    assert main(["cpa", "--output", str(output), "--dka-endpoint", cli_dka.url]) == 0
     assert "CPA written to" in capsys.readouterr().out
-    dka.use((output / "cpa.xml").read_bytes())
+    cli_dka.use((output / "cpa.xml").read_bytes())
     env = {k: v for k, v in os.environ.items() if not k.startswith("DSO_")}
     process = subprocess.Popen(
         [*CLI, "serve", "--output", str(output), "--retry-interval", "0.3", "--retries", "10",
@@ -99,9 +81,9 @@ def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
         [nummer] = json.loads(answer.response_body)["verzoeknummers"]
 
         deadline = time.monotonic() + 10
-        while dka.received(nummer) == 0 and time.monotonic() < deadline:
+        while cli_dka.received(nummer) == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert dka.received(nummer) == 1
+        assert cli_dka.received(nummer) == 1
 
         referenties = info["api_base_urls"]["afhandelen"] + f"/verzoeken/{nummer}"
         as_dka = HttpClient.for_identity(ids.party("digikoppelaar"), ids.trust)
@@ -129,9 +111,9 @@ def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
     _wait_for_line(sink, "dso-sim stopped", 5)
 
 
-def test_load_reports_json(output: Path, dka: Dka, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["cpa", "--output", str(output), "--dka-endpoint", dka.url]) == 0
-    dka.use((output / "cpa.xml").read_bytes())
+def test_load_reports_json(output: Path, cli_dka: Dka, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cpa", "--output", str(output), "--dka-endpoint", cli_dka.url]) == 0
+    cli_dka.use((output / "cpa.xml").read_bytes())
     capsys.readouterr()
     code = main(["load", "--output", str(output), "--count", "30", "--rate", "100",
                  "--bijlagen", "1", "--retry-interval", "0.3", "--timeout", "30", "--json"])
@@ -140,7 +122,7 @@ def test_load_reports_json(output: Path, dka: Dka, capsys: pytest.CaptureFixture
     assert report["delivered"] == 30
     assert report["lost"] == 0
     assert report["latency"]["p99"] > 0
-    assert len(set(dka.application)) == 30
+    assert len(set(cli_dka.application)) == 30
 
 
 def test_usage_errors_are_short_and_clear(output: Path, capsys: pytest.CaptureFixture[str]) -> None:

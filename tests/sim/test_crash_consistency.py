@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -134,27 +133,10 @@ class Submitters:
             http.close()
 
 
-@pytest.fixture
-def output(tmp_path: Path) -> Path:
-    return tmp_path / "dso-sim"
-
-
-@pytest.fixture
-def dka(output: Path) -> Iterator[Dka]:
-    assert main(["certs", "--output", str(output)]) == 0
-    ids = load_test_pki_folder(output / "certs")
-    dka = Dka(None, identity=ids.party("digikoppelaar"), trust=ids.trust)
-    dka.receiver.start()
-    try:
-        yield dka
-    finally:
-        dka.receiver.stop()
-
-
 @pytest.mark.slow
-def test_ten_kill_9s_during_submissions_leave_nothing_half_done(output: Path, dka: Dka) -> None:
-    assert main(["cpa", "--output", str(output), "--dka-endpoint", dka.url]) == 0
-    dka.use((output / "cpa.xml").read_bytes())
+def test_ten_kill_9s_during_submissions_leave_nothing_half_done(output: Path, cli_dka: Dka) -> None:
+    assert main(["cpa", "--output", str(output), "--dka-endpoint", cli_dka.url]) == 0
+    cli_dka.use((output / "cpa.xml").read_bytes())
     ids = load_test_pki_folder(output / "certs")
     rng = random.Random(13)
     submitters: Submitters | None = None
@@ -177,7 +159,7 @@ def test_ten_kill_9s_during_submissions_leave_nothing_half_done(output: Path, dk
             stored = _stored(output)
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not all(
-                dka.received(n) for n in stored
+                cli_dka.received(n) for n in stored
             ):
                 time.sleep(0.1)
         finally:
@@ -204,7 +186,7 @@ def test_ten_kill_9s_during_submissions_leave_nothing_half_done(output: Path, dk
             "recipient_oin HAVING COUNT(*) > 1").fetchall()
     assert without == []  # no stored verzoek without a verzoeknotificatie
     assert per_verzoek == []
-    counts = collections.Counter(dka.application)
+    counts = collections.Counter(cli_dka.application)
     assert set(counts) == set(stored)  # every verzoek reached the application ...
     assert max(counts.values()) == 1  # ... exactly once
 

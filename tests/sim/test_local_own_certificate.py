@@ -45,32 +45,20 @@ def suites(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def test_local_mode_with_your_own_ca_pings_the_simulator_that_trusts_it(
-    suites: pytest.Pytester,
+@pytest.mark.parametrize(("with_bundle", "header"), [
+    (True, "dso ping partner: the embedded simulator (local mode), under a CPA it makes for "
+           "your [[]certificate[]]; it trusts your ca_bundle as well as its test CA*"),
+    (False, "dso ping partner: *your [[]certificate[]]; without a ca_bundle it trusts the CA at "
+            "the top of the chain you present (set [[]certificate[]] ca_bundle to your CA's "
+            "root*"),
+], ids=["with-ca-bundle", "issuing-ca-only"])
+def test_local_mode_with_your_own_certificate_pings_the_simulator_that_trusts_it(
+    suites: pytest.Pytester, with_bundle: bool, header: str
 ) -> None:
-    _own_certificate(suites.path, with_bundle=True)
+    _own_certificate(suites.path, with_bundle=with_bundle)
     result = suites.runpytest("-p", "no:cacheprovider", "-m", "health",
-                                         "test_pingpong.py", "test_tls.py")
-    result.stdout.fnmatch_lines([
-        "dso ping partner: the embedded simulator (local mode), under a CPA it makes for your "
-        "[[]certificate[]]; it trusts your ca_bundle as well as its test CA*",
-    ])
-    out = result.stdout.str()
-    assert "unknown_ca" not in out
-    assert "UNKNOWN_CA" not in out
-    result.assert_outcomes(passed=8)
-
-
-def test_without_a_ca_bundle_the_simulator_trusts_your_issuing_ca(
-    suites: pytest.Pytester,
-) -> None:
-    _own_certificate(suites.path, with_bundle=False)
-    result = suites.runpytest("-p", "no:cacheprovider", "-m", "health",
-                                         "test_pingpong.py", "test_tls.py")
-    result.stdout.fnmatch_lines([
-        "dso ping partner: *your [[]certificate[]]; without a ca_bundle it trusts the CA at the "
-        "top of the chain you present (set [[]certificate[]] ca_bundle to your CA's root*",
-    ])
+                              "test_pingpong.py", "test_tls.py")
+    result.stdout.fnmatch_lines([header])
     out = result.stdout.str()
     assert "unknown_ca" not in out
     assert "UNKNOWN_CA" not in out
