@@ -6,8 +6,10 @@ refused by the server, impossible on our side (local), or our client certificate
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -136,13 +138,16 @@ def client_context(
     """A client context for probing: presents ``identity`` (if any), verifies the server
     against ``trust`` (or the system store) only when ``verify``. Raises ``ssl.SSLError`` or
     ``ValueError`` when the local OpenSSL cannot be configured this way."""
+    # A context that does not verify needs no trust store: the system one costs tens of
+    # milliseconds per context, and a probe makes several.
     if identity is not None:
-        context = identity.client_context(list(trust) or None, check_hostname=verify)
+        anchors = list(trust) if verify else [identity.certificate]
+        context = identity.client_context(anchors or None, check_hostname=verify)
     else:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if trust:
+        if trust and verify:
             context.load_verify_locations(cadata=certificates_pem(trust).decode("ascii"))
-        else:
+        elif verify:
             context.load_default_certs()
     if not verify:
         context.check_hostname = False
@@ -171,8 +176,9 @@ def handshake(
 ) -> Handshake:
     """Connect and complete one TLS handshake with ``context``.
 
-    ``await_alert`` > 0 waits that long after a TLS 1.3 handshake for an alert (a TLS 1.3
-    server rejects a client certificate only after the client considers the handshake done).
+    ``await_alert`` > 0 waits up to that long after a TLS 1.3 handshake for an alert (a TLS 1.3
+    server rejects a client certificate only after the client considers the handshake done);
+    the server's session ticket, or anything else it sends, ends the wait.
     """
     try:
         raw = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
@@ -207,13 +213,20 @@ def handshake(
 
 
 def _late_alert(tls: ssl.SSLSocket, wait: float) -> BaseException | None:
-    tls.settimeout(wait)
-    try:
-        tls.recv(1)
-    except TimeoutError:
-        return None
-    except (ssl.SSLError, OSError) as exc:
-        return exc if ssl_reason(exc) in CLIENT_CERTIFICATE_REJECTED else None
-    return None
-
-
+    """The alert rejecting our certificate that a TLS 1.3 server sends after the handshake, if
+    it comes within ``wait`` seconds. A session ticket ends the wait early: a server issues
+    tickets only after it processed our certificate and Finished, so none is coming."""
+    deadline = time.monotonic() + wait
+    tls.setblocking(False)
+    while True:
+        try:
+            tls.recv(1)
+            return None  # data or a close, not an alert
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            if tls.session is not None and tls.session.has_ticket:
+                return None
+        except (ssl.SSLError, OSError) as exc:
+            return exc if ssl_reason(exc) in CLIENT_CERTIFICATE_REJECTED else None
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([tls], [], [], left)[0]:
+            return None

@@ -16,7 +16,9 @@ the scan fails, :attr:`SuiteScan.error` says so and the checks say plainly what 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from pytest_dso.network.ciphers import KeyExchange, dh_group_name
 from pytest_dso.network.endpoint import Endpoint
@@ -107,19 +109,31 @@ def scan_suites(
     concurrency: int = 4,
     versions: Sequence[str] = tuple(LABELS),
     curves: bool = True,
+    highest: str | None = None,
 ) -> SuiteScan:
     """Try every suite sslyze knows for each version in ``versions`` (``SSLSocket.version()``
     names), and the supported ECDH curves (``curves``), with at most ``concurrency``
     connections at a time and ``timeout`` seconds per connection (one retry).
 
+    ``highest`` is the newest version the caller already saw the server accept (``TLSv1.3``);
+    with it the scan starts at once. Without it sslyze first tests connectivity itself, which
+    at a TLS 1.3 server that only *asks* for a client certificate waits out ``timeout``.
+    Either way a server's certificate request counts as acceptance of the suite (the server
+    chose it and sent its key exchange before asking), so no certificate is ever sent.
+
     Bounded: a few hundred connections in all (one per suite and version, one per curve).
     """
     try:
         from sslyze.__version__ import __version__
-        from sslyze.errors import ServerHostnameCouldNotBeResolved
+        from sslyze.errors import ConnectionToServerFailed, ServerHostnameCouldNotBeResolved
         from sslyze.plugins.scan_commands import ScanCommand
-        from sslyze.scanner.models import ServerScanRequest
-        from sslyze.scanner.scanner import Scanner
+        from sslyze.server_connectivity import (
+            ClientAuthRequirementEnum,
+            ServerConnectivityInfo,
+            ServerTlsProbingResult,
+            TlsVersionEnum,
+            check_connectivity_to_server,
+        )
         from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
     except ImportError as exc:  # pragma: no cover - sslyze is a declared dependency
         return not_scanned(f"sslyze is not installed ({exc}); install pytest-dso's dependencies")
@@ -132,10 +146,15 @@ def scan_suites(
         "tls_1_2_cipher_suites": ScanCommand.TLS_1_2_CIPHER_SUITES,
         "tls_1_3_cipher_suites": ScanCommand.TLS_1_3_CIPHER_SUITES,
     }
+    wire_versions = {
+        "SSLv2": TlsVersionEnum.SSL_2_0, "SSLv3": TlsVersionEnum.SSL_3_0,
+        "TLSv1": TlsVersionEnum.TLS_1_0, "TLSv1.1": TlsVersionEnum.TLS_1_1,
+        "TLSv1.2": TlsVersionEnum.TLS_1_2, "TLSv1.3": TlsVersionEnum.TLS_1_3,
+    }
     wanted = [(attr, wire) for attr, wire, _ in _VERSIONS if wire in versions]
-    selected = {commands[attr] for attr, _ in wanted}
+    selected = [commands[attr] for attr, _ in wanted]
     if curves:
-        selected.add(ScanCommand.ELLIPTIC_CURVES)
+        selected.append(ScanCommand.ELLIPTIC_CURVES)
     name = server_hostname or endpoint.host
     try:
         location = ServerNetworkLocation(name, endpoint.port, ip_address=endpoint.host)
@@ -144,28 +163,30 @@ def scan_suites(
             network_timeout=max(1, round(timeout)),
             network_max_retries=1,
         )
-        request = ServerScanRequest(
-            server_location=location, network_configuration=network, scan_commands=selected
-        )
     except (ValueError, ServerHostnameCouldNotBeResolved) as exc:
         return not_scanned(f"{label} could not be set up for {endpoint}: {exc}")
-    scanner = Scanner(per_server_concurrent_connections_limit=max(1, concurrency),
-                      concurrent_server_scans_limit=1)
-    scanner.queue_scans([request])
-    result = next(iter(scanner.get_results()), None)
-    if result is None or result.scan_result is None:
-        why = getattr(result, "connectivity_error_trace", None) if result is not None else None
-        return not_scanned(f"{label} could not connect to {endpoint}: {why or 'no result'}")
+    known = wire_versions.get(highest or "")
+    if known is not None:
+        # What sslyze's connectivity test would find out, from the caller's own handshakes.
+        # ECDH is assumed: at a server without it every curve is simply refused.
+        probing = ServerTlsProbingResult(
+            highest_tls_version_supported=known,
+            cipher_suite_supported="",
+            client_auth_requirement=ClientAuthRequirementEnum.REQUIRED,
+            supports_ecdh_key_exchange=True,
+        )
+    else:
+        try:
+            probing = check_connectivity_to_server(location, network)
+        except ConnectionToServerFailed as exc:
+            return not_scanned(f"{label} could not connect to {endpoint}: {exc.error_message}")
+    server = ServerConnectivityInfo(location, network, probing)
+    results = _run_jobs(server, selected, concurrency)
     scanned: list[VersionScan] = []
     for attr, wire in wanted:
-        attempt = getattr(result.scan_result, attr)
-        outcome = attempt.result
-        if outcome is None:
-            reason = attempt.error_reason.value if attempt.error_reason else "no result"
-            trace = str(attempt.error_trace or "").strip().splitlines()
-            scanned.append(VersionScan(
-                wire, error=f"{reason}: {trace[-1] if trace else 'no detail'}"
-            ))
+        outcome = results[commands[attr]]
+        if isinstance(outcome, BaseException):
+            scanned.append(VersionScan(wire, error=_scan_error(outcome)))
             continue
         tested = frozenset(
             c.cipher_suite.name
@@ -178,7 +199,65 @@ def scan_suites(
         )
         scanned.append(VersionScan(wire, tested, accepted))
     supported: tuple[str, ...] = ()
-    curve_attempt = result.scan_result.elliptic_curves
-    if curves and curve_attempt.result is not None and curve_attempt.result.supported_curves:
-        supported = tuple(c.name.lower() for c in curve_attempt.result.supported_curves)
+    curve_result = results.get(ScanCommand.ELLIPTIC_CURVES)
+    if curve_result is not None and not isinstance(curve_result, BaseException) and (
+        curve_result.supported_curves
+    ):
+        supported = tuple(c.name.lower() for c in curve_result.supported_curves)
     return SuiteScan(label, tuple(scanned), supported)
+
+
+def _run_jobs(server: Any, commands: Sequence[Any], concurrency: int) -> dict[Any, Any]:
+    """Run the scan jobs of ``commands`` on one bounded thread pool (each job is one
+    connection) and hand each command's results to its sslyze plugin; the value is the
+    plugin's result, or the exception that failed the command."""
+    from sslyze.plugins.plugin_base import ScanJobResult
+    from sslyze.plugins.scan_commands import ScanCommandsRepository
+
+    plugins = {command: ScanCommandsRepository.get_implementation_cls(command)
+               for command in commands}
+    results: dict[Any, Any] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                            thread_name_prefix="dso-suitescan") as pool:
+        pending: dict[Any, list[Future[Any]]] = {}
+        for command, plugin in plugins.items():
+            try:
+                jobs = plugin.scan_jobs_for_scan_command(server)
+            except Exception as exc:  # a plugin's failure is its command's error
+                results[command] = exc
+                continue
+            pending[command] = [pool.submit(job.function_to_call, *job.function_arguments)
+                                for job in jobs]
+        for command, futures in pending.items():
+            done = []
+            for future in futures:
+                error = future.exception()
+                if error is not None and not isinstance(error, Exception):
+                    raise error
+                done.append(ScanJobResult(_return_value=None if error else future.result(),
+                                          _exception=error))
+            try:
+                results[command] = plugins[command].result_for_completed_scan_jobs(server, done)
+            except Exception as exc:  # e.g. the server stopped answering
+                results[command] = exc
+    return results
+
+
+def _scan_error(exc: BaseException) -> str:
+    """``CONNECTIVITY_ISSUE: <what>`` in the words sslyze's scanner used for a failed command."""
+    from nassl.ssl_client import ClientCertificateRequested
+    from sslyze.errors import (
+        ConnectionToServerTimedOut,
+        ServerRejectedTlsHandshake,
+        TlsHandshakeTimedOut,
+    )
+
+    if isinstance(exc, ClientCertificateRequested):
+        reason = "CLIENT_CERTIFICATE_NEEDED"
+    elif isinstance(exc, ConnectionToServerTimedOut | TlsHandshakeTimedOut
+                    | ServerRejectedTlsHandshake):
+        reason = "CONNECTIVITY_ISSUE"
+    else:
+        reason = "BUG_IN_SSLYZE"
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+    return f"{reason}: {detail}"

@@ -36,9 +36,12 @@ from pytest_dso.network.handshake import (
     ssl_reason,
 )
 from pytest_dso.network.showcerts import SentChain, chain_via_openssl
-from pytest_dso.network.suitescan import SuiteScan, not_scanned, scan_suites
+from pytest_dso.network.suitescan import LABELS, SuiteScan, not_scanned, scan_suites
 from pytest_dso.network.tcp import TcpResult, tcp_connect
 from pytest_dso.pkio.identity import Identity
+
+#: ``SSLSocket.version()`` names, oldest first.
+SCAN_ORDER: tuple[str, ...] = tuple(LABELS)
 
 
 class VersionOutcome(enum.StrEnum):
@@ -278,8 +281,13 @@ def probe_tls(
         versions.append(probe)
         if result is not None and result.chain is not None:
             best = result
+    # The newest version our own handshakes saw accepted spares sslyze its connectivity test.
+    seen = [v.protocol.wire for v in versions
+            if v.outcome is VersionOutcome.ACCEPTED and v.protocol.wire in SCAN_ORDER]
+    highest = max(seen, key=SCAN_ORDER.index, default=None)
     suites = (
-        scan_suites(endpoint, server_hostname, timeout=timeout, concurrency=scan_concurrency)
+        scan_suites(endpoint, server_hostname, timeout=timeout, concurrency=scan_concurrency,
+                    highest=highest)
         if scan else not_scanned("the suite scan was switched off")
     )
     versions = _with_scan(versions, suites)
