@@ -2,13 +2,14 @@
 
 The server is deliberately minimal: it accepts connections on a background thread, completes
 (or fails) the handshake, waits briefly for the client to close, and stops when the test ends.
-Every wait has a timeout and the accept loop stops within 0.1 s of ``stop()``.
+Every wait has a timeout and ``stop()`` wakes the accept loop at once (0.1 s at most).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import importlib
 import re
 import shutil
 import socket
@@ -19,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import pytest
 from cryptography import x509
@@ -27,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa
 
 from pytest_dso.network.endpoint import Endpoint
 from pytest_dso.pkio.identity import Identity, certificates_pem
-from pytest_dso.pkio.testpki import TestPki, build_test_pki
+from pytest_dso.pkio.testpki import TestPki
 
 
 class MiniTlsServer:
@@ -74,6 +76,8 @@ class MiniTlsServer:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the waiting accept() at once
         self._listener.close()
         self._accept.join(2)
         for worker in self._threads:
@@ -82,8 +86,10 @@ class MiniTlsServer:
 
 @pytest.fixture(scope="session")
 def pki() -> TestPki:
-    """A test PKI with RSA 2048 keys (RSA, so static-RSA suites can be served)."""
-    return build_test_pki(key_type="rsa2048")
+    """A test PKI with RSA 2048 keys (RSA, so static-RSA suites can be served): the one the
+    in-process pytester runs marked ``pki("rsa2048")`` use, made once per process."""
+    shared = importlib.import_module("dso_selftest_plugin").shared_pki
+    return cast(TestPki, shared("rsa2048"))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -191,6 +192,8 @@ def plain_tcp_server() -> Iterator[Endpoint]:
     worker.start()
     yield Endpoint("127.0.0.1", listener.getsockname()[1])
     stop.set()
+    with contextlib.suppress(OSError):
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the waiting accept() at once
     listener.close()
     worker.join(2)
 
