@@ -180,6 +180,8 @@ def scan_suites(
             probing = check_connectivity_to_server(location, network)
         except ConnectionToServerFailed as exc:
             return not_scanned(f"{label} could not connect to {endpoint}: {exc.error_message}")
+        except Exception as exc:  # a scanner failure is a verdict, not a traceback
+            return not_scanned(f"{label} failed testing {endpoint}: {type(exc).__name__}: {exc}")
     server = ServerConnectivityInfo(location, network, probing)
     results = _run_jobs(server, selected, concurrency)
     scanned: list[VersionScan] = []

@@ -16,6 +16,7 @@ from pytest_dso.network.ciphers import NCSC_2_1
 from pytest_dso.network.endpoint import Endpoint
 from pytest_dso.network.handshake import TLS10, TLS12, TLS13, Protocol
 from pytest_dso.network.showcerts import chain_via_openssl
+from pytest_dso.network.suitescan import scan_suites
 from pytest_dso.network.tlscheck import check_tls
 from pytest_dso.network.tlsprobe import TlsProbe, VersionOutcome, probe_tls
 from pytest_dso.pkio.identity import Identity
@@ -232,3 +233,22 @@ def test_openssl_fallback_reads_the_same_chain(
     assert sent.certificates is not None, sent.note
     assert sent.certificates[0] == server_identity.certificate
     assert sent.certificates[1:] == server_identity.chain
+
+
+def test_the_scan_sees_the_same_without_sslyzes_connectivity_test(
+    tls_server: ServerFactory,
+) -> None:
+    """Told the newest version our handshakes saw, the scan skips sslyze's own connectivity
+    test and counts a certificate request as acceptance: at a server that only asks for a
+    client certificate (which that test tells sslyze to ignore) it finds exactly the same."""
+    server = tls_server(maximum=TLS12_ONLY, mtls=False,
+                        ciphers="ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA")
+    tested = scan_suites(server.endpoint, "localhost", timeout=3, versions=("TLSv1.2",))
+    told = scan_suites(server.endpoint, "localhost", timeout=3, versions=("TLSv1.2",),
+                       highest="TLSv1.2")
+    assert told.available, told.error
+    assert told == tested
+    tls12 = told.version("TLSv1.2")
+    assert tls12 is not None
+    assert {s.openssl for s in tls12.accepted} == {"ECDHE-RSA-AES128-GCM-SHA256", "AES256-SHA"}
+    assert "x25519" in told.curves
