@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
-
-#: The plugin module every pytester run loads (a quick EC ``dso_test_pki``).
+#: The plugin module every pytester run loads (a quick EC ``dso_test_pki``). The outer session
+#: loads it too, so a self-test that uses ``dso_test_pki`` itself gets the same EC test PKI as
+#: its in-process runs (made once per process).
 SELFTEST_PLUGIN = "dso_selftest_plugin"
+pytest_plugins = ["pytester", SELFTEST_PLUGIN]
 HERE = Path(__file__).resolve().parent
-#: Imported once here, so the in-process runs share its test PKI.
 KEY_TYPE_ENV: str = importlib.import_module(SELFTEST_PLUGIN).KEY_TYPE_ENV
+#: Plugins no pytester run uses: the dev-extra schemathesis and anyio cost about a second of
+#: imports per process, and hypothesis' terminal summary imports all of hypothesis (half a
+#: second) at the end of every run.
+UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:hypothesispytest")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,8 +52,8 @@ def pytester(
     Speed: every run (in-process or subprocess) loads :mod:`dso_selftest_plugin`, whose
     ``dso_test_pki`` is an EC test PKI made once per process (a test about RSA marks itself
     ``@pytest.mark.pki("rsa2048")``); and ``DSO_CHROMIUM=off`` keeps the ticket bundle from
-    starting Chromium (a test about Chromium removes the variable); ``PYTEST_ADDOPTS`` keeps the
-    schemathesis and anyio plugins (dev extra, used by no self-test) out of the runs.
+    starting Chromium (a test about Chromium removes the variable); ``PYTEST_ADDOPTS`` keeps
+    the plugins of :data:`UNUSED_PLUGINS` out of the runs.
     """
     for name in list(os.environ):
         if name.startswith(("DSO_", "PYTEST_XDIST_")) or name in ("PYTEST_ADDOPTS",
@@ -63,9 +67,18 @@ def pytester(
         filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")])))
     monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setenv("DSO_CHROMIUM", "off")
-    # Dev-extra plugins no self-test uses cost about a second of imports per subprocess run.
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:schemathesis -p no:anyio")
+    monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(UNUSED_PLUGINS))
     return pytester
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_chromium() -> Iterator[None]:
+    """``DSO_CHROMIUM=off`` for every self-test: a ticket bundle built outside pytester
+    (``dso-report bundle`` or ``add-screenshot`` called in-process) would start Chromium for
+    every build. A test about Chromium removes the variable (``monkeypatch.delenv``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DSO_CHROMIUM", "off")
+        yield
 
 
 def _hostile_certificates() -> dict[str, object]:

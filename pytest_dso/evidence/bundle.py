@@ -633,25 +633,35 @@ def chromium_command(binary: str, profile: Path, *args: str) -> list[str]:
 
 
 def _chromium(binary: str, page: Path, folder: Path) -> list[str]:
-    notes = []
-    url = page.absolute().as_uri()
+    """The PNG and the PDF of the summary page. A current headless Chromium writes both in
+    one start; one that writes only the first (the old headless mode) is started again for
+    what is missing."""
     jobs = {
         "samenvatting.png": ["--window-size=1100,1600",
-                             f"--screenshot={folder / 'samenvatting.png'}", url],
+                             f"--screenshot={folder / 'samenvatting.png'}"],
         SUMMARY_PDF: ["--no-pdf-header-footer", "--print-to-pdf-no-header",
-                      f"--print-to-pdf={folder / SUMMARY_PDF}", url],
+                      f"--print-to-pdf={folder / SUMMARY_PDF}"],
     }
-    for name, args in jobs.items():
+    url = page.absolute().as_uri()
+    failed: dict[str, str] = {}
+    for attempt in range(2):
+        missing = [name for name in jobs
+                   if name not in failed and not (folder / name).is_file()]
+        if not missing:
+            break
+        args = [arg for name in missing for arg in jobs[name]]
         with tempfile.TemporaryDirectory(prefix="dso-chromium-") as profile:
             try:
-                subprocess.run(chromium_command(binary, Path(profile), *args),
+                subprocess.run(chromium_command(binary, Path(profile), *args, url),
                                capture_output=True, timeout=CHROMIUM_TIMEOUT, check=False)
             except (OSError, subprocess.TimeoutExpired) as exc:
-                notes.append(f"{name} niet gemaakt: {binary} faalde ({type(exc).__name__})")
+                failed.update((name, f"{binary} faalde ({type(exc).__name__})")
+                              for name in missing)
                 continue
-        if not (folder / name).is_file():
-            notes.append(f"{name} niet gemaakt: {binary} schreef geen bestand")
-    return notes
+        if attempt == 1:
+            failed.update((name, f"{binary} schreef geen bestand")
+                          for name in missing if not (folder / name).is_file())
+    return [f"{name} niet gemaakt: {failed[name]}" for name in jobs if name in failed]
 
 
 # --- building ---------------------------------------------------------------------------------

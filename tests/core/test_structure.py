@@ -4,6 +4,7 @@ and the engine never imports pytest (only the pytest layer does)."""
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,22 @@ def modules(root: Path = PACKAGE) -> dict[str, Path]:
     return {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
 
 
+def import_statements(root: Path = PACKAGE) -> dict[str, list[ast.Import | ast.ImportFrom]]:
+    """Every import statement of each module by dotted name, wherever it stands in the file:
+    module level, ``if TYPE_CHECKING:`` blocks and inside functions alike (each file is
+    parsed once; only the statements are kept)."""
+    return _import_statements(root)
+
+
+@functools.cache
+def _import_statements(root: Path) -> dict[str, list[ast.Import | ast.ImportFrom]]:
+    return {
+        name: [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+               if isinstance(node, ast.Import | ast.ImportFrom)]
+        for name, path in modules(root).items()
+    }
+
+
 def _imported(node: ast.Import | ast.ImportFrom, source: str, is_package: bool,
               known: Mapping[str, Path]) -> Iterator[str]:
     if isinstance(node, ast.Import):
@@ -61,11 +78,9 @@ def import_edges(root: Path = PACKAGE) -> list[ImportEdge]:
     module level, ``if TYPE_CHECKING:`` blocks and inside functions alike."""
     known = modules(root)
     edges: list[ImportEdge] = []
-    for name, path in known.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Import | ast.ImportFrom):
-                continue
+    for name, statements in import_statements(root).items():
+        path = known[name]
+        for node in statements:
             for target in _imported(node, name, path.name == "__init__.py", known):
                 while target and target not in known:
                     target = target.rpartition(".")[0]
@@ -203,11 +218,10 @@ def test_no_import_cycles() -> None:
 
 def test_the_engine_does_not_import_pytest() -> None:
     offenders = []
-    for name, path in modules().items():
+    for name, statements in import_statements().items():
         if not _engine(name):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        for node in ast.walk(tree):
+        for node in statements:
             if isinstance(node, ast.Import):
                 roots = [alias.name.split(".")[0] for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and not node.level:

@@ -337,6 +337,54 @@ def test_bundle_notes_when_no_chromium_and_redacts(pre_results: Path, tmp_path: 
     assert "SECRET-LEV-NAME" not in (outcome.folder / "mails.txt").read_text()
 
 
+#: A stand-in Chromium: logs its command line; writes the files its mode says ("both": the
+#: current headless mode; "first": the old one, only the first of --screenshot/--print-to-pdf;
+#: "none": nothing).
+FAKE_CHROMIUM = """#!/bin/sh
+echo "$*" >> "$0.log"
+shot=; pdf=
+for arg in "$@"; do
+  case "$arg" in
+    --screenshot=*) shot="${arg#--screenshot=}" ;;
+    --print-to-pdf=*) pdf="${arg#--print-to-pdf=}" ;;
+  esac
+done
+case "%s" in
+  both) [ -n "$shot" ] && echo png > "$shot"; [ -n "$pdf" ] && echo pdf > "$pdf" ;;
+  first) if [ -n "$shot" ]; then echo png > "$shot"
+         elif [ -n "$pdf" ]; then echo pdf > "$pdf"; fi ;;
+esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize(("mode", "starts", "missing"), [
+    ("both", 1, []),
+    ("first", 2, []),
+    ("none", 2, ["samenvatting.png", "samenvatting.pdf"]),
+])
+def test_chromium_makes_png_and_pdf_in_one_start_where_it_can(
+    pre_results: Path, tmp_path: Path, mode: str, starts: int, missing: list[str]
+) -> None:
+    binary = tmp_path / "chromium"
+    binary.write_text(FAKE_CHROMIUM % mode)
+    binary.chmod(0o755)
+    outcome = build_bundle(pre_results, tmp_path / "out", "C-1", render=False,
+                           chromium=str(binary))
+    runs = (tmp_path / "chromium.log").read_text().splitlines()
+    assert len(runs) == starts
+    assert all("--headless" in run and run.endswith("samenvatting.html") for run in runs)
+    assert "--screenshot=" in runs[0]
+    assert "--print-to-pdf=" in runs[0]
+    made = [name for name in ("samenvatting.png", "samenvatting.pdf")
+            if (outcome.folder / name).is_file()]
+    assert made == [name for name in ("samenvatting.png", "samenvatting.pdf")
+                    if name not in missing]
+    assert [n for n in outcome.notes if n.startswith("samenvatting.")] == [
+        f"{name} niet gemaakt: {binary} schreef geen bestand" for name in missing]
+    assert verify_manifest(outcome.folder) == []
+
+
 def test_bundle_refuses_to_overwrite_a_foreign_folder(pre_results: Path, tmp_path: Path) -> None:
     (tmp_path / "T-3").mkdir()
     (tmp_path / "T-3" / "mine.txt").write_text("not evidence")

@@ -9,6 +9,8 @@ extra) and the pinned allure npm package; skips with the reason when one is miss
 from __future__ import annotations
 
 import base64
+import functools
+import importlib.util
 import json
 import os
 import re
@@ -21,23 +23,15 @@ from pytest_dso.evidence.bundle import CHROMIUM_FLAGS, find_chromium
 from pytest_dso.evidence.render import RenderUnavailable, ensure_allure
 
 ROOT = Path(__file__).parents[2]
-#: EC keys make the session's test PKI quick to build.
-FAST_PKI = """
-import pytest
-from pytest_dso.pkio.testpki import build_test_pki
-
-@pytest.fixture(scope="session")
-def dso_test_pki():
-    return build_test_pki(key_type="ec256")
-"""
 #: A4 in PostScript points, with Chromium's rounding.
 A4 = (595.0, 842.0)
 
 
+@functools.cache
 def _missing() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    # find_spec, not an import: every xdist worker collects this module, and importing
+    # playwright costs a fifth of a second
+    if importlib.util.find_spec("playwright") is None:
         return "the Python package playwright is not installed (pip install -e '.[dev]')"
     if find_chromium() is None:
         return "Chromium is not installed (apt-get install chromium)"
@@ -81,9 +75,8 @@ def test_report_and_bundle_as_a_reviewer_sees_them(
     from playwright.sync_api import sync_playwright
 
     pytester.makepyfile(test_pingpong=(ROOT / "suites" / "test_pingpong.py").read_text())
-    pytester.makeconftest(FAST_PKI)
     pytester.makefile(".toml", dso='[dso]\nticket = "REV-1"\n')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=300)
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
     reports = pytester.path / "reports"
     monkeypatch.delenv("DSO_CHROMIUM")  # the bundle below makes the PDF this test judges
@@ -129,10 +122,13 @@ def test_report_and_bundle_as_a_reviewer_sees_them(
     assert b"file://" not in pdf  # no browser header or footer with the page's address
 
 
-def test_a_pre_bundle_gives_each_tenant_at_most_two_a4_pages(tmp_path: Path) -> None:
+def test_a_pre_bundle_gives_each_tenant_at_most_two_a4_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = _missing()
     if missing is not None:
         pytest.fail(f"CI must be able to print the bundle with Chromium: {missing}")
+    monkeypatch.delenv("DSO_CHROMIUM")  # this test judges the PDF the bundle prints
     from pytest_dso.evidence.bundle import build_bundle
 
     results = tmp_path / "allure-results"
@@ -163,7 +159,10 @@ def test_a_pre_bundle_gives_each_tenant_at_most_two_a4_pages(tmp_path: Path) -> 
         for step in ("PRE 3.2", "PRE 3.3", "PRE 4.1", "PRE 4.2"):
             result(f"test_{step[-3:]}[{tenant[0][-4:]}]", step, tenant)
             result(f"test_stap_per_tenant[{tenant[0][-4:]}-{step}]", step, tenant)
-    folder = build_bundle(results, tmp_path / "out", "A4-1", render=False).folder
+    outcome = build_bundle(results, tmp_path / "out", "A4-1", render=False)
+    folder = outcome.folder
+    assert (folder / "samenvatting.png").read_bytes().startswith(b"\x89PNG")
+    assert not [note for note in outcome.notes if "samenvatting." in note], outcome.notes
     sizes = pdf_pages((folder / "samenvatting.pdf").read_bytes())
     assert sizes, "no PDF pages"
     assert all(abs(w - A4[0]) < 2 and abs(h - A4[1]) < 2 for w, h in sizes), sizes
