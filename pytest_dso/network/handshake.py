@@ -76,6 +76,8 @@ REFUSED_REASONS = frozenset(
         "CONNECTION_RESET",
     }
 )
+# Of those, the ones that refuse the protocol version itself, whatever suites were offered.
+VERSION_REFUSED_REASONS = frozenset({"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL"})
 # Reasons meaning: the version was negotiated but the server rejected our client certificate.
 CLIENT_CERTIFICATE_REJECTED = frozenset(
     {

@@ -26,9 +26,11 @@ from pytest_dso.network.ciphers import NCSC_TLS_TABLE, CipherTable, Rating
 from pytest_dso.network.endpoint import Endpoint
 from pytest_dso.network.handshake import (
     CLIENT_CERTIFICATE_REJECTED,
+    FORBIDDEN,
     PROTOCOLS,
     REFUSED_REASONS,
     TLS12,
+    VERSION_REFUSED_REASONS,
     Handshake,
     Protocol,
     client_context,
@@ -264,7 +266,8 @@ def probe_tls(
     path: str = "/",
 ) -> TlsProbe:
     """Probe ``endpoint``: one handshake per protocol version, one offering only weak suites
-    (``weak_offer``), a scan of every suite (``scan``, see :func:`scan_suites`), a connection
+    (``weak_offer``), a scan of every suite (``scan``, see :func:`scan_suites`; not of TLS 1.0
+    and 1.1 when the server refused them with a protocol_version alert), a connection
     without a client certificate (GET ``path`` if it is let in), and one handshake verifying
     the server against ``trust`` (the system store when empty) with hostname
     ``server_hostname`` (default: the endpoint's host). ``identity`` is presented as client
@@ -285,9 +288,14 @@ def probe_tls(
     seen = [v.protocol.wire for v in versions
             if v.outcome is VersionOutcome.ACCEPTED and v.protocol.wire in SCAN_ORDER]
     highest = max(seen, key=SCAN_ORDER.index, default=None)
+    # TLS 1.0 and 1.1 refused outright (a protocol_version alert to an offer of every suite
+    # we have) accept no suite: scanning them one suite at a time adds 160 connections.
+    refused = {v.protocol.wire for v in versions
+               if v.protocol in FORBIDDEN and v.outcome is VersionOutcome.REFUSED
+               and v.detail in VERSION_REFUSED_REASONS}
     suites = (
         scan_suites(endpoint, server_hostname, timeout=timeout, concurrency=scan_concurrency,
-                    highest=highest)
+                    versions=[w for w in SCAN_ORDER if w not in refused], highest=highest)
         if scan else not_scanned("the suite scan was switched off")
     )
     versions = _with_scan(versions, suites)

@@ -46,6 +46,11 @@ def test_good_server_passes_with_tls13_and_tls12(
     assert result.version(TLS13).cipher == "TLS_AES_256_GCM_SHA384"  # type: ignore[union-attr]
     assert result.weak_offer is not None
     assert result.weak_offer.outcome is VersionOutcome.REFUSED
+    # TLS 1.0 and 1.1 were refused outright, so not scanned suite by suite; SSL 3.0 was.
+    assert result.version(TLS10).detail == "TLSV1_ALERT_PROTOCOL_VERSION"  # type: ignore[union-attr]
+    assert result.suites.version("TLSv1") is None
+    assert result.suites.version("TLSv1.1") is None
+    assert result.suites.version("SSLv3") is not None
     assert result.chain.certificates is not None
     assert len(result.chain.certificates) == 3
     findings = check_tls(result, trust=pki.hierarchy.anchors)
@@ -78,6 +83,7 @@ def test_legacy_tls10_is_forbidden(
     server = tls_server(minimum=ssl.TLSVersion.TLSv1, ciphers="ALL:@SECLEVEL=0")
     result = probe(server.endpoint, pki, client_identity)
     assert result.version(TLS10).outcome is VersionOutcome.ACCEPTED  # type: ignore[union-attr]
+    assert result.suites.version("TLSv1") is not None  # accepted, so scanned
     findings = check_tls(result, trust=pki.hierarchy.anchors)
     bad = with_check(findings, "network.tls.version.forbidden")
     assert {f.evidence["version"] for f in bad} == {"TLS 1.0", "TLS 1.1"}
