@@ -6,6 +6,12 @@ example ports. It proves the guide's promises: two tenants whose verzoeken are s
 opposite order to the waits, or before the run, both pass PRE 3.3 and 4.1; under ``-n 2`` the
 loket steps print once per tenant, the listener binds once and every step has the outcome of the
 serial run.
+
+The two pytest runs get what every pytester run of the self-tests gets (see conftest.py): the
+quick EC ``dso_test_pki`` of :mod:`dso_selftest_plugin` instead of a fresh RSA-3072 one per
+process (PRE uses the guide's certificates; the test PKI decides nothing in a PRE run), no
+dev-extra plugins (schemathesis, anyio) that no suite uses, and ``DSO_CHROMIUM=off`` (the
+ticket's bundle is made without the summary's PNG/PDF, which this test does not look at).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from pytest_dso.e2e.openapi import validate_schema
 pytest.importorskip("xdist")
 
 ROOT = Path(__file__).parents[2]
+TESTS = Path(__file__).parents[1]
 GUIDE = ROOT / "docs" / "rehearsal.md"
 EXAMPLE_PORTS = ("8443", "9443", "9444")
 PROMPT = "Submit the aansluittest for"
@@ -57,6 +64,15 @@ def _clean_env(**extra: str) -> dict[str, str]:
            if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST", "DSO_"))}
     env.update(extra)
     return env
+
+
+def _quick_pytest_env(**extra: str) -> dict[str, str]:
+    """:func:`_clean_env` for a pytest run, as the self-tests' pytester runs have it: the quick
+    test PKI, no dev-extra plugins, and no Chromium for the ticket bundle's PNG/PDF."""
+    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH", "")]))
+    return _clean_env(PYTEST_PLUGINS="dso_selftest_plugin", PYTHONPATH=path,
+                      PYTEST_ADDOPTS="-p no:schemathesis -p no:anyio", DSO_CHROMIUM="off",
+                      **extra)
 
 
 def _sim_command(line: str) -> list[str]:
@@ -150,7 +166,7 @@ class Rehearsal:
         assert words[0] == "DSO_SIM_API_KEY=$(cat", words
         words = words[words.index("pytest") + 1:]
         junit = self.folder / f"{name}.xml"
-        env = _clean_env(DSO_SIM_API_KEY=(self.sim / "api-key").read_text().strip())
+        env = _quick_pytest_env(DSO_SIM_API_KEY=(self.sim / "api-key").read_text().strip())
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}",
              *extra, *words],

@@ -1,7 +1,11 @@
 """Crash consistency: ``dso-sim serve`` is killed with SIGKILL ten times at random moments
 while clients submit verzoeken (each with its own ``Idempotency-Key``, retried until it gets an
 answer). Afterwards every stored verzoek has its verzoeknotificatie, every one reached the DKA's
-application exactly once, and no retry created a second verzoek."""
+application exactly once, and no retry created a second verzoek.
+
+A kill's moment is drawn relative to the work, not to the clock: after a random number of
+verzoeken this round has stored (so every kill lands while clients submit and the simulator
+delivers, however loaded the machine), plus a random fraction of a second."""
 
 from __future__ import annotations
 
@@ -80,6 +84,7 @@ class Submitters:
         self.stop = threading.Event()
         self.unexpected: list[str] = []
         self.failures = 0
+        self.created = 0  # 201 answers so far
         self.threads: list[threading.Thread] = []
 
     def start(self, url: str, *, new: bool) -> None:
@@ -97,6 +102,15 @@ class Submitters:
     def finish(self) -> None:
         for thread in self.threads:
             thread.join(60)
+
+    def wait_created(self, total: int, timeout: float) -> None:
+        """Until ``total`` 201 answers have arrived in all (or ``timeout`` has passed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.created >= total:
+                    return
+            time.sleep(0.005)
 
     def _next(self, new: bool) -> str | None:
         with self.lock:
@@ -118,6 +132,7 @@ class Submitters:
                     "Idempotency-Key": key})
                 with self.lock:
                     if answer.status == 201:
+                        self.created += 1
                         nummers = json.loads(answer.response_body)["verzoeknummers"]
                         self.answered[key] = [str(n) for n in nummers]
                     else:
@@ -147,9 +162,11 @@ def test_ten_kill_9s_during_submissions_leave_nothing_half_done(output: Path, cl
                 submitters = Submitters(ids.trust, API_KEY)
             indienen = info["api_base_urls"]["indienen"]  # type: ignore[index]
             last = round_ == KILLS
+            before = submitters.created
             submitters.start(str(indienen), new=not last)
             if not last:
-                time.sleep(rng.uniform(0.3, 1.5))
+                submitters.wait_created(before + rng.randint(1, 12), timeout=30)
+                time.sleep(rng.uniform(0, 0.3))
                 process.send_signal(signal.SIGKILL)
                 process.wait(10)
                 submitters.halt()
