@@ -9,8 +9,8 @@ serial run.
 
 The two pytest runs get what every pytester run of the self-tests gets (see conftest.py): the
 quick EC ``dso_test_pki`` of :mod:`dso_selftest_plugin` instead of a fresh RSA-3072 one per
-process (PRE uses the guide's certificates; the test PKI decides nothing in a PRE run), no
-dev-extra plugins (schemathesis, anyio) that no suite uses, and ``DSO_CHROMIUM=off`` (the
+process (PRE uses the guide's certificates; the test PKI decides nothing in a PRE run), none
+of the plugins no suite uses (conftest's ``UNUSED_PLUGINS``), and ``DSO_CHROMIUM=off`` (the
 ticket's bundle is made without the summary's PNG/PDF, which this test does not look at).
 """
 
@@ -68,11 +68,11 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 def _quick_pytest_env(**extra: str) -> dict[str, str]:
     """:func:`_clean_env` for a pytest run, as the self-tests' pytester runs have it: the quick
-    test PKI, no dev-extra plugins, and no Chromium for the ticket bundle's PNG/PDF."""
+    test PKI, no unused plugins, and no Chromium for the ticket bundle's PNG/PDF."""
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH", "")]))
     return _clean_env(PYTEST_PLUGINS="dso_selftest_plugin", PYTHONPATH=path,
-                      PYTEST_ADDOPTS="-p no:schemathesis -p no:anyio", DSO_CHROMIUM="off",
-                      **extra)
+                      PYTEST_ADDOPTS="-p no:schemathesis -p no:anyio -p no:hypothesispytest",
+                      DSO_CHROMIUM="off", **extra)
 
 
 def _sim_command(line: str) -> list[str]:
