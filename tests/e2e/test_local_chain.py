@@ -24,7 +24,9 @@ def dso_test_pki():
 
 def _setup(pytester: pytest.Pytester, source: str, timeout: float = 15.0,
            conftest: str = "") -> None:
-    pytester.makefile(".toml", dso=f'[triggers]\nsource = "{source}"\ntimeout = {timeout}\n')
+    # the polling sources (folder, ebms-core) look every 0.05 s instead of every 0.5 s
+    pytester.makefile(".toml", dso=f'[triggers]\nsource = "{source}"\ntimeout = {timeout}\n'
+                      'poll_interval = 0.05\n')
     pytester.makepyfile(test_e2e=SUITE)
     pytester.makeconftest(FAST_PKI + conftest)
 
@@ -55,7 +57,7 @@ def test_a_verzoeknummer_given_by_hand_never_proves_a_received_trigger(
 
 def test_no_trigger_within_the_timeout(pytester: pytest.Pytester) -> None:
     empty = pytester.mkdir("adapter-writes-nothing-here")
-    _setup(pytester, "folder", 1.0, f"""
+    _setup(pytester, "folder", 0.3, f"""
 from pathlib import Path
 from pytest_dso.triggers.folder import FolderTriggerSource
 
@@ -68,7 +70,7 @@ def pytest_dso_trigger_source(name, settings):
 
 
 def test_a_trigger_for_another_verzoek(pytester: pytest.Pytester) -> None:
-    _setup(pytester, "receiver", 1.0, """
+    _setup(pytester, "receiver", 0.5, """
 import threading
 from pytest_dso.triggers.base import LoggingSource
 
@@ -78,7 +80,7 @@ class WrongAdapter(LoggingSource):
     def wait_for(self, verzoeknummer, timeout, *, recipient_oin=None):
         raw = (b"<verzoeknotificatie><verzoeknummer>2000010100001</verzoeknummer>"
                b"</verzoeknotificatie>")
-        timer = threading.Timer(0.1, lambda: self.log.record(raw, verzoeknummer="2000010100001"))
+        timer = threading.Timer(0.05, lambda: self.log.record(raw, verzoeknummer="2000010100001"))
         timer.start()
         try:
             return super().wait_for(verzoeknummer, timeout, recipient_oin=recipient_oin)

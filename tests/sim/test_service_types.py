@@ -26,6 +26,9 @@ from pytest_dso.sim.server import Simulator
 
 BE = "urn:test:be:services"
 RM = "urn:test:rm:services"
+#: The retry interval of the simulators that send best effort: five of them pass without a
+#: re-send, where a reliable delivery is re-sent at every one.
+RETRY = 0.12
 
 
 def test_the_simulator_sends_on_the_reliable_binding_of_a_multi_type_cpa(
@@ -107,14 +110,14 @@ def _closed_port_url() -> str:
 def test_a_best_effort_binding_is_sent_once_and_recorded_as_delivered(
     sim_pki: TestPki, tmp_path: Path, dka: Dka
 ) -> None:
-    sim = start_sim(sim_pki, tmp_path / "dso-sim.sqlite", None)  # retry interval 0.3 s
+    sim = start_sim(sim_pki, tmp_path / "dso-sim.sqlite", None, retry_interval=RETRY)
     try:
         xml = _cpa(sim, sim_pki, dka.url, reliable=False)
         sim.install_cpa(xml)
         dka.use(xml)
         [nummer] = submit(sim, melding())
         delivery = sim.wait_for_delivery(nummer, timeout=15, status="delivered")
-        time.sleep(1.5)  # five retry intervals: a reliable delivery would have been re-sent
+        time.sleep(5 * RETRY)  # a reliable delivery would have been re-sent by now
         [again] = sim.deliveries(nummer)
         assert again.status.value == "delivered"
         assert again.attempts == 1
@@ -131,11 +134,12 @@ def test_a_best_effort_delivery_that_fails_is_not_resent_but_a_reliable_one_is(
     sim_pki: TestPki, tmp_path: Path
 ) -> None:
     for reliable in (False, True):
-        sim = start_sim(sim_pki, tmp_path / f"dso-sim-{reliable}.sqlite", None)
+        sim = start_sim(sim_pki, tmp_path / f"dso-sim-{reliable}.sqlite", None,
+                        retry_interval=RETRY)
         try:
             sim.install_cpa(_cpa(sim, sim_pki, _closed_port_url(), reliable=reliable))
             [nummer] = submit(sim, melding())
-            if reliable:  # retried every 0.3 s until the Acknowledgment comes (it never does)
+            if reliable:  # retried every RETRY s until the Acknowledgment comes (it never does)
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and sim.deliveries(nummer)[0].attempts < 3:
                     time.sleep(0.05)
@@ -143,7 +147,7 @@ def test_a_best_effort_delivery_that_fails_is_not_resent_but_a_reliable_one_is(
                 continue
             failed = sim.wait_for_delivery(nummer, timeout=15, status="failed")
             assert "best effort, not re-sent" in failed.last_error
-            time.sleep(1.5)
+            time.sleep(5 * RETRY)  # five retry intervals
             [again] = sim.deliveries(nummer)
             assert again.attempts == 1
             assert again.status.value == "failed"
