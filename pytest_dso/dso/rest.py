@@ -202,6 +202,88 @@ def _cut(body: bytes | None) -> tuple[bytes | None, bool]:
     return body[:MAX_RECORDED_BODY], True
 
 
+def _context_for(config: RestConfig, identity: Identity | None,
+                 trust: Sequence[x509.Certificate] | None) -> ssl.SSLContext:
+    """The client context of ``identity`` (none: no client certificate) trusting ``trust``
+    (none: the system CAs)."""
+    if identity is not None:
+        return identity.client_context(trust, check_hostname=config.check_hostname)
+    context = ssl.create_default_context()
+    if trust:
+        from pytest_dso.pkio.identity import certificates_pem
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=certificates_pem(trust).decode("ascii"))
+    context.check_hostname = config.check_hostname
+    return context
+
+
+def _client(config: RestConfig, context: ssl.SSLContext, identity: Identity | None,
+            max_idle_per_host: int = 8) -> HttpClient:
+    return HttpClient(
+        context,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.timeout,
+        max_response=config.max_response,
+        max_idle_per_host=max_idle_per_host,
+        label=identity.label if identity is not None else "anonymous",
+    )
+
+
+class SharedClients:
+    """One HTTP client per identity, shared by the REST sessions of many tenants: the TLS
+    context (client certificate and trust) is built once per identity and kept-alive
+    connections are reused, instead of a key load and a handshake per session. Clients are
+    keyed by the identity's certificate (SHA-256), so two identities never share a context
+    or a connection; the acting OIN and the API key stay per session (headers per call).
+    Thread-safe. :meth:`close` closes every client."""
+
+    def __init__(self, config: RestConfig, trust: Sequence[x509.Certificate] | None = None,
+                 *, max_idle_per_host: int = 16) -> None:
+        self.config = config
+        self.trust = tuple(trust or ())
+        self.max_idle_per_host = max_idle_per_host
+        self._lock = threading.Lock()
+        self._clients: dict[str, HttpClient] = {}
+        self._closed = False
+
+    @staticmethod
+    def key(identity: Identity | None) -> str:
+        """What tells identities apart: the certificate's SHA-256 (``""``: no certificate)."""
+        return identity.fingerprint_sha256 if identity is not None else ""
+
+    def client(self, identity: Identity | None) -> HttpClient:
+        """The shared client presenting ``identity``."""
+        key = self.key(identity)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is not None:
+                return found
+            if self._closed:
+                raise RuntimeError("the shared REST clients are closed")
+        made = _client(self.config, _context_for(self.config, identity, self.trust or None),
+                       identity, self.max_idle_per_host)
+        with self._lock:
+            found = self._clients.setdefault(key, made)
+        if found is not made:
+            made.close()
+        return found
+
+    def session(self, identity: Identity | None, *, acting_oin: str | None = None,
+                recorder: Callable[[Exchange], None] | None = None) -> RestSession:
+        """A REST session for ``identity`` over its shared client."""
+        return RestSession(self.config, identity, self.trust or None, acting_oin=acting_oin,
+                           recorder=recorder, http=self.client(identity))
+
+    def close(self) -> None:
+        """Close every client's kept-alive connections."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+            self._closed = True
+        for client in clients:
+            client.close()
+
+
 class RestSession:
     """HTTP calls to the DSO-LV APIs on behalf of one identity (thread-safe for calls)."""
 
@@ -214,6 +296,7 @@ class RestSession:
         acting_oin: str | None = None,
         recorder: Callable[[Exchange], None] | None = None,
         context: ssl.SSLContext | None = None,
+        http: HttpClient | None = None,
     ) -> None:
         self.config = config
         self.identity = identity
@@ -222,31 +305,22 @@ class RestSession:
         self._api_key: str | None = config.api_key
         if self._api_key is None and config.api_key_env:
             self._api_key = os.environ.get(config.api_key_env) or None
+        # a client given (shared per identity, see SharedClients) is its owner's to close
+        self._owns_http = http is None
+        if http is not None:
+            self._http = http
+            return
         if context is None:
-            if identity is not None:
-                context = identity.client_context(trust, check_hostname=config.check_hostname)
-            else:
-                context = ssl.create_default_context()
-                if trust:
-                    from pytest_dso.pkio.identity import certificates_pem
-
-                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    context.load_verify_locations(cadata=certificates_pem(trust).decode("ascii"))
-                context.check_hostname = config.check_hostname
-        self._http = HttpClient(
-            context,
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.timeout,
-            max_response=config.max_response,
-            label=identity.label if identity is not None else "anonymous",
-        )
+            context = _context_for(config, identity, trust)
+        self._http = _client(config, context, identity)
 
     def __repr__(self) -> str:
         return f"RestSession(identity={self.identity!r}, acting_oin={self.acting_oin})"
 
     def close(self) -> None:
-        """Close pooled connections."""
-        self._http.close()
+        """Close pooled connections (of a shared client: its owner does)."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> RestSession:
         return self

@@ -15,7 +15,6 @@ turns :class:`E2eSetupError` into a failed test.
 from __future__ import annotations
 
 import datetime as dt
-import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +27,14 @@ from cryptography import x509
 from pytest_dso.dso.afhandelen import AfhandelenClient
 from pytest_dso.dso.behandeldienstconfiguratie import BehandeldienstconfiguratieClient
 from pytest_dso.dso.indienen import IndienenClient
-from pytest_dso.dso.rest import ApiError, Exchange, ExchangeLog, RestConfig, RestSession
+from pytest_dso.dso.rest import (
+    ApiError,
+    Exchange,
+    ExchangeLog,
+    RestConfig,
+    RestSession,
+    SharedClients,
+)
 from pytest_dso.dso.routering import VerzoeksrouteringClient
 from pytest_dso.dso.shapes import ActiviteitRef, BehandeldienstConfiguratie
 from pytest_dso.e2e.flow import FlowDeps, FlowResult, Submission, run_flow, submit_automatic
@@ -179,7 +185,9 @@ class E2eRuns:
                                     lookback=settings.file.triggers.lookback)
         self._logs: dict[str, ExchangeLog] = {}
         self._openapi_lock = threading.Lock()
-        self._contexts: dict[str, ssl.SSLContext] = {}
+        # one client per identity for all flows: one key load, kept-alive connections
+        self._clients = SharedClients(chain.rest, chain.trust,
+                                      max_idle_per_host=self.concurrency)
 
     def log(self, oin: str) -> ExchangeLog:
         """The REST exchanges made for the tenant with ``oin`` (submission and ophalen)."""
@@ -223,27 +231,13 @@ class E2eRuns:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
-
-    def _context(self, identity: Identity | None) -> ssl.SSLContext | None:
-        """One client context per identity for all flows (building one loads the key)."""
-        if identity is None:
-            return None
-        key = identity.fingerprint_sha256
-        with self._lock:
-            found = self._contexts.get(key)
-        if found is None:
-            found = identity.client_context(self.chain.trust,
-                                            check_hostname=self.chain.rest.check_hostname)
-            with self._lock:
-                found = self._contexts.setdefault(key, found)
-        return found
+        self._clients.close()
 
     def _rest(self, identity: Identity | None, oin: str,
               acting_oin: str | None) -> RestSession:
         """A REST session for ``identity`` whose calls land in the log of tenant ``oin``."""
-        session = RestSession(self.chain.rest, identity, self.chain.trust,
-                              acting_oin=acting_oin, recorder=self.log(oin).record,
-                              context=self._context(identity))
+        session = self._clients.session(identity, acting_oin=acting_oin,
+                                        recorder=self.log(oin).record)
         with self._lock:
             self._sessions.append(session)
         return session

@@ -20,7 +20,6 @@ Labels used by pytest-dso (and read back by the ticket bundle):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,7 +40,7 @@ from pytest_dso.evidence.httpexchange import (
     exchange_document,
     exchange_title,
 )
-from pytest_dso.evidence.redaction import Redactor
+from pytest_dso.evidence.redaction import Redactor, patterns_only
 
 LABEL_STEP = "dso_step"
 LABEL_TENANT = "tenant"
@@ -306,10 +305,9 @@ def certificate_summary(source: Any) -> dict[str, Any]:
 # registered secrets when it writes the files) -----------------------------------------------
 
 
-@functools.cache
 def _patterns_only() -> Redactor:
     """The shortcuts' redactor (patterns only, no secrets): built once, never given secrets."""
-    return Redactor()
+    return patterns_only()
 
 
 def title(text: str, redactor: Redactor | None = None) -> None:

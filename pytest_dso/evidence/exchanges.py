@@ -13,6 +13,7 @@ private key.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -89,8 +90,16 @@ def tls_facts(exchange: HttpExchange | RestExchange) -> dict[str, str]:
     if not exchange.tls_version and not exchange.peer_certificate_der:
         return {}
     facts = {"protocol": exchange.tls_version or "-", "cipher": exchange.cipher or "-"}
-    peer = {f"peer {k}": v for k, v in certificate_facts(exchange.peer_certificate).items()}
-    return {**facts, **peer}
+    der = exchange.peer_certificate_der
+    return {**facts, **(_peer_facts(der) if der else {})}
+
+
+@functools.lru_cache(maxsize=64)
+def _peer_facts(der: bytes) -> dict[str, str]:
+    """``certificate_facts`` of a DER certificate as ``peer …`` keys (a run sees few server
+    certificates, on many exchanges). Callers copy the result."""
+    cert = x509.load_der_x509_certificate(der)
+    return {f"peer {k}": v for k, v in certificate_facts(cert).items()}
 
 
 def ebms_parameters(message: EbmsMessage | None, prefix: str = "") -> list[tuple[str, str]]:
@@ -122,9 +131,9 @@ def _body_attachment(name: str, body: bytes, content_type: str) -> Attachment | 
 def _http_attachment(name: str, exchange: Any) -> Attachment:
     """The HTTP exchange document, unredacted here (the writer redacts it)."""
     from pytest_dso.evidence.httpexchange import as_exchange, exchange_document
-    from pytest_dso.evidence.redaction import Redactor
+    from pytest_dso.evidence.redaction import patterns_only
 
-    document = exchange_document(as_exchange(exchange), Redactor())
+    document = exchange_document(as_exchange(exchange), patterns_only())
     return Attachment(name, json.dumps(document, ensure_ascii=False, indent=2),
                       HTTP_EXCHANGE_MIME, HTTP_EXCHANGE_EXTENSION)
 

@@ -87,18 +87,26 @@ _PEM_SCREEN = r"PRIVATE KEY-----"
 #: The characters other than ASCII that the rules' case-insensitive patterns match to an ASCII
 #: letter (Unicode simple case folding as the ``re`` module applies it), to ASCII.
 ASCII_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+_FOLD_CHARS = tuple(chr(code) for code in ASCII_FOLD)
 
 
 def _folded(text: str) -> str:
     """``text`` lowered such that an ASCII keyword the case-insensitive rules would find in
     it is a substring."""
-    return text.lower() if text.isascii() else text.translate(ASCII_FOLD).lower()
+    if text.isascii():
+        return text.lower()
+    if any(char in text for char in _FOLD_CHARS):
+        text = text.translate(ASCII_FOLD)
+    return text.lower()
 
 
 _SECRET_RULE, _PEM_RULE, _HEADER_RULE, _QUERY_RULE, _ELEMENT_RULE = 1, 2, 4, 8, 16
 _ALL_RULES = 31
 #: Up to this many secret forms are looked for one by one; more with the secrets' pattern.
 _SECRET_SUBSTRINGS = 48
+#: Texts up to this long are redacted once per secret set (remembered, up to _CACHE_SIZE).
+_CACHED_LENGTH = 512
+_CACHE_SIZE = 20_000
 
 _T = TypeVar("_T", str, bytes)
 
@@ -112,6 +120,34 @@ def _alternation(names: Iterable[str]) -> str:
 @functools.lru_cache(maxsize=64)
 def _alternation_of(names: tuple[str, ...]) -> str:
     return "|".join(re.escape(n) for n in sorted({n.lower() for n in names}, key=len, reverse=True))
+
+
+# What follows a header name where the header rule can match (a quote, white space, then
+# ``:`` or ``=``), in a text or in its JSON form (``\"``, ``\n``, ``\t``, ``\u00XX``).
+_HEADER_TAIL = re.compile(r"(?:\\?['\"])?(?:\s|\\[nrtf]|\\u00[01][0-9a-f])*[:=]")
+
+
+# What follows an element name where an element rule (or the JSON key rule) can match.
+_ELEMENT_TAIL = re.compile(r"[\s>&\"'=\\]")
+
+
+def _followed(lowered: str, names: Iterable[str], tail: re.Pattern[str]) -> bool:
+    """Whether one of ``names`` occurs in ``lowered`` followed by ``tail``."""
+    for name in names:
+        start = lowered.find(name)
+        while start >= 0:
+            if tail.match(lowered, start + len(name)) is not None:
+                return True
+            start = lowered.find(name, start + 1)
+    return False
+
+
+def _without_suffixed(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` (lowered) without those that end with another of them: a text holding one
+    of those holds the shorter name too."""
+    lowered = {n.lower() for n in names}
+    return tuple(sorted(n for n in lowered
+                        if not any(o != n and n.endswith(o) for o in lowered)))
 
 
 def secret_variants(secret: str) -> set[str]:
@@ -201,16 +237,29 @@ class Redactor:
             *((_alternation(self.redact_elements),) if self.redact_elements else ()),
         ))
         self._screen_re = re.compile(self._rules_screen, re.IGNORECASE)
-        # The same, for ASCII text (lowered): substrings each rule's match contains, with the
-        # rule they call for.
-        self._keyword_rules: tuple[tuple[str, int], ...] = (
-            (_PEM_SCREEN.lower(), _PEM_RULE),
-            *((name, _HEADER_RULE) for name in self.sensitive_headers),
-            *((f"{name}=", _QUERY_RULE) for name in SENSITIVE_QUERY_PARAMS),
-            *((name.lower(), _ELEMENT_RULE) for name in self.redact_elements),
+        # The same, for ASCII names, on the folded text (:func:`_folded`): what each rule's
+        # match contains, with the rule it calls for. A substring, or for the header and
+        # query rules a pattern of the name and what must follow it (so ``"cookies": []`` in
+        # an HTTP exchange document is no hit). Each is found in a string's JSON form too
+        # (a quote escaped, white space as ``\n``, ``\t`` or ``\u00XX``): the screen of a
+        # JSON document (:meth:`redact_json`) holds for every string in it.
+        self._keyword_rules: tuple[tuple[str, int], ...] = ((_PEM_SCREEN.lower(), _PEM_RULE),)
+        # An element name must be followed by what one of the element rules needs after it
+        # (white space, >, &gt;, a quote, =) or by an escape in the JSON form.
+        self._element_names = _without_suffixed(self.redact_elements)
+        # A header name must be followed by what the header rule needs after it; a name that
+        # ends with another (set-cookie, cookie) is found through that one.
+        self._header_names = _without_suffixed(self.sensitive_headers)
+        self._query_keys = _without_suffixed(f"{name}=" for name in SENSITIVE_QUERY_PARAMS)
+        self._query_check = re.compile(
+            r"[?&;](?:" + _alternation(SENSITIVE_QUERY_PARAMS) + r")=")
+        self._ascii_screen = all(
+            name.isascii()
+            for name in (*self.sensitive_headers, *SENSITIVE_QUERY_PARAMS, *self.redact_elements)
         )
-        self._ascii_screen = all(keyword.isascii() for keyword, _rule in self._keyword_rules)
         self._secret_forms: tuple[str, ...] = ()
+        # text -> its redaction by the built-in rules (short texts, this secret set only)
+        self._cache: dict[str, str] = {}
         self.add_secrets(secrets)
 
     # --- building ---------------------------------------------------------------------------
@@ -270,6 +319,8 @@ class Redactor:
             self._screen_re, self._secret_forms = screen_re, forms
             self._secret_re, self._secrets = secret_re, merged
             self._generation += 1
+            # last: a reader that took the old cache may still fill it, never the new one
+            self._cache = {}
 
     def add_pem_secret(self, pem: str | bytes) -> None:
         """Register the base64 lines of a PEM private key, so that even a fragment of the
@@ -307,25 +358,60 @@ class Redactor:
         """``text`` with every known secret and sensitive pattern replaced."""
         if not text:
             return text
-        pattern = self._secret_re
-        if not self._ascii_screen:
-            if self._screen_re.search(text) is not None:
-                text = self._apply_rules(text, pattern, _ALL_RULES)
+        if len(text) <= _CACHED_LENGTH:
+            cache = self._cache  # before the patterns (see add_secrets)
+            done = cache.get(text)
+            if done is None:
+                done = self._builtin(text)
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[text] = done
+            text = done
         else:
-            lowered = _folded(text)
-            rules = 0
-            for keyword, rule in self._keyword_rules:
-                if keyword in lowered:
-                    rules |= rule
-            if pattern is not None and self._holds_secret(text, pattern):
-                rules |= _SECRET_RULE
-            if rules:
-                text = self._apply_rules(text, pattern, rules)
+            text = self._builtin(text)
         for extra in self._extra:
             result = extra(text)
             if result is not None:
                 text = result
         return text
+
+    def _builtin(self, text: str) -> str:
+        """``text`` after the built-in rules and the registered secrets."""
+        pattern = self._secret_re
+        if not self._ascii_screen:
+            if self._screen_re.search(text) is not None:
+                return self._apply_rules(text, pattern, _ALL_RULES)
+            return text
+        rules = self._rules_for(_folded(text))
+        if pattern is not None and self._holds_secret(text, pattern):
+            rules |= _SECRET_RULE
+        return self._apply_rules(text, pattern, rules) if rules else text
+
+    def _rules_for(self, lowered: str) -> int:
+        """The built-in rules that may find something in the folded text ``lowered``."""
+        rules = 0
+        for keyword, rule in self._keyword_rules:
+            if keyword in lowered:
+                rules |= rule
+        if _followed(lowered, self._header_names, _HEADER_TAIL):
+            rules |= _HEADER_RULE
+        if _followed(lowered, self._element_names, _ELEMENT_TAIL):
+            rules |= _ELEMENT_RULE
+        if self._query_key_before_equals(lowered) and (
+                self._query_check.search(lowered) is not None):
+            rules |= _QUERY_RULE
+        return rules
+
+    def _query_key_before_equals(self, lowered: str) -> bool:
+        """Whether a sensitive query parameter name (with its ``=``) occurs in ``lowered``:
+        looked for at each ``=`` (few in most texts)."""
+        keys = self._query_keys
+        at = lowered.find("=")
+        while at >= 0:
+            if lowered.endswith(keys, 0, at + 1):
+                return True
+            at = lowered.find("=", at + 1)
+        return False
 
     def _apply_rules(self, text: str, pattern: re.Pattern[str] | None, rules: int) -> str:
         if rules & _SECRET_RULE and pattern is not None:
@@ -353,8 +439,7 @@ class Redactor:
         pattern when a configured name is not ASCII."""
         if not self._ascii_screen:
             return self._screen_re.search(text) is not None
-        lowered = _folded(text)
-        if any(keyword in lowered for keyword, _rule in self._keyword_rules):
+        if self._rules_for(_folded(text)):
             return True
         pattern = self._secret_re
         return pattern is not None and self._holds_secret(text, pattern)
@@ -445,6 +530,15 @@ class Redactor:
                     return value
         return self._redact_json(value)
 
+    def redact_json_text(self, value: Any) -> str:
+        """``value`` redacted as :meth:`redact_json` does, as JSON text (``ensure_ascii``
+        off); encoded once when there is nothing to redact."""
+        if self._extras_idle():
+            text = json.dumps(value, ensure_ascii=False)
+            if not self._may_hold(text):
+                return text
+        return json.dumps(self._redact_json(value), ensure_ascii=False)
+
     def _redact_json(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redact_text(value)
@@ -470,8 +564,18 @@ class Redactor:
         suffix = Path(name).suffix.lower()
         if suffix in (".json", ".httpexchange"):
             try:
-                parsed = json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            if ("\\u" not in text and "\\/" not in text and self._extras_idle()
+                    and not self._may_hold(text)):
+                # Without \u and \/ escapes a string's characters appear in the file as
+                # json.dumps writes them: the screen of redact_json holds for the file as is
+                # (and for its text, should it not parse).
+                return data
+            try:
+                parsed = json.loads(text)
+            except ValueError:
                 return None
             redacted = self.redact_json(parsed)
             if redacted == parsed:
@@ -535,6 +639,13 @@ class Redactor:
             if path.is_file() and not path.is_symlink() and self.redact_file(path):
                 changed.append(path)
         return changed
+
+
+@functools.cache
+def patterns_only() -> Redactor:
+    """A redactor with the built-in patterns only, shared: for evidence made before the
+    run's redactor sees it (which adds the registered secrets). Never give it secrets."""
+    return Redactor()
 
 
 def _passphrase_values(cert: CertificateConfig, environ: Mapping[str, str]) -> list[str]:

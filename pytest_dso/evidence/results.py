@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import allure_commons
+from allure_commons.model2 import TEST_GROUP_PATTERN
 from attr import asdict
 
 from pytest_dso.evidence.allure import (
@@ -90,7 +91,18 @@ class RedactingResultsWriter:
 
     Files are written to a temporary name and renamed, so readers (and other xdist workers)
     never see half a file.
+
+    Fixture containers: allure-pytest reports one container per fixture per test. A
+    container without children (a parametrisation's pseudo-fixture) belongs to no test, so
+    Allure shows it nowhere: it is not written. The containers that belong to exactly one
+    test (its function-scoped fixtures) are written as one container with all their set-ups
+    and tear-downs (by start time), when that test's result is written
+    (Allure shows a test's set-up as the union of its containers, so the report is the
+    same). Call :meth:`flush` at the end of the run: it writes any container still held.
     """
+
+    #: Containers held for their test at most: beyond it the oldest are written as they are.
+    MAX_HELD = 10_000
 
     def __init__(self, report_dir: Path, redactor: Redactor) -> None:
         self.report_dir = report_dir.absolute()
@@ -99,13 +111,22 @@ class RedactingResultsWriter:
         self._lock = threading.Lock()
         # name -> (redactor generation when redacted, size, mtime in ns) of each file written
         self._written: dict[str, tuple[int, int, int]] = {}
+        # test uuid -> the (asdict) containers of that test alone, not yet written
+        self._held: dict[str, list[dict[str, Any]]] = {}
+        self._held_count = 0
+        self._reported: set[str] = set()
 
     def _write(self, name: str, data: bytes, generation: int) -> None:
-        tmp = self.report_dir / f"{name}.{uuid.uuid4().hex}.tmp"
-        tmp.write_bytes(data)
-        target = self.report_dir / name
-        os.replace(tmp, target)
-        stat = target.stat()
+        tmp = os.path.join(self.report_dir, f"{name}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            stat = os.fstat(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, os.path.join(self.report_dir, name))
         with self._lock:
             self._written[name] = (generation, stat.st_size, stat.st_mtime_ns)
 
@@ -124,23 +145,79 @@ class RedactingResultsWriter:
             return False
         return (stat.st_size, stat.st_mtime_ns) == known[1:]
 
+    def _dump(self, data: dict[str, Any], file_pattern: str, generation: int) -> None:
+        self._write(file_pattern.format(prefix=uuid.uuid4()),
+                    self.redactor.redact_json_text(data).encode("utf-8"), generation)
+
     def _item(self, item: Any) -> None:
         generation = self.redactor.generation
-        data = asdict(item, filter=lambda _attr, value: bool(value) or value is False)
+        data = _as_dict(item)
         _readable_parameters(data)
-        text = json.dumps(self.redactor.redact_json(data), ensure_ascii=False)
-        self._write(item.file_pattern.format(prefix=uuid.uuid4()), text.encode("utf-8"),
-                    generation)
+        self._dump(data, item.file_pattern, generation)
 
     @allure_commons.hookimpl
     def report_result(self, result: Any) -> None:
-        """A finished test result."""
+        """A finished test result; then the containers of that test alone."""
         self._item(result)
+        test = str(result.uuid)
+        with self._lock:
+            self._reported.add(test)
+            held = self._held.pop(test, None)
+            self._held_count -= len(held) if held else 0
+        if held:
+            self._write_containers(held)
 
     @allure_commons.hookimpl
     def report_container(self, container: Any) -> None:
-        """A fixture container."""
-        self._item(container)
+        """A fixture container: dropped without children, held for its test when it has
+        one (see the class docstring), else written."""
+        children = list(container.children or ())
+        if not children:
+            return
+        data = _as_dict(container)
+        spill: list[dict[str, Any]] | None = None
+        if len(children) == 1:
+            test = str(children[0])
+            with self._lock:
+                if test not in self._reported:
+                    self._held.setdefault(test, []).append(data)
+                    self._held_count += 1
+                    if self._held_count <= self.MAX_HELD:
+                        return
+                    spill = self._held.pop(next(iter(self._held)))
+                    self._held_count -= len(spill)
+        if spill is not None:
+            self._write_containers(spill)
+        else:
+            self._dump(data, TEST_GROUP_PATTERN, self.redactor.generation)
+
+    def _write_containers(self, containers: list[dict[str, Any]]) -> None:
+        """The containers of one test as one container file."""
+        generation = self.redactor.generation
+        if len(containers) == 1:
+            self._dump(containers[0], TEST_GROUP_PATTERN, generation)
+            return
+        merged: dict[str, Any] = {"uuid": containers[0]["uuid"],
+                                  "children": containers[0]["children"]}
+        for key in ("befores", "afters"):
+            steps = sorted((step for c in containers for step in c.get(key) or ()),
+                           key=lambda step: step.get("start") or 0)
+            if steps:
+                merged[key] = steps
+        starts = [c["start"] for c in containers if c.get("start")]
+        stops = [c["stop"] for c in containers if c.get("stop")]
+        if starts:
+            merged["start"] = min(starts)
+        if stops:
+            merged["stop"] = max(stops)
+        self._dump(merged, TEST_GROUP_PATTERN, generation)
+
+    def flush(self) -> None:
+        """Write every container still held for a test (the end of the run)."""
+        with self._lock:
+            held, self._held, self._held_count = self._held, {}, 0
+        for containers in held.values():
+            self._write_containers(containers)
 
     @allure_commons.hookimpl
     def report_globals(self, globals_item: Any) -> None:
@@ -160,6 +237,12 @@ class RedactingResultsWriter:
         generation = self.redactor.generation
         data = Path(source).read_bytes()
         self._write(file_name, self.redactor.redact_content(file_name, data), generation)
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    """An Allure model object as allure-pytest writes it (empty values left out)."""
+    data: dict[str, Any] = asdict(item, filter=lambda _attr, value: bool(value) or value is False)
+    return data
 
 
 def _readable_parameters(data: Any) -> None:

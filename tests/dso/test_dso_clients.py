@@ -266,3 +266,33 @@ def test_a_slow_server_is_a_timeout_and_a_huge_body_is_refused(
         done.set()
         listener.close()
         thread.join(timeout=5)
+
+
+def test_shared_clients_are_per_identity_and_never_mix_identities(
+    world: Any, add_verzoek: Any, rest_config: Any
+) -> None:
+    from pytest_dso.dso.rest import SharedClients
+
+    add_verzoek("2026060200011", GEMEENTE, OD)
+    config = rest_config(acting_oin_header="X-Namens-OIN")
+    clients = SharedClients(config, world.pki.hierarchy.anchors)
+    leverancier, od = world.pki.identity("leverancier"), world.pki.identity("omgevingsdienst")
+    try:
+        first = clients.session(leverancier, acting_oin=GEMEENTE)
+        second = clients.session(leverancier, acting_oin=WATERSCHAP)
+        third = clients.session(od, acting_oin=OD)
+        assert clients.client(leverancier) is clients.client(leverancier)
+        assert clients.client(od) is not clients.client(leverancier)
+        assert clients.client(None) is not clients.client(leverancier)
+        for session in (first, second, third, first):
+            AfhandelenClient(session).referenties_response("2026060200011")
+        seen = world.seen[-4:]
+        assert [s["oin"] for s in seen] == [LEVERANCIER, LEVERANCIER, OD, LEVERANCIER]
+        assert [s["headers"]["X-Namens-OIN"] for s in seen] == [GEMEENTE, WATERSCHAP, OD,
+                                                               GEMEENTE]
+        first.close()  # a session's close leaves the shared client to its owner
+        assert AfhandelenClient(second).referenties_response("2026060200011").status == 403
+    finally:
+        clients.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        clients.client(leverancier)

@@ -1,0 +1,82 @@
+"""The redacting results writer: fixture containers of one test are written as one, with
+every set-up and tear-down; nothing is lost, nothing is written for a container Allure shows
+nowhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from allure_commons import model2
+from allure_commons.model2 import Status
+
+from pytest_dso.evidence.redaction import REDACTED, Redactor
+from pytest_dso.evidence.results import RedactingResultsWriter
+
+SECRET = "hunter2-very-secret"
+
+
+def _container(uuid: str, children: list[str], fixture: str,
+               start: int) -> model2.TestResultContainer:
+    before = model2.TestBeforeResult(name=fixture, status=Status.PASSED, start=start,
+                                     stop=start + 1)
+    after = model2.TestAfterResult(name=f"{fixture}::fin", status=Status.PASSED,
+                                   start=start + 4, stop=start + 5)
+    return model2.TestResultContainer(uuid=uuid, children=children, start=start,
+                                      stop=start + 5, befores=[before], afters=[after])
+
+
+def _files(folder: Path, kind: str) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob(f"*-{kind}"))]
+
+
+def test_the_fixture_containers_of_one_test_are_written_as_one(tmp_path: Path) -> None:
+    writer = RedactingResultsWriter(tmp_path, Redactor([SECRET]))
+    writer.report_container(_container("c1", ["t1"], "dso_property", 30))
+    writer.report_container(_container("c2", ["t1"], f"fixture {SECRET}", 10))
+    writer.report_container(_container("c3", [], "step", 5))  # a parametrisation: no test
+    assert _files(tmp_path, "container.json") == [], "held until the test's result"
+    writer.report_result(model2.TestResult(uuid="t1", name="test_one", status=Status.PASSED))
+
+    [container] = _files(tmp_path, "container.json")
+    assert container["children"] == ["t1"]
+    assert [b["name"] for b in container["befores"]] == [f"fixture {REDACTED}", "dso_property"]
+    assert [a["name"] for a in container["afters"]] == [f"fixture {REDACTED}::fin",
+                                                        "dso_property::fin"]
+    assert (container["start"], container["stop"]) == (10, 35)
+    assert [r["name"] for r in _files(tmp_path, "result.json")] == ["test_one"]
+    for path in tmp_path.iterdir():
+        assert writer.is_current(path), path.name
+
+
+def test_a_container_after_its_test_or_shared_is_written_at_once(tmp_path: Path) -> None:
+    writer = RedactingResultsWriter(tmp_path, Redactor())
+    writer.report_result(model2.TestResult(uuid="t1", name="test_one", status=Status.PASSED))
+    writer.report_container(_container("late", ["t1"], "module_fixture", 50))
+    writer.report_container(_container("shared", ["t1", "t2"], "session_fixture", 1))
+    names = sorted(b["name"] for c in _files(tmp_path, "container.json") for b in c["befores"])
+    assert names == ["module_fixture", "session_fixture"]
+
+
+def test_flush_writes_the_containers_whose_test_never_reported(tmp_path: Path) -> None:
+    writer = RedactingResultsWriter(tmp_path, Redactor())
+    writer.report_container(_container("c1", ["lost"], "dso_e2e_flow", 1))
+    writer.report_container(_container("c2", ["lost"], "dso_e2e_tenant", 2))
+    writer.flush()
+    [container] = _files(tmp_path, "container.json")
+    assert container["children"] == ["lost"]
+    assert [b["name"] for b in container["befores"]] == ["dso_e2e_flow", "dso_e2e_tenant"]
+    writer.flush()
+    assert len(_files(tmp_path, "container.json")) == 1, "written once"
+
+
+def test_held_containers_are_bounded(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(RedactingResultsWriter, "MAX_HELD", 2)
+    writer = RedactingResultsWriter(tmp_path, Redactor())
+    for n in range(3):
+        writer.report_container(_container(f"c{n}", [f"t{n}"], f"fixture{n}", n))
+    # the oldest test's containers were written when the third one came
+    assert [c["children"] for c in _files(tmp_path, "container.json")] == [["t0"]]
+    writer.flush()
+    assert len(_files(tmp_path, "container.json")) == 3
