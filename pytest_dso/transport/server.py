@@ -31,6 +31,7 @@ import dataclasses
 import email.utils
 import hashlib
 import json
+import selectors
 import socket
 import socketserver
 import ssl
@@ -255,7 +256,20 @@ class _Watch:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+    #: ``handle_request`` waits at most this long for a connection it was told is pending.
+    timeout = 0.5
     owner: HttpsServer
+
+    def serve_until(self, stopping: threading.Event, wake: socket.socket) -> None:
+        """Accept connections until ``stopping`` is set; a byte on ``wake`` ends the wait at
+        once (``serve_forever`` would notice a shutdown only at its next poll)."""
+        with wake, selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(wake, selectors.EVENT_READ)
+            while not stopping.is_set():
+                ready = selector.select(1.0)
+                if not stopping.is_set() and any(key.fileobj is self for key, _ in ready):
+                    self.handle_request()
 
     def get_request(self) -> tuple[Any, Any]:
         conn, addr = self.socket.accept()
@@ -790,6 +804,7 @@ class HttpsServer:
         self._server: _Server | None = None
         self._port: int | None = None
         self._thread: threading.Thread | None = None
+        self._wake: socket.socket | None = None
         self._counters = _Counters()
         self._active: set[socket.socket] = set()
         self._tls_failures: collections.deque[TlsFailure] = collections.deque(maxlen=200)
@@ -842,14 +857,15 @@ class HttpsServer:
         server.owner = self
         self._server = server
         self._port = int(server.server_address[1])
+        self._stopping.clear()
+        self._wake, wake = socket.socketpair()
         self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=server.serve_until,
+            args=(self._stopping, wake),
             name=self.name,
             daemon=True,
         )
         self._thread.start()
-        self._stopping.clear()
         self._watchdog = threading.Thread(
             target=self._watch_loop, name=f"{self.name}-watchdog", daemon=True
         )
@@ -928,16 +944,21 @@ class HttpsServer:
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            with contextlib.suppress(OSError):
+                wake.send(b"\0")
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
         server.server_close()
+        if wake is not None:
+            wake.close()
         with self._counters.lock:
             active = list(self._active)
         for sock in active:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def __enter__(self) -> HttpsServer:
         return self.start()
