@@ -16,6 +16,7 @@ ticket's bundle is made without the summary's PNG/PDF, which this test does not 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -35,6 +36,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from pytest_dso.cli.sim import main as sim_main
 from pytest_dso.e2e.openapi import validate_schema
 
 pytest.importorskip("xdist")
@@ -99,8 +101,10 @@ class Rehearsal:
         return self.folder / "rehearsal" / "sim"
 
     def start(self) -> None:
-        subprocess.run(_sim_command(self.blocks["cpa"]), cwd=self.folder, check=True,
-                       env=_clean_env(), capture_output=True, timeout=120)
+        # ``dso-sim cpa`` in-process (its entry point, without a process start); the
+        # simulator itself is a real ``dso-sim serve`` process
+        with contextlib.chdir(self.folder):
+            assert sim_main(shlex.split(self.blocks["cpa"])[1:]) == 0
         self.serve = subprocess.Popen(
             _sim_command(self.blocks["serve"]), cwd=self.folder, env=_clean_env(),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
