@@ -183,7 +183,7 @@ class OpenSslServer:
                 return int(found.group(1))
             if self.process.poll() is not None:
                 break
-            time.sleep(0.05)
+            time.sleep(0.01)
         self.stop()
         raise RuntimeError(f"openssl s_server did not start: {self.log.read_text()[-500:]}")
 
