@@ -154,6 +154,19 @@ def client_context(
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    return offering(context, minimum=minimum, maximum=maximum, ciphers=ciphers)
+
+
+def offering(
+    context: ssl.SSLContext,
+    *,
+    minimum: Protocol | None = None,
+    maximum: Protocol | None = None,
+    ciphers: str | None = OFFER_ALL,
+) -> ssl.SSLContext:
+    """Set what ``context`` offers in its next handshakes: the versions from ``minimum`` to
+    ``maximum`` (all when ``None``) and the suites ``ciphers`` (unchanged when ``None``).
+    Reusing one context this way loads the client certificate and key once."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = (

@@ -35,6 +35,7 @@ from pytest_dso.network.handshake import (
     Protocol,
     client_context,
     handshake,
+    offering,
     ssl_reason,
 )
 from pytest_dso.network.showcerts import SentChain, chain_via_openssl
@@ -193,10 +194,19 @@ class TlsProbe:
         return tuple(v.protocol for v in self.versions if v.outcome is VersionOutcome.ACCEPTED)
 
 
+def _probing_context(identity: Identity | None) -> ssl.SSLContext | Exception:
+    """The one non-verifying context that presents ``identity`` in the version and weak-suite
+    handshakes (reconfigured with :func:`offering` before each), or why there is none."""
+    try:
+        return client_context(identity)
+    except (ssl.SSLError, ValueError) as exc:
+        return exc
+
+
 def _probe_version(
     endpoint: Endpoint,
     protocol: Protocol,
-    identity: Identity | None,
+    probing: ssl.SSLContext | Exception,
     server_hostname: str | None,
     timeout: float,
 ) -> tuple[VersionProbe, Handshake | None]:
@@ -204,7 +214,9 @@ def _probe_version(
         return VersionProbe(protocol, VersionOutcome.NOT_PROBED,
                             detail="the local OpenSSL was built without it"), None
     try:
-        context = client_context(identity, minimum=protocol, maximum=protocol)
+        if isinstance(probing, Exception):
+            raise probing
+        context = offering(probing, minimum=protocol, maximum=protocol)
     except (ssl.SSLError, ValueError) as exc:
         return VersionProbe(protocol, VersionOutcome.NOT_PROBED,
                             detail=f"the local OpenSSL refuses to offer it: {exc}"), None
@@ -228,7 +240,7 @@ def _probe_version(
 
 def _weak_offer(
     endpoint: Endpoint,
-    identity: Identity | None,
+    probing: ssl.SSLContext | Exception,
     server_hostname: str | None,
     timeout: float,
     table: CipherTable,
@@ -236,8 +248,10 @@ def _weak_offer(
     """Offer TLS 1.2 with only the suites the table does not accept."""
     excluded = "".join(f":!{name}" for name in table.names(Rating.GOOD, Rating.SUFFICIENT))
     try:
-        context = client_context(identity, minimum=TLS12, maximum=TLS12,
-                                 ciphers=f"ALL:COMPLEMENTOFALL{excluded}:@SECLEVEL=0")
+        if isinstance(probing, Exception):
+            raise probing
+        context = offering(probing, minimum=TLS12, maximum=TLS12,
+                           ciphers=f"ALL:COMPLEMENTOFALL{excluded}:@SECLEVEL=0")
     except (ssl.SSLError, ValueError) as exc:
         return VersionProbe(TLS12, VersionOutcome.NOT_PROBED, detail=str(exc))
     result = handshake(endpoint, context, server_hostname=server_hostname, timeout=timeout)
@@ -279,8 +293,9 @@ def probe_tls(
         return TlsProbe(endpoint, server_hostname, tcp, client_identity=label, timeout=timeout)
     versions: list[VersionProbe] = []
     best: Handshake | None = None
+    probing = _probing_context(identity)
     for protocol in protocols:
-        probe, result = _probe_version(endpoint, protocol, identity, server_hostname, timeout)
+        probe, result = _probe_version(endpoint, protocol, probing, server_hostname, timeout)
         versions.append(probe)
         if result is not None and result.chain is not None:
             best = result
@@ -301,7 +316,7 @@ def probe_tls(
     versions = _with_scan(versions, suites)
     client_auth = probe_client_auth(endpoint, server_hostname, timeout=timeout, path=path)
     weak = (
-        _weak_offer(endpoint, identity, server_hostname, timeout, table) if weak_offer else None
+        _weak_offer(endpoint, probing, server_hostname, timeout, table) if weak_offer else None
     )
     chain = best.chain if best is not None and best.chain is not None else None
     if chain is None or chain.certificates is None:
