@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.metadata
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -38,6 +41,55 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+class _ReadOnceDistribution(importlib.metadata.Distribution):
+    """An installed distribution whose entry points, file list and metadata are read from
+    disk once per process instead of in every pytester run."""
+
+    def __init__(self, dist: importlib.metadata.Distribution) -> None:
+        self._dist = dist
+        self._cache: dict[str, Any] = {}
+
+    def read_text(self, filename: str) -> str | None:
+        return self._dist.read_text(filename)
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Any:
+        return self._dist.locate_file(path)
+
+    def _once(self, name: str, read: Callable[[], Any]) -> Any:
+        if name not in self._cache:
+            self._cache[name] = read()
+        return self._cache[name]
+
+    @property
+    def entry_points(self) -> importlib.metadata.EntryPoints:
+        return cast(importlib.metadata.EntryPoints,
+                    self._once("entry_points", lambda: self._dist.entry_points))
+
+    @property
+    def files(self) -> list[importlib.metadata.PackagePath] | None:
+        return cast(list[importlib.metadata.PackagePath] | None,
+                    self._once("files", lambda: self._dist.files))
+
+    @property
+    def metadata(self) -> Any:
+        return self._once("metadata", lambda: self._dist.metadata)
+
+
+_all_distributions = importlib.metadata.distributions
+
+
+@functools.cache
+def _installed() -> tuple[importlib.metadata.Distribution, ...]:
+    return tuple(_ReadOnceDistribution(d) for d in _all_distributions())
+
+
+def _distributions(**kwargs: Any) -> Iterable[importlib.metadata.Distribution]:
+    """``importlib.metadata.distributions`` for the in-process runs: every pytest run scans
+    the installed distributions for plugin entry points and the files to rewrite asserts in
+    (a tenth of a second a run); the installed set does not change during the session."""
+    return _all_distributions(**kwargs) if kwargs else _installed()
+
+
 @pytest.fixture
 def pytester(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
@@ -53,7 +105,8 @@ def pytester(
     ``dso_test_pki`` is an EC test PKI made once per process (a test about RSA marks itself
     ``@pytest.mark.pki("rsa2048")``); and ``DSO_CHROMIUM=off`` keeps the ticket bundle from
     starting Chromium (a test about Chromium removes the variable); ``PYTEST_ADDOPTS`` keeps
-    the plugins of :data:`UNUSED_PLUGINS` out of the runs.
+    the plugins of :data:`UNUSED_PLUGINS` out of the runs; in-process runs read the installed
+    distributions' metadata once (:func:`_distributions`).
     """
     for name in list(os.environ):
         if name.startswith(("DSO_", "PYTEST_XDIST_")) or name in ("PYTEST_ADDOPTS",
@@ -68,6 +121,7 @@ def pytester(
     monkeypatch.syspath_prepend(str(HERE))
     monkeypatch.setenv("DSO_CHROMIUM", "off")
     monkeypatch.setenv("PYTEST_ADDOPTS", " ".join(UNUSED_PLUGINS))
+    monkeypatch.setattr(importlib.metadata, "distributions", _distributions)
     return pytester
 
 
