@@ -17,7 +17,7 @@ from pytest_dso.sim.faults import FaultHelper
 from pytest_dso.sim.server import Simulator
 from pytest_dso.tenants import Tenant
 
-DELAY = 0.15  # seconds the simulator waits before answering each REST call
+DELAY = 0.2  # seconds the simulator waits before answering each REST call
 
 
 def test_every_tenants_flow_runs_at_the_same_time_with_its_own_result(tmp_path: Path) -> None:
