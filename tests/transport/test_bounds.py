@@ -27,19 +27,21 @@ def _ok(request: Request) -> Response:
     return Response.text("ok")
 
 
-def _tls(pki: Pki, port: int) -> ssl.SSLSocket:
-    context = pki.client.client_context(pki.anchors)
+def _tls(pki: Pki, port: int, context: ssl.SSLContext | None = None) -> ssl.SSLSocket:
+    context = context or pki.client.client_context(pki.anchors)
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
     return context.wrap_socket(raw, server_hostname="127.0.0.1")
 
 
 @contextlib.contextmanager
 def _slowloris(pki: Pki, port: int, count: int, *, tls: bool) -> Iterator[list[socket.socket]]:
-    """``count`` connections that start a request head and never finish it."""
+    """``count`` connections that start a request head and never finish it (TLS ones share
+    one client context, as one attacking client would)."""
     socks: list[socket.socket] = []
+    context = pki.client.client_context(pki.anchors)
     try:
         for _ in range(count):
-            sock: socket.socket = (_tls(pki, port) if tls
+            sock: socket.socket = (_tls(pki, port, context) if tls
                                    else socket.create_connection(("127.0.0.1", port), timeout=5))
             if tls:
                 sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
