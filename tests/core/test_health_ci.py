@@ -80,10 +80,6 @@ def test_the_suites_record_properties_without_a_warning_under_xunit2(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_e2e=(ROOT / "suites" / "test_e2e.py").read_text())
-    pytester.makeconftest(
-        "import pytest\nfrom pytest_dso.pkio.testpki import build_test_pki\n\n"
-        "@pytest.fixture(scope='session')\ndef dso_test_pki():\n"
-        "    return build_test_pki(key_type='ec256')\n")
     root, output = _junit(pytester, "xunit2", "--dso-tenant", "00000099000000102000")
     assert "record_property" not in output
     assert not [c for c in root.iter("testcase") if c.find("failure") is not None or

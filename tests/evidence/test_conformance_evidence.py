@@ -18,12 +18,13 @@ from pytest_dso.ebms.msh import Msh
 from pytest_dso.ebms.receiver import EbmsReceiver
 from pytest_dso.evidence.exchanges import ExchangeRecord, conformance_records
 from pytest_dso.pkio.identity import fingerprint_sha256
-from pytest_dso.pkio.testpki import TestPki, build_test_pki
+from pytest_dso.pkio.testpki import TestPki
 
 
 @pytest.fixture(scope="module")
-def pki() -> TestPki:
-    return build_test_pki(key_type="ec256")
+def pki(dso_test_pki: TestPki) -> TestPki:
+    """The session's quick EC test PKI (see dso_selftest_plugin)."""
+    return dso_test_pki
 
 
 @pytest.fixture(scope="module", params=["mshSignalsOnly", "none"], ids=["sync", "async"])

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from pytest_dso.evidence.httpexchange import (
     RecordedExchange,
@@ -114,7 +113,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def http_url() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits up to one interval for the loop to notice
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -125,6 +125,8 @@ def http_url() -> Iterator[str]:
 
 
 def test_a_real_requests_response_is_recorded(http_url: str) -> None:
+    import requests  # only here: no other self-test needs its import time
+
     response = requests.get(
         f"{http_url}/ping?token=TKN-55555", headers={"x-api-key": "KEY-77777"}, timeout=5
     )

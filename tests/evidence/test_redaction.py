@@ -290,13 +290,15 @@ def test_the_final_pass_skips_only_what_the_writer_redacted_at_the_current_gener
 
 
 def test_the_fold_table_holds_every_character_the_rules_match_to_ascii() -> None:
+    import itertools
     import re
 
     from pytest_dso.evidence.redaction import ASCII_FOLD
 
     any_ascii = re.compile(r"[a-z0-9_=?&;:-]", re.IGNORECASE)
-    found = {c for c in range(0x80, 0x110000)
-             if not 0xD800 <= c < 0xE000 and any_ascii.fullmatch(chr(c))}
+    # every non-ASCII code point but the surrogates, searched in one pass
+    every = "".join(map(chr, itertools.chain(range(0x80, 0xD800), range(0xE000, 0x110000))))
+    found = {ord(c) for c in any_ascii.findall(every)}
     assert found == set(ASCII_FOLD)
     redactor = Redactor()
     texts = ("x-ap\u0130-key: abc.def", "coo\u212aie: abc.def", "https://h/?\u017fecret=abc.def",
