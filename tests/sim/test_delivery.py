@@ -40,7 +40,7 @@ def wait_for(predicate: object, timeout: float = 5.0) -> None:
 def test_sync_ack_delivers_on_first_attempt() -> None:
     journal = MemoryJournal()
     dka = Dka(SendOutcome("acked", 200))
-    scheduler = DeliveryScheduler(dka, journal, RetryPolicy(3, 0.05))
+    scheduler = DeliveryScheduler(dka, journal, RetryPolicy(3, 0.05, time_to_live=30))
     scheduler.start()
     try:
         scheduler.submit("m1@sim", "c1", "2024010100001", "00000099000000101000", b"<x/>")
@@ -54,7 +54,7 @@ def test_sync_ack_delivers_on_first_attempt() -> None:
 def test_retries_every_interval_until_async_ack() -> None:
     journal = MemoryJournal()
     dka = Dka(SendOutcome("retry", 503), SendOutcome("sent", 204), SendOutcome("sent", 204))
-    scheduler = DeliveryScheduler(dka, journal, RetryPolicy(5, 0.1))
+    scheduler = DeliveryScheduler(dka, journal, RetryPolicy(5, 0.1, time_to_live=30))
     scheduler.start()
     try:
         scheduler.submit("m2@sim", "c2", "2024010100002", "00000099000000101000", b"<x/>")
@@ -103,8 +103,10 @@ def test_time_to_live_expires_delivery() -> None:
 
 def test_fatal_outcome_stops_at_once() -> None:
     journal = MemoryJournal()
+    # A TimeToLive far beyond the test: "failed" must come from the fatal answer, never from
+    # a loaded machine letting the delivery expire before its first attempt.
     scheduler = DeliveryScheduler(Dka(SendOutcome("fatal", 400, "MessageError")), journal,
-                                  RetryPolicy(5, 0.01))
+                                  RetryPolicy(5, 0.01, time_to_live=30))
     scheduler.start()
     try:
         scheduler.submit("m5@sim", "c5", "2024010100005", "00000099000000101000", b"<x/>")
