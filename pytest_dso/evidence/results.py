@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import json
 import os
 import shutil
@@ -115,9 +116,11 @@ class RedactingResultsWriter:
         self._held: dict[str, list[dict[str, Any]]] = {}
         self._held_count = 0
         self._reported: set[str] = set()
+        self._serial = itertools.count()
 
     def _write(self, name: str, data: bytes, generation: int) -> None:
-        tmp = os.path.join(self.report_dir, f"{name}.{uuid.uuid4().hex}.tmp")
+        # unique among this process's threads (the counter) and xdist's workers (the pid)
+        tmp = os.path.join(self.report_dir, f"{name}.{os.getpid()}-{next(self._serial)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(data)
@@ -146,7 +149,9 @@ class RedactingResultsWriter:
         return (stat.st_size, stat.st_mtime_ns) == known[1:]
 
     def _dump(self, data: dict[str, Any], file_pattern: str, generation: int) -> None:
-        self._write(file_pattern.format(prefix=uuid.uuid4()),
+        # the item's own uuid names its file (unique, and no second uuid to draw)
+        prefix = data.get("uuid") or uuid.uuid4()
+        self._write(file_pattern.format(prefix=prefix),
                     self.redactor.redact_json_text(data).encode("utf-8"), generation)
 
     def _item(self, item: Any) -> None:

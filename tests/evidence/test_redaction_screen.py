@@ -55,3 +55,31 @@ def test_a_remembered_text_is_redacted_again_once_a_secret_is_added() -> None:
     assert redactor.redact_text(text) == text
     redactor.add_secret(SECRET)
     assert redactor.redact_text(text) == f"token {REDACTED}"
+
+
+def test_a_skip_reason_with_a_secret_is_scrubbed_and_a_clean_one_kept(
+    pytestconfig: pytest.Config,
+) -> None:
+    from types import SimpleNamespace
+
+    from pytest_dso.fixtures.evidence import STATE_KEY, EvidenceState, scrub_report
+
+    state = EvidenceState(Redactor([SECRET]), None, None, False, False)
+    config = SimpleNamespace(stash={STATE_KEY: state}, hook=pytestconfig.hook)
+
+    def skipped(reason: str, sections: list[tuple[str, str]] | None = None,
+                user_properties: list[tuple[str, object]] | None = None) -> pytest.TestReport:
+        return pytest.TestReport("t.py::test_x", ("t.py", 1, "test_x"), {"test_x": 1},
+                                 "skipped", ("t.py", 2, reason), "setup", sections or (),
+                                 user_properties=user_properties)
+
+    clean = skipped("MANUAL: mail dso-beheer")
+    assert scrub_report(config, clean) is clean  # type: ignore[arg-type]
+    for report in (skipped(f"MANUAL: {SECRET}"),
+                   skipped("MANUAL", user_properties=[("dso_key", SECRET)]),
+                   skipped("MANUAL", sections=[("Captured stdout setup", SECRET)])):
+        scrubbed = scrub_report(config, report)  # type: ignore[arg-type]
+        assert scrubbed is not report
+        assert SECRET not in repr(scrubbed.longrepr)
+        assert SECRET not in repr(scrubbed.user_properties)
+        assert SECRET not in repr(scrubbed.sections)

@@ -80,3 +80,38 @@ def test_held_containers_are_bounded(tmp_path: Path, monkeypatch: Any) -> None:
     assert [c["children"] for c in _files(tmp_path, "container.json")] == [["t0"]]
     writer.flush()
     assert len(_files(tmp_path, "container.json")) == 3
+
+
+def test_fast_children_answer_like_the_list_and_stay_a_list() -> None:
+    from pytest_dso.fixtures.evidence import FastChildren
+
+    children = FastChildren(["a", "b"])
+    children.append("c")
+    children.extend(["d"])
+    assert "c" in children
+    assert "d" in children
+    assert "x" not in children
+    assert children == ["a", "b", "c", "d"]
+    children.remove("a")  # other changes are seen too
+    assert "a" not in children
+    assert json.loads(json.dumps({"children": children})) == {"children": ["b", "c", "d"]}
+
+
+def test_only_open_containers_with_many_children_get_fast_children() -> None:
+    from types import SimpleNamespace
+
+    from pytest_dso.fixtures.evidence import FastChildren, fast_children
+
+    many = model2.TestResultContainer(uuid="s", children=[f"t{n}" for n in range(100)])
+    few = model2.TestResultContainer(uuid="f", children=["t1"])
+    test = model2.TestResult(uuid="t1", name="x")
+    logger = SimpleNamespace(_items=SimpleNamespace(thread_context={"s": many, "f": few,
+                                                                    "t1": test}))
+    listener = SimpleNamespace(allure_logger=logger)
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: listener))
+    fast_children(config)  # type: ignore[arg-type]
+    assert type(many.children) is FastChildren
+    assert "t99" in many.children
+    assert type(few.children) is list
+    fast_children(SimpleNamespace(pluginmanager=SimpleNamespace(  # type: ignore[arg-type]
+        get_plugin=lambda name: None)))  # allure-pytest not collecting: nothing to do
