@@ -19,6 +19,8 @@ SELFTEST_PLUGIN = "dso_selftest_plugin"
 pytest_plugins = ["pytester", SELFTEST_PLUGIN]
 HERE = Path(__file__).resolve().parent
 KEY_TYPE_ENV: str = importlib.import_module(SELFTEST_PLUGIN).KEY_TYPE_ENV
+#: Where a refused contact beyond loopback is noted (see dso_selftest_plugin).
+NETLOG_ENV: str = importlib.import_module(SELFTEST_PLUGIN).LOG_ENV
 #: Plugins no pytester run uses: the dev-extra schemathesis and anyio cost about a second of
 #: imports per process, and hypothesis' terminal summary imports all of hypothesis (half a
 #: second) at the end of every run.
@@ -133,6 +135,30 @@ def _no_chromium() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DSO_CHROMIUM", "off")
         yield
+
+
+@pytest.fixture(scope="session")
+def _refused_contacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The file where every process of this session (the outer one, pytester runs, the
+    rehearsal's runs) notes a contact beyond loopback that dso_selftest_plugin refused."""
+    log = tmp_path_factory.mktemp("loopback-only") / "refused.txt"
+    log.touch()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(NETLOG_ENV, str(log))
+        yield log
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(_refused_contacts: Path) -> Iterator[None]:
+    """A self-test that made anything try to reach a non-loopback host errors, naming it."""
+    seen = _refused_contacts.stat().st_size
+    yield
+    if _refused_contacts.stat().st_size > seen:
+        with _refused_contacts.open("rb") as log:
+            log.seek(seen)
+            refused = log.read().decode("utf-8", "replace")
+        pytest.fail(f"the self-tests reach only loopback addresses; refused:\n{refused}",
+                    pytrace=False)
 
 
 def _hostile_certificates() -> dict[str, object]:

@@ -171,9 +171,12 @@ class Rehearsal:
         words = words[words.index("pytest") + 1:]
         junit = self.folder / f"{name}.xml"
         env = _quick_pytest_env(DSO_SIM_API_KEY=(self.sim / "api-key").read_text().strip())
+        # PRE 2.5 checks the published DSO-LV host names and ingress addresses (the guide says
+        # it cannot pass against a simulator on loopback); a self-test contacts only loopback.
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}",
-             *extra, *words],
+             "--deselect", "suites/test_whitelist.py",
+             "--deselect", "suites/test_aansluitproces.py::test_stap[PRE-2.5]", *extra, *words],
             cwd=self.folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
         lines: list[str] = []
