@@ -206,7 +206,7 @@ def world(pki: TestPki) -> Iterator[World]:
     w = World(pki)
     server = Server(w, pki.identity("dso-lv").server_context(pki.hierarchy.anchors))
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
     )
     thread.start()
     w.port = server.server_address[1]

@@ -22,6 +22,7 @@ from pytest_dso.ebms.msh import Msh, MshResult, Outbound
 from pytest_dso.ebms.receiver import EbmsReceiver
 from pytest_dso.findings import Severity
 from pytest_dso.pkio.testpki import TestPki
+from pytest_dso.transport.client import HttpClient
 from pytest_dso.transport.server import Request, Response
 
 
@@ -39,8 +40,21 @@ def endpoints(ebms_pki: TestPki) -> Iterator[tuple[EbmsReceiver, EbmsReceiver]]:
         yield peer, harness
 
 
+@pytest.fixture(scope="module")
+def client(ebms_pki: TestPki) -> Iterator[HttpClient]:
+    """The Digikoppelaar's HTTP client, shared by the module's cases as the suite's fixture
+    shares one per run (one key load, kept-alive connections)."""
+    http = HttpClient.for_identity(
+        ebms_pki.identity("digikoppelaar"), ebms_pki.hierarchy.anchors, read_timeout=2.0
+    )
+    try:
+        yield http
+    finally:
+        http.close()
+
+
 def _target(
-    pki: TestPki, cpa: Cpa, harness: EbmsReceiver, timeout: float = 2.0
+    pki: TestPki, cpa: Cpa, harness: EbmsReceiver, client: HttpClient, timeout: float = 2.0
 ) -> ConformanceTarget:
     return ConformanceTarget(
         cpa,
@@ -49,17 +63,19 @@ def _target(
         pki.hierarchy.anchors,
         receiver=harness,
         timeout=timeout,
+        client=client,
     )
 
 
 @pytest.fixture(scope="module", params=["mshSignalsOnly", "none"], ids=["sync", "async"])
 def target(
-    request: pytest.FixtureRequest, ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver]
+    request: pytest.FixtureRequest, ebms_pki: TestPki,
+    endpoints: tuple[EbmsReceiver, EbmsReceiver], client: HttpClient
 ) -> ConformanceTarget:
     peer, harness = endpoints
     cpa = parse_cpa(conformance_cpa(ebms_pki, peer.url, harness.url, sync_reply_mode=request.param))
     peer.add_cpa(cpa)
-    return _target(ebms_pki, cpa, harness)
+    return _target(ebms_pki, cpa, harness, client)
 
 
 def test_case_ids_are_unique_and_rows_documented() -> None:
@@ -93,7 +109,7 @@ def test_conforming_msh_passes_every_row(item: object, target: ConformanceTarget
 
 
 def test_lenient_msh_fails_the_negative_rows(
-    ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver]
+    ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver], client: HttpClient
 ) -> None:
     peer, harness = endpoints
     cpa = parse_cpa(conformance_cpa(ebms_pki, peer.url, harness.url))
@@ -105,7 +121,7 @@ def test_lenient_msh_fails_the_negative_rows(
     peer.handler = accept_everything
     try:
         # a sync CPA and no receiver: nothing to wait for
-        lenient = dataclasses.replace(_target(ebms_pki, cpa, harness), receiver=None)
+        lenient = dataclasses.replace(_target(ebms_pki, cpa, harness, client), receiver=None)
         findings = {m.case_id: run_case(m, lenient) for m in MATRIX}
     finally:
         peer.handler = None
@@ -127,7 +143,7 @@ def test_lenient_msh_fails_the_negative_rows(
 
 
 def test_wrong_error_location_is_caught(
-    ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver]
+    ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver], client: HttpClient
 ) -> None:
     peer, harness = endpoints
     cpa = parse_cpa(conformance_cpa(ebms_pki, peer.url, harness.url))
@@ -139,18 +155,18 @@ def test_wrong_error_location_is_caught(
 
     peer.handler = wrong_location
     try:
-        findings = run_case(case("wrong_from_party"), _target(ebms_pki, cpa, harness))
+        findings = run_case(case("wrong_from_party"), _target(ebms_pki, cpa, harness, client))
     finally:
         peer.handler = None
     assert [f.check for f in findings] == ["ebms.conformance.wrong_from_party"]
 
 
 def test_business_rows_not_applicable_when_the_cpa_lets_us_send_nothing(
-    ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver]
+    ebms_pki: TestPki, endpoints: tuple[EbmsReceiver, EbmsReceiver], client: HttpClient
 ) -> None:
     peer, harness = endpoints
     cpa = parse_cpa(local_cpa(ebms_pki, peer.url, harness.url))
-    target = _target(ebms_pki, cpa, harness)
+    target = _target(ebms_pki, cpa, harness, client)
     reason = not_applicable(case("wrong_action"), target)
     assert reason is not None
     assert "business" in reason

@@ -194,7 +194,7 @@ def test_async_pong_for_another_message(
             )
         ),
     )
-    result = _ping(ebms_pki, cpa, harness, timeout=1.0)
+    result = _ping(ebms_pki, cpa, harness, timeout=0.6)
     assert _checks(result) == ["ebms.pong.ref_to_message_id"]
     assert "another message" in result.findings[0].message
 

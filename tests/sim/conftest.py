@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sim_helpers import Dka, start_sim
+from sim_helpers import Dka, running_dka, running_sim
 
 from pytest_dso.cli.sim import main
 from pytest_dso.pkio.testpki import TestPki, build_test_pki
@@ -23,22 +23,32 @@ def sim_pki() -> TestPki:
 @pytest.fixture
 def dka(sim_pki: TestPki) -> Iterator[Dka]:
     """A running DKA (stopped after the test)."""
-    dka = Dka(sim_pki)
-    dka.receiver.start()
-    try:
+    with running_dka(sim_pki) as dka:
         yield dka
-    finally:
-        dka.receiver.stop()
 
 
 @pytest.fixture
 def sim(sim_pki: TestPki, tmp_path: Path, dka: Dka) -> Iterator[Simulator]:
     """A simulator connected to ``dka`` (stopped after the test)."""
-    simulator = start_sim(sim_pki, tmp_path / "dso-sim.sqlite", dka)
-    try:
+    with running_sim(sim_pki, tmp_path / "dso-sim.sqlite", dka) as simulator:
         yield simulator
-    finally:
-        simulator.stop()
+
+
+@pytest.fixture(scope="module")
+def module_dka(sim_pki: TestPki) -> Iterator[Dka]:
+    """A running DKA shared by one module's tests, for tests that change nothing it keeps."""
+    with running_dka(sim_pki) as dka:
+        yield dka
+
+
+@pytest.fixture(scope="module")
+def module_sim(sim_pki: TestPki, tmp_path_factory: pytest.TempPathFactory,
+               module_dka: Dka) -> Iterator[Simulator]:
+    """A simulator connected to ``module_dka``, shared by one module's tests: only for tests
+    that leave its store, faults and counters as they found them (e.g. requests it refuses)."""
+    store = tmp_path_factory.mktemp("module-sim") / "dso-sim.sqlite"
+    with running_sim(sim_pki, store, module_dka) as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,27 @@ def start_sim(pki: TestPki, store: Path, dka: Dka | None, **changes: Any) -> Sim
         sim.install_cpa(cpa)
         dka.use(cpa)
     return sim
+
+
+@contextmanager
+def running_dka(pki: TestPki) -> Iterator[Dka]:
+    """A started DKA for ``pki``'s Digikoppelaar, stopped on leaving."""
+    dka = Dka(pki)
+    dka.receiver.start()
+    try:
+        yield dka
+    finally:
+        dka.receiver.stop()
+
+
+@contextmanager
+def running_sim(pki: TestPki, store: Path, dka: Dka | None, **changes: Any) -> Iterator[Simulator]:
+    """:func:`start_sim`, stopped on leaving."""
+    sim = start_sim(pki, store, dka, **changes)
+    try:
+        yield sim
+    finally:
+        sim.stop()
 
 
 def melding(oin: str = GEMEENTE, activiteit: str = "Gemeentes – Melding",

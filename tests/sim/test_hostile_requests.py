@@ -44,20 +44,23 @@ HOSTILE_INDIENEN = {
 
 
 @pytest.mark.parametrize("what", list(HOSTILE_INDIENEN))
-def test_hostile_indienberichten_get_a_400(sim: Simulator, what: str) -> None:
-    answer = _indienen(sim, HOSTILE_INDIENEN[what])
+def test_hostile_indienberichten_get_a_400(module_sim: Simulator, what: str) -> None:
+    # one simulator for all of them: nothing stored by this one or any before it
+    answer = _indienen(module_sim, HOSTILE_INDIENEN[what])
     assert answer.status == 400, (what, answer.response_body)
     problem = json.loads(answer.response_body)
     assert problem["status"] == 400
     assert problem["detail"]
-    assert sim.store.count_verzoeken() == 0
+    assert module_sim.store.count_verzoeken() == 0
 
 
-def test_zoek_with_a_400_digit_coordinate_gets_a_400(sim: Simulator, sim_pki: TestPki) -> None:
-    http = HttpClient.for_identity(sim_pki.identity("gemeente"), sim.trust_anchors)
+def test_zoek_with_a_400_digit_coordinate_gets_a_400(
+    module_sim: Simulator, sim_pki: TestPki
+) -> None:
+    http = HttpClient.for_identity(sim_pki.identity("gemeente"), module_sim.trust_anchors)
     body = ('{"periode": {"van": "2024-01-01", "tot": "2030-01-01"}, "polygoon": {"type": '
             '"Polygon", "coordinates": [[[' + "1" * 400 + ', 1], [2, 2], [3, 1]]]}}').encode()
-    answer = http.post(sim.api_url("afhandelen") + "/verzoeken/_zoek", body,
+    answer = http.post(module_sim.api_url("afhandelen") + "/verzoeken/_zoek", body,
                        headers={"Content-Type": "application/json"})
     assert answer.status == 400, answer.response_body
 
@@ -72,11 +75,13 @@ def test_wijzig_bevoegd_gezag_with_a_string_gets_a_400(sim: Simulator, sim_pki: 
 
 @pytest.mark.parametrize("body", [b"5", b'{"kind": "http_503", "count": Infinity}',
                                   b'{"kind": "http_503", "count": 1e400}', b'"http_503"'])
-def test_sim_faults_with_a_non_object_gets_a_400(sim: Simulator, body: bytes) -> None:
-    answer = HttpClient.for_identity(None, sim.trust_anchors).post(
-        sim.api_origin + "/_sim/faults", body,
-        headers={"x-dso-sim-control-key": sim.control_key, "Content-Type": "application/json"})
+def test_sim_faults_with_a_non_object_gets_a_400(module_sim: Simulator, body: bytes) -> None:
+    answer = HttpClient.for_identity(None, module_sim.trust_anchors).post(
+        module_sim.api_origin + "/_sim/faults", body,
+        headers={"x-dso-sim-control-key": module_sim.control_key,
+                 "Content-Type": "application/json"})
     assert answer.status == 400, answer.response_body
+    assert module_sim.faults.active() == ()
 
 
 @pytest.mark.parametrize("stamp", ["9999-12-31T23:59:59-01:00",

@@ -21,7 +21,20 @@ from pytest_dso.sim.server import Simulator
 VX = {"vx": "http://www.omgevingswet.nl/koppelvlak/stam-v4/verzoek"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def dka(module_dka: Dka) -> Dka:
+    """One DKA for the module: no test here changes what it received."""
+    return module_dka
+
+
+@pytest.fixture(scope="module")
+def sim(module_sim: Simulator) -> Simulator:
+    """One simulator for the module: the tests only search and fetch the same three
+    meldingen, and none changes them."""
+    return module_sim
+
+
+@pytest.fixture(scope="module")
 def afhandelen(sim: Simulator) -> Iterator[AfhandelenClient]:
     """The leverancier's afhandelen client (mandated for every bevoegd gezag)."""
     config = RestConfig(base_urls=dict(sim.api_base_urls))
@@ -29,7 +42,7 @@ def afhandelen(sim: Simulator) -> Iterator[AfhandelenClient]:
         yield AfhandelenClient(session)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def submitted(sim: Simulator, dka: Dka) -> list[str]:
     """Three meldingen for the gemeente, each delivered to the DKA."""
     nummers = [n for _ in range(3) for n in submit(sim, melding())]

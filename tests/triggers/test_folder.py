@@ -39,7 +39,7 @@ def test_temporary_names_are_read_only_after_the_rename(
     part = tmp_path / "trigger-2.xml.part"
     part.write_bytes(notificatie("2025030100002"))
     with pytest.raises(TriggerTimeout):
-        source.wait_for("2025030100002", 0.3)
+        source.wait_for("2025030100002", 0.15)  # three polls
     os.replace(part, tmp_path / "trigger-2.xml")
     assert source.wait_for("2025030100002", 5.0).late  # it came after the timed-out wait
 
@@ -79,7 +79,7 @@ def test_regex_extractor_for_an_adapter_specific_format(tmp_path: Path) -> None:
         (tmp_path / "x.txt").write_text("nr=2025030100005")
         assert src.wait_for("2025030100005", 5.0).verzoeknummer == "2025030100005"
         with pytest.raises(TriggerTimeout):
-            src.wait_for("2025030100009", 0.2)
+            src.wait_for("2025030100009", 0.1)  # x.xml was there at the poll that found x.txt
 
 
 def test_missing_folder_and_poll_bounds(tmp_path: Path) -> None:
@@ -103,6 +103,6 @@ def test_a_dka_withdrawal_is_recorded_as_such_not_as_a_verzoeknotificatie(
     assert not withdrawal.is_verzoeknotificatie
     assert "(dka-intrekking)" in withdrawal.describe()
     with pytest.raises(TriggerTimeout):
-        source.wait_for("2025030100007", 0.2)
+        source.wait_for("2025030100007", 0.1)  # already read: not a trigger
     (tmp_path / "trigger.xml").write_bytes(notificatie("2025030100007"))
     assert source.wait_for("2025030100007", 5.0).is_verzoeknotificatie
