@@ -17,7 +17,7 @@ from typing import IO
 from xml.etree import ElementTree
 
 import pytest
-from sim_helpers import Dka, melding
+from sim_helpers import Dka, client_for, melding
 
 from pytest_dso.cli.sim import main
 from pytest_dso.sim.identities import load_test_pki_folder
@@ -86,7 +86,7 @@ def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
         assert cli_dka.received(nummer) == 1
 
         referenties = info["api_base_urls"]["afhandelen"] + f"/verzoeken/{nummer}"
-        as_dka = HttpClient.for_identity(ids.party("digikoppelaar"), ids.trust)
+        as_dka = client_for(ids.party("digikoppelaar"), ids.trust)
         refs = as_dka.get(referenties)
         assert refs.status == 200
         xml = as_dka.get(json.loads(refs.response_body)["_links"]["verzoek"]["href"])
@@ -98,7 +98,7 @@ def test_serve_delivers_a_melding_to_the_dka_configured_from_dso_sim_cpa(
             assert root.findtext(".//vx:verzoeknummer", namespaces=vx) == nummer
             assert root.findtext(".//vx:activiteitnaam", namespaces=vx) == "Gemeentes – Melding"
             assert root.findtext(".//vx:type", namespaces=vx) == "Melding"
-        other = HttpClient.for_identity(ids.party("waterschap"), ids.trust).get(referenties)
+        other = client_for(ids.party("waterschap"), ids.trust).get(referenties)
         assert other.status == 403
     finally:
         process.send_signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from sim_helpers import melding, submit
+from sim_helpers import client_for, melding, submit
 
 from pytest_dso.ebms import constants as c
 from pytest_dso.ebms.cpa import parse_cpa
@@ -57,7 +57,7 @@ def test_hostile_indienberichten_get_a_400(module_sim: Simulator, what: str) -> 
 def test_zoek_with_a_400_digit_coordinate_gets_a_400(
     module_sim: Simulator, sim_pki: TestPki
 ) -> None:
-    http = HttpClient.for_identity(sim_pki.identity("gemeente"), module_sim.trust_anchors)
+    http = client_for(sim_pki.identity("gemeente"), module_sim.trust_anchors)
     body = ('{"periode": {"van": "2024-01-01", "tot": "2030-01-01"}, "polygoon": {"type": '
             '"Polygon", "coordinates": [[[' + "1" * 400 + ', 1], [2, 2], [3, 1]]]}}').encode()
     answer = http.post(module_sim.api_url("afhandelen") + "/verzoeken/_zoek", body,
@@ -67,7 +67,7 @@ def test_zoek_with_a_400_digit_coordinate_gets_a_400(
 
 def test_wijzig_bevoegd_gezag_with_a_string_gets_a_400(sim: Simulator, sim_pki: TestPki) -> None:
     [nummer] = submit(sim, melding())
-    http = HttpClient.for_identity(sim_pki.identity("gemeente"), sim.trust_anchors)
+    http = client_for(sim_pki.identity("gemeente"), sim.trust_anchors)
     answer = http.post(sim.api_url("afhandelen") + f"/verzoeken/{nummer}/_wijzigBevoegdGezag",
                        b'{"bevoegdGezag": "x"}', headers={"Content-Type": "application/json"})
     assert answer.status == 400, answer.response_body
@@ -94,7 +94,7 @@ def test_ebms_with_an_out_of_range_timestamp_gets_a_message_error(
                    to_party=PartyId(sim.sim_oin), host="127.0.0.1", sync_reply=True)
     body = build_envelope(message).replace(
         format_timestamp(message.header.timestamp).encode(), stamp.encode())
-    answer = HttpClient.for_identity(sim_pki.identity("digikoppelaar"), sim.trust_anchors).post(
+    answer = client_for(sim_pki.identity("digikoppelaar"), sim.trust_anchors).post(
         sim.ebms_url, body, headers={"Content-Type": c.TEXT_XML,
                                      c.SOAP_ACTION_HEADER: c.SOAP_ACTION})
     if answer.status == 500:  # beyond what xs:dateTime holds: a schema Fault, as ebms-core
@@ -114,7 +114,7 @@ def test_cpa_aanbieden_with_an_out_of_range_start_gets_a_400(
     hostile = xml.replace(cpa.start.strftime("%Y-%m-%dT%H:%M:%S").encode(),
                           b"9999-12-31T23:59:59-01:00", 1)
     assert hostile != xml
-    answer = HttpClient.for_identity(sim_pki.identity("digikoppelaar"), sim.trust_anchors).post(
+    answer = client_for(sim_pki.identity("digikoppelaar"), sim.trust_anchors).post(
         sim.api_url("cpa_aanbieden") + "/cpa", hostile,
         headers={"Content-Type": "application/xml"})
     assert answer.status == 400, answer.response_body

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from cryptography import x509
-from sim_helpers import WATERSCHAP, Dka, melding, start_sim, submit
+from sim_helpers import WATERSCHAP, Dka, client_for, melding, start_sim, submit
 
 from pytest_dso.ebms import constants as c
 from pytest_dso.ebms.client import EbmsClient
@@ -18,7 +18,7 @@ from pytest_dso.ebms.cpa import parse_cpa
 from pytest_dso.ebms.envelope import EbmsMessage, PartyId, acknowledgment_for, ping
 from pytest_dso.pkio.testpki import TestPki, build_test_pki
 from pytest_dso.sim.server import Simulator
-from pytest_dso.transport.client import HttpClient, HttpExchange
+from pytest_dso.transport.client import HttpExchange
 from pytest_dso.transport.server import Response
 
 
@@ -29,7 +29,7 @@ def test_the_waterschap_certificate_gets_no_pong_as_the_digikoppelaar(
     message = ping(cpa_id=cpa.cpa_id, from_party=PartyId(sim_pki.party("digikoppelaar").oin),
                    to_party=PartyId(sim.sim_oin), host="127.0.0.1")
     dka.receiver.expect(message.message_id)
-    result = EbmsClient.for_identity(sim_pki.identity("waterschap"), sim.trust_anchors).send(
+    result = EbmsClient(client_for(sim_pki.identity("waterschap"), sim.trust_anchors)).send(
         sim.ebms_url, message)
     assert result.status == 500
     assert b"Invalid SSL Client Certificate" in result.exchange.response_body
@@ -65,7 +65,7 @@ def test_another_tenants_acknowledgment_leaves_the_delivery_pending(
         [nummer] = submit(sim, melding())
         original = _received(dka)
         ack = acknowledgment_for(original, host="127.0.0.1")
-        waterschap = EbmsClient.for_identity(sim_pki.identity("waterschap"), sim.trust_anchors)
+        waterschap = EbmsClient(client_for(sim_pki.identity("waterschap"), sim.trust_anchors))
         # 1. the waterschap's certificate speaking for the Digikoppelaar: refused outright
         forged = waterschap.send(sim.ebms_url, ack)
         assert forged.status == 500
@@ -80,8 +80,8 @@ def test_another_tenants_acknowledgment_leaves_the_delivery_pending(
         [delivery] = sim.deliveries(nummer)
         assert delivery.status.value != "acked"
         # the Digikoppelaar's own Acknowledgment is taken
-        real = EbmsClient.for_identity(sim_pki.identity("digikoppelaar"),
-                                       sim.trust_anchors).send(sim.ebms_url, ack)
+        real = EbmsClient(client_for(sim_pki.identity("digikoppelaar"),
+                                     sim.trust_anchors)).send(sim.ebms_url, ack)
         assert real.status in (200, 204), real.exchange.response_body
         assert sim.wait_for_delivery(nummer, timeout=5).status.value == "acked"
     finally:
@@ -89,7 +89,7 @@ def test_another_tenants_acknowledgment_leaves_the_delivery_pending(
 
 
 def _offer(sim: Simulator, pki: TestPki, xml: bytes) -> HttpExchange:
-    return HttpClient.for_identity(pki.identity("digikoppelaar"), sim.trust_anchors).post(
+    return client_for(pki.identity("digikoppelaar"), sim.trust_anchors).post(
         sim.api_url("cpa_aanbieden") + "/cpa", xml, headers={"Content-Type": "application/xml"})
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from sim_helpers import Dka, body_json, melding, start_sim
+from sim_helpers import Dka, body_json, client_for, melding, start_sim
 
 from pytest_dso.pkio.testpki import TestPki
 from pytest_dso.sim.server import Simulator
@@ -36,7 +36,7 @@ def test_v5_is_the_default(sim: Simulator) -> None:
                                    "definitief": True})
     assert ok.status == 201, ok.response_body
     [nummer] = body_json(ok)["verzoeknummers"]
-    leverancier = HttpClient.for_identity(sim.identities.party("leverancier"), sim.trust_anchors)
+    leverancier = client_for(sim.identities.party("leverancier"), sim.trust_anchors)
     xml = leverancier.get(f"{sim.api_url('afhandelen')}/verzoeken/{nummer}/samenvatting")
     root = ElementTree.fromstring(xml.response_body)  # noqa: S314 - our own simulator's output
     vx = {"vx": "http://www.omgevingswet.nl/koppelvlak/stam-v4/verzoek"}

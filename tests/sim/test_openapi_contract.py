@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from sim_helpers import GEMEENTE, OMGEVINGSDIENST, body_json, get, melding
+from sim_helpers import GEMEENTE, OMGEVINGSDIENST, body_json, client_for, get, melding
 
 from pytest_dso.dso.shapes import (
     ActiviteitRef,
@@ -129,7 +129,7 @@ def test_what_the_harness_clients_send_matches_the_request_schemas(version: str)
 def _post(sim: Simulator, api: str, path: str, body: bytes, pki: TestPki | None = None,
           slug: str = "") -> HttpExchange:
     identity = pki.identity(slug) if pki is not None and slug else None
-    return HttpClient.for_identity(identity, sim.trust_anchors).post(
+    return client_for(identity, sim.trust_anchors).post(
         f"{sim.api_url(api)}/{path}", body,
         headers={"x-api-key": sim.api_key, "Content-Type": "application/json"})
 

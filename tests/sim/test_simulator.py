@@ -12,6 +12,7 @@ from sim_helpers import (
     WATERSCHAP,
     Dka,
     body_json,
+    client_for,
     get,
     melding,
     start_sim,
@@ -98,14 +99,14 @@ def test_behandeldienstconfiguratie_routes_a_verzoek_to_the_behandeldienst(
     config = {"oin": GEMEENTE,
               "activiteit": {"naam": "Gemeentes – Informatie", "oin": GEMEENTE},
               "behandeldienstOin": OMGEVINGSDIENST}
-    gemeente = HttpClient.for_identity(sim_pki.identity("gemeente"), sim.trust_anchors)
+    gemeente = client_for(sim_pki.identity("gemeente"), sim.trust_anchors)
     headers = {"Content-Type": "application/json"}
     created = gemeente.post(base, json.dumps(config).encode(), headers=headers)
     assert created.status == 200, created.response_body
     config_id = body_json(created)["id"]
     clash = gemeente.post(base, json.dumps(config).encode(), headers=headers)
     assert clash.status == 409
-    waterschap = HttpClient.for_identity(sim_pki.identity("waterschap"), sim.trust_anchors)
+    waterschap = client_for(sim_pki.identity("waterschap"), sim.trust_anchors)
     assert waterschap.post(base, json.dumps(config).encode(), headers=headers).status == 403
     listed = body_json(gemeente.get(base))["_embedded"]["behandeldienstconfiguraties"]
     assert [item["id"] for item in listed] == [config_id]
@@ -148,7 +149,7 @@ def test_zoek_finds_only_what_the_caller_may_see(sim: Simulator, sim_pki: TestPk
     vraag = json.dumps({"verzoeknummer": nummer,
                         "periode": {"van": "2000-01-01", "tot": "2100-01-01"}}).encode()
     for slug, expected in (("gemeente", [nummer]), ("waterschap", [])):
-        http = HttpClient.for_identity(sim_pki.identity(slug), sim.trust_anchors)
+        http = client_for(sim_pki.identity(slug), sim.trust_anchors)
         hits = body_json(http.post(url, vraag, headers={"Content-Type": "application/json"}))
         found = [h["verzoeknummer"] for h in hits["_embedded"]["zaakverwijzingen"]]
         assert found == expected, slug
@@ -160,7 +161,7 @@ def test_ping_from_the_dka_gets_an_async_pong(sim: Simulator, dka: Dka, sim_pki:
     message = ping(cpa_id=cpa.cpa_id, from_party=PartyId(dka_oin),
                    to_party=PartyId(sim.sim_oin), host="127.0.0.1")
     dka.receiver.expect(message.message_id)
-    result = EbmsClient.for_identity(sim_pki.identity("digikoppelaar"), sim.trust_anchors).send(
+    result = EbmsClient(client_for(sim_pki.identity("digikoppelaar"), sim.trust_anchors)).send(
         sim.ebms_url, message)
     assert result.status == 204
     pong = dka.receiver.wait_for(
@@ -169,7 +170,7 @@ def test_ping_from_the_dka_gets_an_async_pong(sim: Simulator, dka: Dka, sim_pki:
 
 
 def test_wrong_soap_action_is_refused_with_a_fault(sim: Simulator, sim_pki: TestPki) -> None:
-    http = HttpClient.for_identity(sim_pki.identity("digikoppelaar"), sim.trust_anchors)
+    http = client_for(sim_pki.identity("digikoppelaar"), sim.trust_anchors)
     answer = http.post(sim.ebms_url, b"<x/>", headers={"SOAPAction": "ebXML",
                                                         "Content-Type": "text/xml"})
     assert answer.status == 500
@@ -180,14 +181,14 @@ def test_cpa_aanbieden_needs_a_mandate(sim: Simulator, sim_pki: TestPki, dka: Dk
     cpa = sim.local_cpa(dka.url)
     url = sim.api_url("cpa_aanbieden") + "/cpa"
     headers = {"Content-Type": "application/xml"}
-    refused = HttpClient.for_identity(sim_pki.identity("waterschap"), sim.trust_anchors).post(
+    refused = client_for(sim_pki.identity("waterschap"), sim.trust_anchors).post(
         url, cpa, headers=headers)
     assert refused.status == 403
-    accepted = HttpClient.for_identity(sim_pki.identity("digikoppelaar"),
+    accepted = client_for(sim_pki.identity("digikoppelaar"),
                                        sim.trust_anchors).post(url, cpa, headers=headers)
     assert accepted.status == 201, accepted.response_body
     assert body_json(accepted)["cpaId"] == parse_cpa(cpa).cpa_id
-    garbage = HttpClient.for_identity(sim_pki.identity("digikoppelaar"),
+    garbage = client_for(sim_pki.identity("digikoppelaar"),
                                       sim.trust_anchors).post(url, b"<nope/>", headers=headers)
     assert garbage.status == 400
 
@@ -204,8 +205,8 @@ def test_sync_cpa_gives_sync_acks_and_a_sync_pong(
         cpa = parse_cpa(sim.cpa_path.read_bytes())
         message = ping(cpa_id=cpa.cpa_id, from_party=PartyId(sim_pki.party("digikoppelaar").oin),
                        to_party=PartyId(sim.sim_oin), host="127.0.0.1", sync_reply=True)
-        result = EbmsClient.for_identity(sim_pki.identity("digikoppelaar"),
-                                         sim.trust_anchors).send(sim.ebms_url, message)
+        result = EbmsClient(client_for(sim_pki.identity("digikoppelaar"),
+                                       sim.trust_anchors)).send(sim.ebms_url, message)
         assert result.status == 200
         assert result.reply is not None
         assert result.reply.action == c.ACTION_PONG
