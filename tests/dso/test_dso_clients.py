@@ -252,7 +252,7 @@ def test_a_slow_server_is_a_timeout_and_a_huge_body_is_refused(
     thread.start()
     base = {"afhandelen": f"https://127.0.0.1:{port}/x"}
     try:
-        with RestSession(rest_config(base_urls=base, timeout=0.5), pki.identity("gemeente"),
+        with RestSession(rest_config(base_urls=base, timeout=0.25), pki.identity("gemeente"),
                          pki.hierarchy.anchors) as session, pytest.raises(TransportError) as slow:
             AfhandelenClient(session).referenties("2026060200001")
         assert slow.value.kind == "timeout"

@@ -70,10 +70,10 @@ def test_503_and_delay_on_the_rest_apis(sim: Simulator, sim_pki: TestPki) -> Non
     helper.http_503(1, scope="api")
     assert get(sim, sim_pki, None, url).status == 503
     assert get(sim, sim_pki, None, url).status == 200
-    helper.delay(0.4, count=1, scope="api")
+    helper.delay(0.2, count=1, scope="api")
     started = time.monotonic()
     assert get(sim, sim_pki, None, url).status == 200
-    assert time.monotonic() - started >= 0.4
+    assert time.monotonic() - started >= 0.2
 
 
 @pytest.mark.parametrize(("mode", "reason"), [("expired", "certificate has expired"),

@@ -57,34 +57,35 @@ def test_melding_reaches_the_dka_once_and_is_fetched_with_its_certificate(
 
 
 def test_other_bevoegd_gezag_gets_403_and_no_certificate_401(
-    sim: Simulator, sim_pki: TestPki
+    module_sim: Simulator, sim_pki: TestPki
 ) -> None:
-    [nummer] = submit(sim, melding())
-    url = f"{sim.api_url('afhandelen')}/verzoeken/{nummer}"
-    other = get(sim, sim_pki, "waterschap", url)
+    [nummer] = submit(module_sim, melding())
+    url = f"{module_sim.api_url('afhandelen')}/verzoeken/{nummer}"
+    other = get(module_sim, sim_pki, "waterschap", url)
     assert other.status == 403
     assert other.content_type == "application/problem+json"
     assert WATERSCHAP in body_json(other)["detail"]
-    assert get(sim, sim_pki, None, url).status == 401
-    assert get(sim, sim_pki, "gemeente", url).status == 200
-    assert get(sim, sim_pki, "gemeente", f"{sim.api_url('afhandelen')}/verzoeken/1").status == 404
+    assert get(module_sim, sim_pki, None, url).status == 401
+    assert get(module_sim, sim_pki, "gemeente", url).status == 200
+    unknown = f"{module_sim.api_url('afhandelen')}/verzoeken/1"
+    assert get(module_sim, sim_pki, "gemeente", unknown).status == 404
 
 
-def test_public_apis_need_the_api_key(sim: Simulator) -> None:
-    http = HttpClient.for_identity(None, sim.trust_anchors)
-    url = sim.api_url("indienen") + "/verzoeken"
+def test_public_apis_need_the_api_key(module_sim: Simulator) -> None:
+    http = HttpClient.for_identity(None, module_sim.trust_anchors)
+    url = module_sim.api_url("indienen") + "/verzoeken"
     body = json.dumps(melding()).encode()
     missing = http.post(url, body, headers={"Content-Type": "application/json"})
     wrong = http.post(url, body, headers={"x-api-key": "nope"})
     assert (missing.status, wrong.status) == (401, 401)
-    assert sim.api_key not in wrong.response_body.decode()
+    assert module_sim.api_key not in wrong.response_body.decode()
 
 
 def test_every_api_serves_openapi_json_that_says_what_is_modelled(
-    sim: Simulator, sim_pki: TestPki
+    module_sim: Simulator, sim_pki: TestPki
 ) -> None:
-    for name, url in sim.api_base_urls.items():
-        answer = get(sim, sim_pki, "digikoppelaar", f"{url}/openapi.json")
+    for name, url in module_sim.api_base_urls.items():
+        answer = get(module_sim, sim_pki, "digikoppelaar", f"{url}/openapi.json")
         assert answer.status == 200, name
         doc = body_json(answer)
         assert doc["openapi"].startswith("3.")
@@ -143,13 +144,15 @@ def test_behandeldienstconfiguratie_routes_a_verzoek_to_the_behandeldienst(
     assert gemeente.get(f"{base}/{config_id}").status == 404
 
 
-def test_zoek_finds_only_what_the_caller_may_see(sim: Simulator, sim_pki: TestPki) -> None:
-    [nummer] = submit(sim, melding())
-    url = sim.api_url("afhandelen") + "/verzoeken/_zoek"
+def test_zoek_finds_only_what_the_caller_may_see(
+    module_sim: Simulator, sim_pki: TestPki
+) -> None:
+    [nummer] = submit(module_sim, melding())
+    url = module_sim.api_url("afhandelen") + "/verzoeken/_zoek"
     vraag = json.dumps({"verzoeknummer": nummer,
                         "periode": {"van": "2000-01-01", "tot": "2100-01-01"}}).encode()
     for slug, expected in (("gemeente", [nummer]), ("waterschap", [])):
-        http = client_for(sim_pki.identity(slug), sim.trust_anchors)
+        http = client_for(sim_pki.identity(slug), module_sim.trust_anchors)
         hits = body_json(http.post(url, vraag, headers={"Content-Type": "application/json"}))
         found = [h["verzoeknummer"] for h in hits["_embedded"]["zaakverwijzingen"]]
         assert found == expected, slug
@@ -169,10 +172,12 @@ def test_ping_from_the_dka_gets_an_async_pong(sim: Simulator, dka: Dka, sim_pki:
     assert pong is not None
 
 
-def test_wrong_soap_action_is_refused_with_a_fault(sim: Simulator, sim_pki: TestPki) -> None:
-    http = client_for(sim_pki.identity("digikoppelaar"), sim.trust_anchors)
-    answer = http.post(sim.ebms_url, b"<x/>", headers={"SOAPAction": "ebXML",
-                                                        "Content-Type": "text/xml"})
+def test_wrong_soap_action_is_refused_with_a_fault(
+    module_sim: Simulator, sim_pki: TestPki
+) -> None:
+    http = client_for(sim_pki.identity("digikoppelaar"), module_sim.trust_anchors)
+    answer = http.post(module_sim.ebms_url, b"<x/>", headers={"SOAPAction": "ebXML",
+                                                             "Content-Type": "text/xml"})
     assert answer.status == 500
     assert b"SOAPAction" in answer.response_body
 

@@ -153,7 +153,7 @@ def test_a_client_that_goes_away_mid_body_or_stalls_leaves_no_file(
     keeper = _Keeper(tmp_path / "never")
     server = make_server((Route("POST", "/upload", keeper, streamed_body=True,
                                 max_body=10_000_000),), spool_folder=tmp_path,
-                         limits=Limits(body_timeout=1.0))
+                         limits=Limits(body_timeout=0.5))
     context = pki.client.client_context(pki.anchors)
     for stall in (False, True):
         raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
