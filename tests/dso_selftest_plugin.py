@@ -113,5 +113,10 @@ def shared_pki(key_type: KeyType) -> TestPki:
 
 @pytest.fixture(scope="session")
 def dso_test_pki() -> TestPki:
-    """The self-tests' quick test PKI (EC unless the test asked for RSA; shared in-process)."""
-    return shared_pki(cast(KeyType, os.environ.get(KEY_TYPE_ENV, "ec256")))
+    """The self-tests' quick test PKI (EC unless the test asked for RSA; shared in-process).
+    With the key type ``none``, a run that must not need one fails the test that asks."""
+    key_type = os.environ.get(KEY_TYPE_ENV, "ec256")
+    if key_type == "none":
+        pytest.fail(f"this run needs no test PKI ({KEY_TYPE_ENV}=none), yet a fixture asked "
+                    "for dso_test_pki", pytrace=False)
+    return shared_pki(cast(KeyType, key_type))

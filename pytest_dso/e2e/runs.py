@@ -158,11 +158,13 @@ def ensure_local_routing(chain: E2eChain, plan: SubmissionPlan,
 class E2eRuns:
     """One flow per tenant per session (tests for trigger, ophalen and VTH share it).
 
-    ``prefetch``: the tenants whose flows the first :meth:`flow` starts together (default:
-    every tenant); a flow asked for outside them starts on its own.
+    ``pki``: the local test PKI (local mode submits with its leverancier and routes with its
+    parties; ``None`` outside local mode). ``prefetch``: the tenants whose flows the first
+    :meth:`flow` starts together (default: every tenant); a flow asked for outside them starts
+    on its own.
     """
 
-    def __init__(self, chain: E2eChain, tenants: Sequence[Tenant], pki: TestPki,
+    def __init__(self, chain: E2eChain, tenants: Sequence[Tenant], pki: TestPki | None,
                  openapi: dict[str, OpenApiDocument], say: Callable[[str], None],
                  started_at: dt.datetime | None = None, *,
                  prefetch: Iterable[Tenant] | None = None,
@@ -253,10 +255,15 @@ class E2eRuns:
         tenant = self.tenants.get(oin)
         if tenant is not None and tenant.identity is not None:
             return tenant.identity
+        if self.pki is None:
+            return None
         slug = next((p.slug for p in self.pki.parties if p.oin == oin), None)
         return self.pki.identity(slug) if slug else None
 
     def _submitter(self) -> Callable[[SubmissionPlan], tuple[Submission | None, list[Finding]]]:
+        if self.pki is None:
+            raise E2eSetupError("local submissions act with the test PKI's leverancier; "
+                                "none was given")
         leverancier = self.pki.identity("leverancier")
 
         def submit(plan: SubmissionPlan) -> tuple[Submission | None, list[Finding]]:
