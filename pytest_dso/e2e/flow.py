@@ -236,12 +236,12 @@ def await_trigger(source: TriggerSource, verzoeknummer: str, timeout: float,
 
 
 def await_guided(source: TriggerSource, plan: SubmissionPlan, timeout: float, say: Say,
-                 *, claims: TriggerClaims | None = None, step: float = 1.0,
+                 *, claims: TriggerClaims | None = None, step: float = 0.2,
                  announce_every: float = 10.0, retry_interval: str | None = None,
                  ) -> tuple[Trigger | None, list[Finding]]:
     """Wait for a trigger addressed to the tenant (recipient unknown counts too) that no other
-    tenant's wait took: one already in the session's log is taken at once. A countdown is
-    printed every ``announce_every`` seconds."""
+    tenant's wait took: one already in the session's log is taken at once, a new one within
+    ``step`` seconds of its arrival. A countdown is printed every ``announce_every`` seconds."""
     tenant = plan.tenant.oin
     claims = claims if claims is not None else TriggerClaims(source)
     deadline = time.monotonic() + timeout
