@@ -115,7 +115,7 @@ def test_load_reports_json(output: Path, cli_dka: Dka, capsys: pytest.CaptureFix
     assert main(["cpa", "--output", str(output), "--dka-endpoint", cli_dka.url]) == 0
     cli_dka.use((output / "cpa.xml").read_bytes())
     capsys.readouterr()
-    code = main(["load", "--output", str(output), "--count", "30", "--rate", "100",
+    code = main(["load", "--output", str(output), "--count", "30", "--rate", "300",
                  "--bijlagen", "1", "--retry-interval", "0.3", "--timeout", "30", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0

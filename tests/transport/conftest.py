@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from pytest_dso.pkio.identity import Identity
 from pytest_dso.pkio.testpki import LeafSpec, TestHierarchy, build_hierarchy, issue_leaf
@@ -61,6 +64,17 @@ def pki() -> Pki:
 
 ServerFactory = Callable[..., HttpsServer]
 
+#: Server TLS contexts by identity and options: a key load costs about 15 ms, and a server
+#: does not change its context, so the session's servers share one per identity.
+_SERVER_CONTEXTS: dict[tuple[bytes, tuple[tuple[str, object], ...]], ssl.SSLContext] = {}
+
+
+def _server_context(pki: Pki, identity: Identity, options: dict[str, Any]) -> ssl.SSLContext:
+    key = (identity.certificate.fingerprint(hashes.SHA256()), tuple(sorted(options.items())))
+    if key not in _SERVER_CONTEXTS:
+        _SERVER_CONTEXTS[key] = identity.server_context(pki.anchors, **options)
+    return _SERVER_CONTEXTS[key]
+
 
 @pytest.fixture
 def make_server(pki: Pki) -> Iterator[ServerFactory]:
@@ -71,8 +85,8 @@ def make_server(pki: Pki) -> Iterator[ServerFactory]:
         routes: tuple[Route[Handler], ...] = (), *, identity: Identity | None = None,
         **kwargs: object
     ) -> HttpsServer:
-        context_kwargs = kwargs.pop("context_kwargs", {})
-        context = (identity or pki.server).server_context(pki.anchors, **context_kwargs)  # type: ignore[arg-type]
+        options = cast(dict[str, Any], kwargs.pop("context_kwargs", {}))
+        context = _server_context(pki, identity or pki.server, options)
         server = HttpsServer(context, routes=routes, **kwargs)  # type: ignore[arg-type]
         started.append(server)
         return server.start()
