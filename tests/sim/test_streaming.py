@@ -125,8 +125,9 @@ def _uploads(sim: Simulator) -> list[Path]:
 
 
 def _tls(sim: Simulator) -> ssl.SSLContext:
-    """A client context that trusts the simulator's test CA (no client certificate)."""
-    context = ssl.create_default_context()
+    """A client context that trusts only the simulator's test CA (no client certificate;
+    the system CAs, which cost about 30 ms to load, are not needed on loopback)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
     context.load_verify_locations(cadata="".join(
         c.public_bytes(serialization.Encoding.PEM).decode() for c in sim.trust_anchors))
     return context
