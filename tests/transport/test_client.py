@@ -49,11 +49,11 @@ def test_http_error_status_is_not_a_failure(pki: Pki, make_server: ServerFactory
 def test_stale_kept_alive_connection_is_retried_once_on_a_fresh_one(
     pki: Pki, make_server: ServerFactory
 ) -> None:
-    server = make_server((Route("POST", "/", _echo),), idle_timeout=0.2)
+    server = make_server((Route("POST", "/", _echo),), idle_timeout=0.1)
     with HttpClient.for_identity(pki.client, pki.anchors) as client:
         assert client.post(server.url + "/", b"1").status == 200
         assert client.idle_connections() == 1
-        time.sleep(0.5)  # the server drops the idle connection
+        time.sleep(0.35)  # the server drops the idle connection
         again = client.post(server.url + "/", b"2")
     assert again.status == 200, again.failure
     assert again.response_body == b"2"
@@ -69,7 +69,7 @@ def test_read_timeout_is_a_timeout_verdict(pki: Pki, make_server: ServerFactory)
 
     server = make_server((Route("GET", "/", slow),))
     try:
-        with HttpClient.for_identity(pki.client, pki.anchors, read_timeout=0.3) as client:
+        with HttpClient.for_identity(pki.client, pki.anchors, read_timeout=0.15) as client:
             ex = client.get(server.url + "/")
     finally:
         release.set()
@@ -84,7 +84,7 @@ def test_per_call_timeout_overrides_the_default(pki: Pki, make_server: ServerFac
     server = make_server((Route("GET", "/", lambda r: (release.wait(5), Response())[1]),))
     try:
         with HttpClient.for_identity(pki.client, pki.anchors, read_timeout=30) as client:
-            ex = client.get(server.url + "/", timeout=0.2)
+            ex = client.get(server.url + "/", timeout=0.1)
     finally:
         release.set()
     assert ex.failure is not None
@@ -210,7 +210,7 @@ def test_retry_after_a_stale_connection_does_not_take_another_stale_one(
             both.wait()
         return _echo(request)
 
-    server = make_server((Route("POST", "/", paired),), idle_timeout=0.2)
+    server = make_server((Route("POST", "/", paired),), idle_timeout=0.1)
     with HttpClient.for_identity(pki.client, pki.anchors) as client:
         threads = [
             threading.Thread(target=client.post, args=(server.url + "/", b"pair"))
@@ -221,7 +221,7 @@ def test_retry_after_a_stale_connection_does_not_take_another_stale_one(
         for t in threads:
             t.join(10)
         assert client.idle_connections() == 2
-        time.sleep(0.5)  # the server drops both idle connections
+        time.sleep(0.35)  # the server drops both idle connections
         again = client.post(server.url + "/", b"3")
     assert again.status == 200, again.failure
     assert again.response_body == b"3"
