@@ -42,6 +42,13 @@ from pytest_dso.stam.model import (
 from pytest_dso.transport.client import HttpClient, HttpExchange
 
 
+@pytest.fixture(scope="module")
+def sim(module_sim: Simulator) -> Simulator:
+    """One simulator for the module: its documents do not change, and each check validates
+    answers against them whatever the store holds."""
+    return module_sim
+
+
 def _documents(sim: Simulator) -> dict[str, OpenApiDocument]:
     out = {}
     for name, base in sim.api_base_urls.items():
