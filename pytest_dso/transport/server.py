@@ -519,7 +519,14 @@ class _HttpConnection:
     def _read_body(self, headers: Mapping[str, str], limit: int) -> bytes | Response:
         encoding = headers.get("transfer-encoding", "").lower()
         if "chunked" in encoding:
-            return self._read_chunked(limit)
+            parts: list[bytes] = []
+
+            def take(size: int) -> bool:
+                parts.append(self.rfile.read(size))
+                return len(parts[-1]) == size
+
+            read = self._read_chunked(limit, f"the chunked body exceeds {limit} bytes", take)
+            return read if isinstance(read, Response) else b"".join(parts)
         length = _content_length(headers)
         if isinstance(length, Response):
             return length
@@ -551,8 +558,11 @@ class _HttpConnection:
             if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
                 break
 
-    def _read_chunked(self, limit: int) -> bytes | Response:
-        parts: list[bytes] = []
+    def _read_chunked(self, limit: int, too_large: str,
+                      take: Callable[[int], bool]) -> int | Response:
+        """Read a chunked body, handing each chunk's size to ``take`` (which reads that many
+        bytes and says whether all came): the body's size, or the answer refusing it (a 413
+        saying ``too_large`` beyond ``limit``)."""
         total = 0
         for _ in range(1_000_000):
             size = self._chunk_size()
@@ -560,13 +570,13 @@ class _HttpConnection:
                 return size
             if size == 0:
                 self._skip_trailers()
-                return b"".join(parts)
+                return total
             total += size
             if total > limit:
-                return Response.problem(
-                    413, "Content Too Large", f"the chunked body exceeds {limit} bytes"
-                )
-            parts.append(self.rfile.read(size))
+                return Response.problem(413, "Content Too Large", too_large)
+            if not take(size):
+                return Response.problem(400, "Bad Request",
+                                        "the chunked body ended inside a chunk")
             self.rfile.readline(8)
         return Response.problem(400, "Bad Request", "too many chunks")
 
@@ -590,9 +600,6 @@ class _HttpConnection:
         digest = hashlib.sha256()
         total = 0
         hint = self.owner.stream_limit_hint
-        too_large = Response.problem(
-            413, "Content Too Large", f"the body exceeds {limit} bytes, the limit of this "
-            f"resource{hint}")
         with file.open("xb") as out:
 
             def copy(count: int) -> bool:
@@ -608,20 +615,11 @@ class _HttpConnection:
                 return True
 
             if "chunked" in headers.get("transfer-encoding", "").lower():
-                for _ in range(1_000_000):
-                    size = self._chunk_size()
-                    if isinstance(size, Response):
-                        return size
-                    if size == 0:
-                        self._skip_trailers()
-                        return SpooledBody(file, total, digest.hexdigest())
-                    if total + size > limit:
-                        return too_large
-                    if not copy(size):
-                        return Response.problem(400, "Bad Request",
-                                                "the chunked body ended inside a chunk")
-                    self.rfile.readline(8)
-                return Response.problem(400, "Bad Request", "too many chunks")
+                read = self._read_chunked(
+                    limit, f"the body exceeds {limit} bytes, the limit of this resource{hint}",
+                    copy)
+                return read if isinstance(read, Response) else SpooledBody(
+                    file, total, digest.hexdigest())
             length = _content_length(headers)
             if isinstance(length, Response):
                 return length

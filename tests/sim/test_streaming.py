@@ -39,6 +39,31 @@ def _rss() -> int:
     return int(STATM.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+class _RssGrowth:
+    """How far this process's resident set rose above its start while the block ran
+    (sampled every 5 ms): ``growth`` in bytes, set when the block ends."""
+
+    def __init__(self) -> None:
+        self.growth = 0
+        self._peak = self._baseline = 0
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.005):
+            self._peak = max(self._peak, _rss())
+
+    def __enter__(self) -> _RssGrowth:
+        self._peak = self._baseline = _rss()
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._sampler.join(5)
+        self.growth = self._peak - self._baseline
+
+
 @pytest.mark.skipif(not STATM.is_file(), reason="needs /proc/self/statm (Linux)")
 def test_a_50_mb_bijlage_is_downloaded_without_holding_it_in_memory(
     sim: Simulator, dka: Dka, sim_pki: TestPki
@@ -51,39 +76,28 @@ def test_a_50_mb_bijlage_is_downloaded_without_holding_it_in_memory(
     [link] = refs["_links"]["documenten"]
     url = urlsplit(link["href"])
     context = sim_pki.identity("gemeente").client_context(sim.trust_anchors)
-    peak = baseline = _rss()
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.005):
-            peak = max(peak, _rss())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     digest, received = hashlib.sha256(), 0
-    connection = http.client.HTTPSConnection(url.hostname or "", url.port, context=context,
-                                             timeout=60)
-    try:
-        connection.request("GET", url.path)
-        answer = connection.getresponse()
-        assert answer.status == 200
-        assert int(answer.getheader("Content-Length") or 0) == SIZE
-        deadline = time.monotonic() + 120
-        while chunk := answer.read(64 * 1024):
-            digest.update(chunk)
-            received += len(chunk)
-            assert time.monotonic() < deadline
-    finally:
-        connection.close()
-        done.set()
-        sampler.join(5)
+    with _RssGrowth() as rss:
+        connection = http.client.HTTPSConnection(url.hostname or "", url.port,
+                                                 context=context, timeout=60)
+        try:
+            connection.request("GET", url.path)
+            answer = connection.getresponse()
+            assert answer.status == 200
+            assert int(answer.getheader("Content-Length") or 0) == SIZE
+            deadline = time.monotonic() + 120
+            while chunk := answer.read(64 * 1024):
+                digest.update(chunk)
+                received += len(chunk)
+                assert time.monotonic() < deadline
+        finally:
+            connection.close()
     assert received == SIZE
     expected = hashlib.sha256()
     for chunk in BijlageSpec(7, SIZE, "groot.pdf").chunks():
         expected.update(chunk)
     assert digest.hexdigest() == expected.hexdigest()
-    growth = peak - baseline
+    growth = rss.growth
     assert growth < SIZE // 4, f"RSS grew {growth / 1e6:.1f} MB for a {SIZE / 1e6:.0f} MB download"
 
 
@@ -191,24 +205,11 @@ def test_a_50_mb_upload_is_streamed_to_disk_without_holding_it_in_memory(
             sent.update(piece)
             yield piece
 
-    peak = baseline = _rss()
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.005):
-            peak = max(peak, _rss())
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
+    with _RssGrowth() as rss:
         status, answer = _upload(sim, verzoek_id, blocks(), {"Content-Length": str(SIZE)})
-    finally:
-        done.set()
-        sampler.join(5)
     assert status == 201, answer
     assert answer["grootte"] == SIZE
-    growth = peak - baseline
+    growth = rss.growth
     assert growth < SIZE // 4, f"RSS grew {growth / 1e6:.1f} MB for a {SIZE / 1e6:.0f} MB upload"
     [stored] = _uploads(sim)
     assert stored.suffix == ".upload"
