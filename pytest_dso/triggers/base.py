@@ -160,8 +160,13 @@ class TriggerLog:
     def __init__(self, source: str, clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.source = source
         self._clock = clock
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._triggers: list[Trigger] = []
+        # verzoeknummer -> its readable verzoeknotificaties, arrival order kept
+        self._by_number: dict[str, list[Trigger]] = {}
+        # verzoeknummer -> the condition its waits sleep on (shares ``_lock``), with the
+        # number of waits using it; a record wakes only the waits for its verzoeknummer
+        self._waiting: dict[str, tuple[threading.Condition, int]] = {}
         self._message_ids: set[str] = set()
         self._keys: set[tuple[str, str | None, str]] = set()
         self._timed_out: set[str] = set()
@@ -185,7 +190,7 @@ class TriggerLog:
         """Add one observation; returns the trigger with its duplicate/late flags set.
         ``envelope``, ``details`` (e.g. the ebMS header as name/value pairs) and the sender's
         client certificate are kept as evidence where the source saw them."""
-        with self._cond:
+        with self._lock:
             key = (verzoeknummer, recipient_oin, hashlib.sha256(raw).hexdigest())
             if message_id:
                 duplicate = message_id in self._message_ids
@@ -212,15 +217,17 @@ class TriggerLog:
                 peer_certificate_der=peer_certificate_der,
             )
             self._triggers.append(trigger)
-            self._cond.notify_all()
+            if verzoeknummer and trigger.is_verzoeknotificatie:
+                self._by_number.setdefault(verzoeknummer, []).append(trigger)
+                waiting = self._waiting.get(verzoeknummer)
+                if waiting is not None:
+                    waiting[0].notify_all()
             return trigger
 
     def _match(self, verzoeknummer: str, recipient_oin: str | None) -> Trigger | None:
-        for trigger in self._triggers:
-            if not trigger.verzoeknummer or trigger.verzoeknummer != verzoeknummer:
-                continue
-            if not trigger.is_verzoeknotificatie:
-                continue
+        """The first verzoeknotificatie for ``verzoeknummer`` whose recipient is unknown or
+        ``recipient_oin`` (any recipient without one); lock held."""
+        for trigger in self._by_number.get(verzoeknummer, ()):
             if recipient_oin and trigger.recipient_oin and trigger.recipient_oin != recipient_oin:
                 continue
             return trigger
@@ -231,24 +238,37 @@ class TriggerLog:
     ) -> Trigger:
         """The first trigger for ``verzoeknummer`` (see :class:`TriggerSource`)."""
         deadline = time.monotonic() + max(0.0, timeout)
-        with self._cond:
+        with self._lock:
             start_index = len(self._triggers)
-            while True:
-                found = self._match(verzoeknummer, recipient_oin)
-                if found is not None:
-                    return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._timed_out.add(verzoeknummer)
-                    # Nothing matched, so whatever arrived during the wait is for something
-                    # else: another verzoek, another recipient, or unreadable.
-                    others = self._triggers[start_index:]
-                    raise TriggerTimeout(verzoeknummer, timeout, self.source, others)
-                self._cond.wait(min(remaining, 1.0))
+            found = self._match(verzoeknummer, recipient_oin)
+            if found is not None:
+                return found
+            cond, users = self._waiting.get(verzoeknummer) or (
+                threading.Condition(self._lock), 0)
+            self._waiting[verzoeknummer] = (cond, users + 1)
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._timed_out.add(verzoeknummer)
+                        # Nothing matched, so whatever arrived during the wait is for
+                        # something else: another verzoek, another recipient, or unreadable.
+                        others = self._triggers[start_index:]
+                        raise TriggerTimeout(verzoeknummer, timeout, self.source, others)
+                    cond.wait(remaining)
+                    found = self._match(verzoeknummer, recipient_oin)
+                    if found is not None:
+                        return found
+            finally:
+                cond, users = self._waiting[verzoeknummer]
+                if users > 1:
+                    self._waiting[verzoeknummer] = (cond, users - 1)
+                else:
+                    del self._waiting[verzoeknummer]
 
     def all(self) -> list[Trigger]:
         """Every trigger so far, in arrival order."""
-        with self._cond:
+        with self._lock:
             return list(self._triggers)
 
 class LoggingSource:

@@ -81,3 +81,69 @@ def test_unreadable_payloads_never_match() -> None:
     assert "problem: no verzoeknummer" in bad.describe()
     with pytest.raises(TriggerTimeout):
         log.wait_for("", 0.01)
+
+
+def test_many_verzoeknummers_match_first_compatible_in_arrival_order() -> None:
+    log = TriggerLog("test")
+    numbers = [f"20250301{n:05d}" for n in range(1, 301)]
+    for number in numbers:
+        log.record(b"to-b", verzoeknummer=number, recipient_oin="B" * 20)
+        log.record(b"to-a", verzoeknummer=number, recipient_oin="A" * 20)
+        log.record(b"to-a", verzoeknummer=number, recipient_oin="A" * 20)  # a copy
+        log.record(b"open", verzoeknummer=number)
+    log.record(b"w", verzoeknummer=numbers[0], kind="dka-intrekking")
+    for number in numbers[::37]:
+        to_a = log.wait_for(number, 0.0, recipient_oin="A" * 20)
+        assert (to_a.raw, to_a.duplicate, to_a.verzoeknummer) == (b"to-a", False, number)
+        assert log.wait_for(number, 0.0, recipient_oin="B" * 20).raw == b"to-b"
+        assert log.wait_for(number, 0.0, recipient_oin="C" * 20).raw == b"open"
+        assert log.wait_for(number, 0.0).raw == b"to-b"  # no recipient: the first one
+    copies = [t for t in log.all() if t.raw == b"to-a" and t.duplicate]
+    assert len(copies) == len(numbers)
+    assert len(log.all()) == 4 * len(numbers) + 1
+
+
+def test_a_withdrawal_or_unreadable_trigger_never_ends_a_wait_by_verzoeknummer() -> None:
+    log = TriggerLog("test")
+    log.record(b"w", verzoeknummer="2025030100007", kind="dka-intrekking")
+    log.record(b"?", verzoeknummer="", problem="no verzoeknummer")
+    with pytest.raises(TriggerTimeout) as caught:
+        log.wait_for("2025030100007", 0.05)
+    assert caught.value.others == ()
+    with pytest.raises(TriggerTimeout):
+        log.wait_for("", 0.05)
+
+
+def test_each_concurrent_wait_gets_its_own_trigger_and_others_on_timeout() -> None:
+    log = TriggerLog("test")
+    numbers = [f"20250302{n:05d}" for n in range(1, 41)]
+    found: dict[str, bytes] = {}
+    missed: list[TriggerTimeout] = []
+    lock = threading.Lock()
+
+    def wait(number: str, recipient: str) -> None:
+        try:
+            trigger = log.wait_for(number, 5.0 if number != "2025030299999" else 0.6,
+                                   recipient_oin=recipient)
+        except TriggerTimeout as exc:
+            with lock:
+                missed.append(exc)
+            return
+        with lock:
+            found[f"{number}/{recipient}"] = trigger.raw
+
+    waits = [threading.Thread(target=wait, args=(n, r)) for n in numbers for r in ("A", "B")]
+    waits.append(threading.Thread(target=wait, args=("2025030299999", "A")))
+    for thread in waits:
+        thread.start()
+    time.sleep(0.1)
+    for number in reversed(numbers):
+        log.record(b"wrong", verzoeknummer=number, recipient_oin="C")
+        log.record(f"{number}:B".encode(), verzoeknummer=number, recipient_oin="B")
+        log.record(f"{number}:A".encode(), verzoeknummer=number, recipient_oin="A")
+    for thread in waits:
+        thread.join(10.0)
+    assert found == {f"{n}/{r}": f"{n}:{r}".encode() for n in numbers for r in ("A", "B")}
+    assert len(missed) == 1
+    assert len(missed[0].others) == 3 * len(numbers)  # all arrived during that wait
+    assert log.record(b"late", verzoeknummer="2025030299999").late
