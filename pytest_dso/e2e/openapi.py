@@ -15,6 +15,7 @@ are ignored, so the check never fails on what it does not understand.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -177,10 +178,17 @@ def validate_schema(
     return validator.errors[:MAX_ERRORS]
 
 
+@functools.lru_cache(maxsize=1024)
 def _template_regex(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}/]+\})", template.rstrip("/"))
     body = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"(?:^|.*?){body}/?$")
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_length(template: str) -> int:
+    """The length of ``template`` without its ``{parameters}`` (the most literal one wins)."""
+    return len(re.sub(r"\{[^}]+\}", "", template))
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,7 @@ class OpenApiDocument:
                 continue
             clean = template.split("?")[0]
             if _template_regex(clean).match(path):
-                literal = len(re.sub(r"\{[^}]+\}", "", clean))
+                literal = _literal_length(clean)
                 candidates.append((literal, template, op))
         if not candidates:
             return None

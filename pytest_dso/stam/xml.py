@@ -66,6 +66,7 @@ practice it carries only the verzoeknummer [V])::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -300,6 +301,12 @@ def local_name(node: etree._Element) -> str:
     tag = node.tag
     if not isinstance(tag, str):
         return ""
+    return _local_of(tag)
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_of(tag: str) -> str:
+    """``{namespace}Name`` -> ``name`` (casefolded); one computation per distinct tag."""
     return tag.rsplit("}", 1)[-1].casefold()
 
 
@@ -316,7 +323,8 @@ def _line(node: etree._Element) -> int | None:
 def _children(node: etree._Element, name: str) -> Iterator[etree._Element]:
     wanted = name.casefold()
     for child in node:
-        if local_name(child) == wanted:
+        tag = child.tag
+        if (_local_of(tag) if isinstance(tag, str) else "") == wanted:
             yield child
 
 

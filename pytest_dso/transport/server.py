@@ -29,6 +29,7 @@ import collections
 import contextlib
 import dataclasses
 import email.utils
+import functools
 import hashlib
 import json
 import selectors
@@ -69,10 +70,10 @@ class PeerCertificate:
     der: bytes
     certificate: x509.Certificate
 
-    @property
+    @functools.cached_property
     def oin(self) -> str | None:
         """The OIN in subject serialNumber, if any (``None`` when the subject cannot be
-        decoded)."""
+        decoded); read once per certificate."""
         try:
             return subject_oin(self.certificate)
         except UNREADABLE:

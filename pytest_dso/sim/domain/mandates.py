@@ -11,6 +11,7 @@ of the BG). The acting-on-behalf OIN may be named in a request header whose name
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from pytest_dso.stam.model import Verzoek
@@ -54,6 +55,15 @@ class MandateTable:
 
     regels: tuple[MandaatRegel, ...] = ()
 
+    @functools.cached_property
+    def _granted(self) -> dict[tuple[str, str], frozenset[Mandaat]]:
+        """(client OIN, namens OIN) -> every mandate kind the rules give that pair."""
+        granted: dict[tuple[str, str], frozenset[Mandaat]] = {}
+        for r in self.regels:
+            key = (r.client_oin, r.namens_oin)
+            granted[key] = granted.get(key, frozenset()) | r.soorten
+        return granted
+
     def grant(self, client_oin: str, namens_oin: str, *soorten: Mandaat) -> MandateTable:
         """A table with one more rule (all mandate kinds when ``soorten`` is empty)."""
         kinds = frozenset(soorten) if soorten else frozenset(Mandaat)
@@ -74,11 +84,10 @@ class MandateTable:
         for itself."""
         if client_oin == namens_oin:
             return Decision(True, f"{client_oin} acts for itself", namens_oin)
-        for r in self.regels:
-            if r.client_oin == client_oin and r.namens_oin == namens_oin and soort in r.soorten:
-                return Decision(
-                    True, f"{client_oin} holds mandate '{soort}' for {namens_oin}", namens_oin
-                )
+        if soort in self._granted.get((client_oin, namens_oin), ()):
+            return Decision(
+                True, f"{client_oin} holds mandate '{soort}' for {namens_oin}", namens_oin
+            )
         return Decision(
             False,
             f"{client_oin} holds no mandate '{soort}' for {namens_oin}; the bevoegd gezag "
