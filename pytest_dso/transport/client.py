@@ -400,7 +400,8 @@ class HttpClient:
             except Exception as exc:
                 return self._failed(method, url, sent_headers, body, started, t0, exc, False)
             try:
-                wrapped.sock.settimeout(read_timeout)
+                if wrapped.sock.gettimeout() != read_timeout:
+                    wrapped.sock.settimeout(read_timeout)
                 wrapped.send(method, target, sent_headers, body)
                 response = wrapped.receive(method, self.max_response)
             except Exception as exc:

@@ -329,6 +329,13 @@ class _Protocol(Exception):
         self.detail = detail
 
 
+def _whole_head(buffered: bytes) -> bool:
+    """True when ``buffered`` holds a request head up to its blank line (so reading the head
+    needs no socket read) and no ``Expect: 100-continue`` (answered while reading it)."""
+    return (b"\n\r\n" in buffered or b"\n\n" in buffered) and (
+        b"100-continue" not in buffered.lower())
+
+
 class _HttpConnection:
     """Serves the HTTP/1.1 requests of one (TLS) connection one after another (keep-alive).
 
@@ -400,12 +407,16 @@ class _HttpConnection:
         try:
             # idle: the per-read socket timeout (idle_timeout) is exact while nothing arrives
             self._phase("idle", None)
-            if not self.rfile.peek(1):
+            buffered = self.rfile.peek(1)
+            if not buffered:
                 return False
             # head: each read waits at most header_timeout (then 408); the watchdog cuts a
-            # head that trickles in byte by byte at twice that
+            # head that trickles in byte by byte at twice that. A head already buffered in
+            # full is parsed without a read, so the socket keeps its timeout.
             self._phase("head", 2 * limits.header_timeout)
-            self.sock.settimeout(limits.header_timeout)
+            head_reads = not _whole_head(buffered)
+            if head_reads:
+                self.sock.settimeout(limits.header_timeout)
             try:
                 line = self.rfile.readline(MAX_LINE + 1)
                 target_headers: tuple[str, dict[str, str]] | _Protocol | None = None
@@ -419,8 +430,9 @@ class _HttpConnection:
                                      f"{limits.header_timeout:g} s")
                 return False
             finally:
-                with contextlib.suppress(OSError):
-                    self.sock.settimeout(limits.idle_timeout)
+                if head_reads:
+                    with contextlib.suppress(OSError):
+                        self.sock.settimeout(limits.idle_timeout)
             if self._timed_out(f"the request head did not arrive within "
                                f"{limits.header_timeout:g} s"):
                 return False
