@@ -1,5 +1,6 @@
 """Aansluitproces status: one test per step of the PRE process (4 parts) and PROD (7 steps);
-steps about one bevoegd gezag (triggerbericht, ophalen, schermafdruk) once per tenant.
+steps about one bevoegd gezag (triggerbericht, ophalen, schermafdruk) once per tenant, for the
+process the run gives evidence for (PRE for a local or PRE run, PROD for a PROD run).
 
 An automated step passes when this run proves it, from the same results the suites judge (CPA
 lint and certificate checks, whitelist and TLS findings, the Ping/Pong, the end-to-end flow of
@@ -17,17 +18,27 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_dso.e2e.steps import PRE_STEPS, PROD_STEPS, Step
+from pytest_dso.e2e.steps import PRE_STEPS, PROD_STEPS, Step, process_of
 from pytest_dso.fixtures.proofs import PROOFS, StepProof
+from pytest_dso.plugin import settings_of
 from pytest_dso.settings import DsoSettings
 from pytest_dso.tenants import Tenant
 
 StepStatus = Callable[[Step, Tenant | None], StepProof | None]
 
 
-def _params(per_tenant: bool) -> list[object]:
+def _params(per_tenant: bool, process: str | None = None) -> list[object]:
     return [pytest.param(s, id=s.label.replace(" ", "-"), marks=pytest.mark.dso_step(s.label))
-            for s in (*PRE_STEPS, *PROD_STEPS) if s.per_tenant == per_tenant]
+            for s in (*PRE_STEPS, *PROD_STEPS)
+            if s.per_tenant == per_tenant and process in (None, s.env)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Per tenant, only the steps of the run's own process: the other process's steps would
+    skip for every tenant (the shared steps list the whole road once)."""
+    if metafunc.definition.originalname == "test_stap_per_tenant":
+        process = process_of(settings_of(metafunc.config).env)
+        metafunc.parametrize("step", _params(per_tenant=True, process=process))
 
 
 def _manual_text(step: Step, ticket: str | None) -> str:
@@ -85,7 +96,6 @@ def test_stap(
     _judge(step, None, dso_settings, dso_step_status, dso_property)
 
 
-@pytest.mark.parametrize("step", _params(per_tenant=True))
 def test_stap_per_tenant(
     step: Step,
     dso_e2e_tenant: Tenant,
