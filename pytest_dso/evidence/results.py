@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import allure_commons
 from allure_commons.model2 import TEST_GROUP_PATTERN
-from attr import asdict
+import attr
 
 from pytest_dso.evidence.allure import (
     LABEL_ENV,
@@ -244,9 +244,40 @@ class RedactingResultsWriter:
         self._write(file_name, self.redactor.redact_content(file_name, data), generation)
 
 
+#: Values ``_plain`` passes through as they are.
+_SCALARS = frozenset({str, int, float, bool})
+#: The attribute names of each attrs class met so far; ``None`` for any other class.
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as ``attr.asdict(value, filter=…)`` turns it into plain data: attrs objects
+    become dicts without their empty values (``False`` is kept), collections become lists and
+    dicts. The attribute names are looked up once per class: a run writes one result and
+    several containers per test."""
+    cls = value.__class__
+    try:
+        names = _FIELDS[cls]
+    except KeyError:
+        names = _FIELDS[cls] = (tuple(a.name for a in attr.fields(cls)) if attr.has(cls)
+                                else None)
+    if names is not None:
+        out: dict[str, Any] = {}
+        for name in names:
+            item = getattr(value, name)
+            if item or item is False:
+                out[name] = item if item.__class__ in _SCALARS else _plain(item)
+        return out
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
 def _as_dict(item: Any) -> dict[str, Any]:
     """An Allure model object as allure-pytest writes it (empty values left out)."""
-    data: dict[str, Any] = asdict(item, filter=lambda _attr, value: bool(value) or value is False)
+    data: dict[str, Any] = _plain(item)
     return data
 
 

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attr
 from allure_commons import model2
 from allure_commons.model2 import Status
 
@@ -115,3 +116,30 @@ def test_only_open_containers_with_many_children_get_fast_children() -> None:
     assert type(few.children) is list
     fast_children(SimpleNamespace(pluginmanager=SimpleNamespace(  # type: ignore[arg-type]
         get_plugin=lambda name: None)))  # allure-pytest not collecting: nothing to do
+
+
+def test_results_are_written_as_attrs_asdict_writes_them(tmp_path: Path) -> None:
+    # a result with nested steps, attachments, parameters, labels, links and a False value
+    attachment = model2.Attachment(name="HTTP", source="a-attachment.json", type="text/plain")
+    inner = model2.TestStepResult(name="inner", status=Status.PASSED, start=3, stop=4,
+                                  attachments=[attachment])
+    outer = model2.TestStepResult(
+        name="outer", status=Status.FAILED, start=2, stop=5, steps=[inner],
+        parameters=[model2.Parameter(name="MessageId", value="'m-1'", excluded=False)],
+        statusDetails=model2.StatusDetails(message="boom", known=False))
+    result = model2.TestResult(
+        uuid="t9", historyId="h", name="test_nested", fullName="suite#test_nested",
+        status=Status.FAILED, start=1, stop=6, steps=[outer], attachments=[attachment],
+        labels=[model2.Label(name="dso_step", value="PRE 3.2")],
+        links=[model2.Link(type="issue", url="https://example.invalid/1", name="1")],
+        parameters=[model2.Parameter(name="tenant", value="'gemeente'")])
+    expected = attr.asdict(result, filter=lambda _attr, value: bool(value) or value is False)
+    RedactingResultsWriter(tmp_path, Redactor([SECRET])).report_result(result)
+    (written,) = _files(tmp_path, "result.json")
+    # the writer shows string parameters without their repr quotes; nothing else differs
+    expected["parameters"][0]["value"] = "gemeente"
+    expected["steps"][0]["parameters"][0]["value"] = "m-1"
+    assert written == expected
+    assert written["steps"][0]["statusDetails"] == {"message": "boom", "known": False}
+    assert written["steps"][0]["steps"][0]["attachments"] == [
+        {"name": "HTTP", "source": "a-attachment.json", "type": "text/plain"}]
