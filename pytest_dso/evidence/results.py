@@ -28,8 +28,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import allure_commons
-from allure_commons.model2 import TEST_GROUP_PATTERN
 import attr
+from allure_commons.model2 import TEST_GROUP_PATTERN
 
 from pytest_dso.evidence.allure import (
     LABEL_ENV,

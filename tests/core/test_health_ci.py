@@ -106,3 +106,48 @@ def test_fail_on_warning_turns_the_warning_into_a_failure(pytester: pytest.Pytes
     assert "--dso-fail-on=warning" in (failure.get("message", "") + (failure.text or ""))
     # the other checks had no warning and still pass
     assert _case(root, "test_certificate_loads").find("failure") is None
+
+
+def test_dso_property_records_on_the_test_it_runs_for(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def tagged(dso_property):
+            dso_property("from_fixture", "set-up")
+
+        def test_one(dso_property, tagged):
+            dso_property("dso_case", "one")
+
+        def test_two(dso_property):
+            dso_property("dso_case", "two")
+
+        def test_three():
+            pass
+        """
+    )
+    root, output = _junit(pytester, "xunit1", "--dso-env=local")
+    found = {c.get("name"): [(p.get("name"), p.get("value")) for p in c.iter("property")]
+             for c in root.iter("testcase")}
+    assert found == {"test_one": [("from_fixture", "set-up"), ("dso_case", "one")],
+                     "test_two": [("dso_case", "two")], "test_three": []}, output
+
+
+def test_dso_property_outside_a_test_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        KEPT = []
+
+        def pytest_sessionfinish(session):
+            try:
+                KEPT[0]("too_late", "x")
+            except RuntimeError as exc:
+                session.config.rootpath.joinpath("said.txt").write_text(str(exc))
+        """
+    )
+    pytester.makepyfile(
+        "import conftest\n\ndef test_one(dso_property):\n    conftest.KEPT.append(dso_property)\n")
+    pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local").assert_outcomes(passed=1)
+    said = (pytester.path / "said.txt").read_text()
+    assert said.startswith("dso_property('too_late', …) was called while no test ran"), said
