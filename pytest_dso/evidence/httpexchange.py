@@ -3,8 +3,10 @@
 The document has ``schemaVersion: 1``, ``start``/``stop`` (epoch milliseconds), ``request``,
 ``response`` and ``error``. Sensitive header values are replaced by the Allure redaction
 marker ``__ALLURE_REDACTED__`` (rendered as a masked value); URL, query, bodies and error text
-are scrubbed with the run's :class:`~pytest_dso.evidence.redaction.Redactor`. Bodies larger
-than ``body_limit`` bytes are cut, with ``truncated: true`` and the original ``size``.
+are scrubbed with the run's :class:`~pytest_dso.evidence.redaction.Redactor`. Text bodies
+larger than ``body_limit`` bytes are cut, binary ones (``base64``) above
+:data:`BINARY_BODY_LIMIT`, with ``truncated: true`` and the original ``size``: the first bytes
+show the kind of file, the size and the SHA-256 the suites attach (bijlagen) prove the content.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ HTTP_EXCHANGE_MIME = "application/vnd.allure.http+json"
 HTTP_EXCHANGE_EXTENSION = "httpexchange"
 #: Bodies above this many bytes are truncated in attachments (64 KiB).
 DEFAULT_BODY_LIMIT = 64 * 1024
+#: Binary bodies (a PDF, a bijlage) above this many bytes are truncated (4 KiB).
+BINARY_BODY_LIMIT = 4 * 1024
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -166,8 +170,9 @@ def _content_type(headers: Headers) -> str:
 def body_document(
     body: bytes | str | None, content_type: str, redactor: Redactor, limit: int
 ) -> dict[str, Any] | None:
-    """The ``body`` object: text as ``utf8`` (redacted), other bytes as ``base64``; cut at
-    ``limit`` bytes with ``truncated`` and the original ``size``."""
+    """The ``body`` object: text as ``utf8`` (redacted), cut at ``limit`` bytes; other bytes as
+    ``base64``, cut at ``limit`` or :data:`BINARY_BODY_LIMIT`, whichever is smaller; with
+    ``truncated`` and the original ``size``."""
     if body is None:
         return None
     data = body.encode("utf-8") if isinstance(body, str) else body
@@ -184,14 +189,12 @@ def body_document(
                 text = ""
         else:
             text = ""
-    doc: dict[str, Any] = {"contentType": content_type, "size": size, "truncated": truncated}
     if text or not kept:
-        doc["encoding"] = "utf8"
-        doc["value"] = redactor.redact_text(text)
-    else:
-        doc["encoding"] = "base64"
-        doc["value"] = base64.b64encode(kept).decode("ascii")
-    return doc
+        return {"contentType": content_type, "size": size, "truncated": truncated,
+                "encoding": "utf8", "value": redactor.redact_text(text)}
+    shown = kept[:BINARY_BODY_LIMIT]
+    return {"contentType": content_type, "size": size, "truncated": len(shown) < size,
+            "encoding": "base64", "value": base64.b64encode(shown).decode("ascii")}
 
 
 def _query(url: str, redactor: Redactor) -> list[dict[str, str]]:

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_dso.evidence.httpexchange import (
+    BINARY_BODY_LIMIT,
+    DEFAULT_BODY_LIMIT,
     RecordedExchange,
     as_exchange,
     exchange_document,
@@ -82,6 +84,21 @@ def test_binary_bodies_are_base64() -> None:
     body = doc["response"]["body"]
     assert body["encoding"] == "base64"
     assert base64.b64decode(body["value"]) == b"\x89PNG\xff\x00"
+
+
+def test_binary_bodies_keep_their_first_4_kib_and_their_size() -> None:
+    pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + bytes(range(256)) * 512  # 128 KiB and a bit
+    doc = exchange_document(_exchange(response_body=pdf), Redactor())
+    body = doc["response"]["body"]
+    assert body["encoding"] == "base64"
+    assert (body["size"], body["truncated"]) == (len(pdf), True)
+    assert base64.b64decode(body["value"]) == pdf[:BINARY_BODY_LIMIT] == pdf[:4096]
+    # a text body of the same size keeps the text limit
+    text = exchange_document(_exchange(response_body=b"y" * len(pdf)), Redactor())
+    assert len(text["response"]["body"]["value"]) == DEFAULT_BODY_LIMIT
+    # a small binary body is kept whole
+    small = exchange_document(_exchange(response_body=pdf[:BINARY_BODY_LIMIT]), Redactor())
+    assert small["response"]["body"]["truncated"] is False
 
 
 def test_an_error_instead_of_a_response() -> None:
