@@ -46,6 +46,7 @@ from pytest_dso.triggers.base import (
     TriggerClaims,
     TriggerSource,
     TriggerTimeout,
+    triggers_with,
     utc_now,
 )
 
@@ -201,7 +202,7 @@ def trigger_findings(trigger: Trigger, source: TriggerSource, tenant_oin: str,
                            f"the verzoeknotificatie for {trigger.verzoeknummer} is addressed to "
                            f"{trigger.recipient_oin}, not to the tenant {tenant_oin}",
                            "check the CPA's To party and the behandeldienstconfiguratie", where))
-    same = [t for t in source.all() if t.verzoeknummer == trigger.verzoeknummer]
+    same = triggers_with(source, trigger.verzoeknummer)
     dups = [t for t in same if t.duplicate]
     if dups:
         found.append(warning("e2e.trigger.duplicate",

@@ -54,6 +54,10 @@ def _is_type(value: object, kind: str) -> bool:
     return True
 
 
+#: The keywords :meth:`_Validator._string` looks at (a string schema without any needs no call).
+_STRING_KEYS = frozenset(("minLength", "maxLength", "pattern"))
+
+
 @dataclass
 class _Validator:
     root: Mapping[str, Any]
@@ -82,7 +86,8 @@ class _Validator:
             return False
         self.depth += 1
         try:
-            return self._check(value, self.resolve(schema), where)
+            return self._check(value, self.resolve(schema) if "$ref" in schema else schema,
+                               where)
         finally:
             self.depth -= 1
 
@@ -98,7 +103,8 @@ class _Validator:
         kinds = schema.get("type")
         if kinds is not None:
             options = kinds if isinstance(kinds, list) else [kinds]
-            if not any(_is_type(value, str(k)) for k in options):
+            if not (_is_type(value, kinds) if isinstance(kinds, str)
+                    else any(_is_type(value, str(k)) for k in options)):
                 shown = type(value).__name__ if value is not None else "null"
                 self.errors.append(f"{where}: expected {' or '.join(map(str, options))}, "
                                    f"got {shown}")
@@ -107,20 +113,22 @@ class _Validator:
             self.errors.append(f"{where}: {value!r} is not one of {schema['enum']!r}")
         if "const" in schema and value != schema["const"]:
             self.errors.append(f"{where}: expected {schema['const']!r}, got {value!r}")
-        for sub in schema.get("allOf", ()):
-            self.check(value, sub, where)
+        if "allOf" in schema:
+            for sub in schema["allOf"]:
+                self.check(value, sub, where)
         if "anyOf" in schema and not any(self._sub(value, s, where) for s in schema["anyOf"]):
             self.errors.append(f"{where}: matches none of the anyOf alternatives")
         if "oneOf" in schema:
             hits = sum(1 for s in schema["oneOf"] if self._sub(value, s, where))
             if hits != 1:
                 self.errors.append(f"{where}: matches {hits} of the oneOf alternatives, not 1")
-        if isinstance(value, dict):
+        if isinstance(value, str):
+            if not _STRING_KEYS.isdisjoint(schema):
+                self._string(value, schema, where)
+        elif isinstance(value, dict):
             self._object(value, schema, where)
         elif isinstance(value, list):
             self._array(value, schema, where)
-        elif isinstance(value, str):
-            self._string(value, schema, where)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             self._number(value, schema, where)
         return len(self.errors) == start

@@ -57,7 +57,7 @@ class StoreJournal:
 
     def attempted(self, delivery: Delivery, attempt: Attempt) -> None:
         delivery_id = self._delivery_id(delivery.message_id)
-        self._store.record_attempt(
+        self._store.write_attempt(
             delivery_id, attempt,
             next_attempt_at=_utc(delivery.next_attempt) if delivery.next_attempt else None,
         )
@@ -65,7 +65,7 @@ class StoreJournal:
     def finished(self, delivery: Delivery) -> None:
         delivery_id = self._delivery_id(delivery.message_id)
         if delivery.status is DeliveryStatus.ACKED:
-            self._store.mark_acked(delivery_id)
+            self._store.write_acked(delivery_id)
         elif delivery.status is DeliveryStatus.DELIVERED:
             self._store.mark_failed(delivery_id, "", delivery.status)  # final, no error
         else:

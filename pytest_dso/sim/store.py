@@ -659,6 +659,21 @@ class Store:
         """Record one attempt. Taken (:attr:`Attempt.ok`) → SENT (awaiting the ack); not taken
         → PENDING with ``next_attempt_at``, or FAILED when ``give_up``. An ACKED delivery
         stays ACKED."""
+        with self.transaction():
+            self.write_attempt(delivery_id, attempt, next_attempt_at=next_attempt_at,
+                               give_up=give_up)
+            return self._require_delivery(delivery_id)
+
+    def write_attempt(
+        self,
+        delivery_id: int,
+        attempt: Attempt,
+        *,
+        next_attempt_at: dt.datetime | None = None,
+        give_up: bool = False,
+    ) -> None:
+        """:meth:`record_attempt` without reading the delivery back (the journal's path);
+        :class:`KeyError` for an unknown delivery."""
         now = _now()
         with self.transaction():
             self._execute(
@@ -671,25 +686,33 @@ class Store:
                 status = DeliveryStatus.SENT
             else:
                 status = DeliveryStatus.FAILED if give_up else DeliveryStatus.PENDING
-            self._execute(
+            updated = self._execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_http_status = ?, "
                 "last_error = ?, next_attempt_at = ?, updated_at = ?, "
                 "status = CASE WHEN status = 'acked' THEN status ELSE ? END WHERE id = ?",
                 (attempt.http_status, attempt.detail, _ts(next_attempt_at), _ts(now),
                  status.value, delivery_id),
-            )
-            return self._require_delivery(delivery_id)
+            ).rowcount
+            if not updated:
+                raise KeyError(f"no delivery with id {delivery_id}")
 
     def mark_acked(self, delivery_id: int, ack_message_id: int | None = None) -> Delivery:
         """The recipient acknowledged the message (final)."""
+        self.write_acked(delivery_id, ack_message_id)
+        return self._require_delivery(delivery_id)
+
+    def write_acked(self, delivery_id: int, ack_message_id: int | None = None) -> None:
+        """:meth:`mark_acked` without reading the delivery back (the journal's path);
+        :class:`KeyError` for an unknown delivery."""
         now = _ts(_now())
-        self._execute(
+        updated = self._execute(
             "UPDATE deliveries SET status = 'acked', acked_at = COALESCE(acked_at, ?), "
             "ack_message_id = COALESCE(?, ack_message_id), next_attempt_at = NULL, "
             "updated_at = ? WHERE id = ?",
             (now, ack_message_id, now, delivery_id),
-        )
-        return self._require_delivery(delivery_id)
+        ).rowcount
+        if not updated:
+            raise KeyError(f"no delivery with id {delivery_id}")
 
     def mark_failed(
         self, delivery_id: int, error: str, status: DeliveryStatus = DeliveryStatus.FAILED

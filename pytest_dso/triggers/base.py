@@ -164,6 +164,8 @@ class TriggerLog:
         self._triggers: list[Trigger] = []
         # verzoeknummer -> its readable verzoeknotificaties, arrival order kept
         self._by_number: dict[str, list[Trigger]] = {}
+        # verzoeknummer -> every trigger recorded with it (any kind), arrival order kept
+        self._recorded: dict[str, list[Trigger]] = {}
         # verzoeknummer -> the condition its waits sleep on (shares ``_lock``), with the
         # number of waits using it; a record wakes only the waits for its verzoeknummer
         self._waiting: dict[str, tuple[threading.Condition, int]] = {}
@@ -217,6 +219,7 @@ class TriggerLog:
                 peer_certificate_der=peer_certificate_der,
             )
             self._triggers.append(trigger)
+            self._recorded.setdefault(verzoeknummer, []).append(trigger)
             if verzoeknummer and trigger.is_verzoeknotificatie:
                 self._by_number.setdefault(verzoeknummer, []).append(trigger)
                 waiting = self._waiting.get(verzoeknummer)
@@ -271,6 +274,13 @@ class TriggerLog:
         with self._lock:
             return list(self._triggers)
 
+    def with_verzoeknummer(self, verzoeknummer: str) -> list[Trigger]:
+        """Every trigger so far recorded with ``verzoeknummer`` (any kind, duplicates and late
+        ones included), in arrival order: ``all()`` filtered on the number, without the scan."""
+        with self._lock:
+            return list(self._recorded.get(verzoeknummer, ()))
+
+
 class LoggingSource:
     """Base of the built-in sources: ``wait_for`` and ``all`` answered from a :class:`TriggerLog`.
 
@@ -306,6 +316,14 @@ class LoggingSource:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def triggers_with(source: TriggerSource, verzoeknummer: str) -> list[Trigger]:
+    """``[t for t in source.all() if t.verzoeknummer == verzoeknummer]``, answered from the
+    log's index when ``source`` keeps its triggers in a :class:`TriggerLog` unchanged."""
+    if isinstance(source, LoggingSource) and type(source).all is LoggingSource.all:
+        return source.log.with_verzoeknummer(verzoeknummer)
+    return [t for t in source.all() if t.verzoeknummer == verzoeknummer]
 
 
 class TriggerClaims:

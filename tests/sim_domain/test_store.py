@@ -150,6 +150,36 @@ def test_delivery_lifecycle(tmp_path: Path) -> None:
         assert len(store.deliveries(verzoeknummer="2026060200001")) == 2
 
 
+def test_journal_writes_without_read_back_store_what_the_returning_calls_store(
+        tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        msg = store.add_message(
+            direction="out", kind="verzoeknotificatie", raw=b"a", ebms_message_id="m3@test"
+        )
+        rows = [store.add_delivery(message_id=msg, recipient_oin=BG, endpoint="e",
+                                   verzoeknummer="2026060200003", volgnummer=0)
+                for _ in range(2)]
+        retry_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)
+        attempt = Attempt("m3@test", 1, 1_780_000_000.0, 0.02, "retry", 503, "busy")
+        returned = store.record_attempt(rows[0], attempt, next_attempt_at=retry_at)
+        assert store.write_attempt(rows[1], attempt, next_attempt_at=retry_at) is None
+        written = store.get_delivery(rows[1])
+        assert written is not None
+        assert (written.status, written.attempts, written.next_attempt, written.last_error) == (
+            returned.status, returned.attempts, returned.next_attempt, returned.last_error)
+        assert store.attempts(rows[0]) == store.attempts(rows[1])
+        assert store.mark_acked(rows[0]).status is DeliveryStatus.ACKED
+        store.write_acked(rows[1])
+        acked = store.get_delivery(rows[1])
+        assert acked is not None
+        assert (acked.status, acked.next_attempt == acked.created) == (DeliveryStatus.ACKED, True)
+        with pytest.raises(KeyError):
+            store.write_acked(999)
+        with pytest.raises((KeyError, sqlite3.IntegrityError)):
+            store.write_attempt(999, attempt)
+        assert len(store.attempts(rows[1])) == 1  # the failed write left nothing behind
+
+
 def test_search_latest_versions(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         for n in range(1, 6):

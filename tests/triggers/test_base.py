@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pytest_dso.triggers.base import TriggerLog, TriggerTimeout
+from pytest_dso.triggers.base import LoggingSource, TriggerLog, TriggerTimeout, triggers_with
 
 
 def test_wait_returns_a_trigger_that_already_arrived() -> None:
@@ -147,3 +147,17 @@ def test_each_concurrent_wait_gets_its_own_trigger_and_others_on_timeout() -> No
     assert len(missed) == 1
     assert len(missed[0].others) == 3 * len(numbers)  # all arrived during that wait
     assert log.record(b"late", verzoeknummer="2025030299999").late
+
+
+def test_triggers_with_a_verzoeknummer_are_all_of_them_in_arrival_order() -> None:
+    source = LoggingSource()
+    log = source.log
+    log.record(b"a", verzoeknummer="2025030300001", message_id="m1")
+    log.record(b"b", verzoeknummer="2025030300002")
+    log.record(b"a", verzoeknummer="2025030300001", message_id="m1")  # duplicate
+    log.record(b"w", verzoeknummer="2025030300001", kind="dka-intrekking")
+    log.record(b"?", verzoeknummer="", problem="unreadable")
+    for number in ("2025030300001", "2025030300002", "", "2025030300009"):
+        expected = [t for t in source.all() if t.verzoeknummer == number]
+        assert triggers_with(source, number) == expected
+    assert [t.duplicate for t in triggers_with(source, "2025030300001")] == [False, True, False]
