@@ -118,6 +118,22 @@ def _inside(point: RdPunt, polygon: Sequence[RdPunt]) -> bool:
     return inside
 
 
+class _Names(Mapping[str, str]):
+    """OIN → name, read from the organisations as they are (no copy of all of them)."""
+
+    def __init__(self, organisations: Mapping[str, Organisation]) -> None:
+        self._organisations = organisations
+
+    def __getitem__(self, oin: str) -> str:
+        return self._organisations[oin].naam
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._organisations)
+
+    def __len__(self) -> int:
+        return len(self._organisations)
+
+
 class SimServices:
     """The state and rules behind the five simulated APIs. Thread-safe."""
 
@@ -153,9 +169,9 @@ class SimServices:
         return f"SimServices({self.store!r})"
 
     @property
-    def names(self) -> dict[str, str]:
-        """OIN → name of every known organisation."""
-        return {o.oin: o.naam for o in self.organisations.values()}
+    def names(self) -> Mapping[str, str]:
+        """OIN → name of every known organisation (a live view, not a copy per call)."""
+        return _Names(self.organisations)
 
     # -- afhandelen -------------------------------------------------------------------------
     def _stored(self, verzoeknummer: str) -> StoredVerzoek | None:
