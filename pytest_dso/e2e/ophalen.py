@@ -247,13 +247,13 @@ class Ophaler:
                 findings.append(_status_finding(exc, f"bijlage {bijlage.document_id}",
                                                 expect.tenant_oin, where))
                 continue
-            findings.extend(check_bijlage(bijlage, content))
+            digest = hashlib.sha256(content).hexdigest()
+            findings.extend(check_bijlage(bijlage, content, sha256=digest))
             meta = announced.get(bijlage.document_id)
             if meta is not None:
-                findings.extend(check_bijlage(meta, content))
+                findings.extend(check_bijlage(meta, content, sha256=digest))
             fetched.append(FetchedDocument(bijlage.document_id, bijlage.bestandsnaam,
-                                           len(content), hashlib.sha256(content).hexdigest(),
-                                           content))
+                                           len(content), digest, content))
         extra = [link for link in refs.documenten if link.href not in used]
         if extra and verzoek.bijlagen:
             findings.append(warning("e2e.ophalen.bijlage_unannounced",

@@ -5,7 +5,8 @@ one binary stream object, a trailer and ``%%EOF``) with pseudo-random content, s
 compress, like real scanned PDFs. The same spec always gives the same bytes, so the simulator
 can store the spec (a few bytes) instead of the document and regenerate it on every download.
 Content is produced in blocks of :data:`BLOCK_SIZE`; nothing holds the whole document unless
-:meth:`BijlageSpec.read` is called.
+:meth:`BijlageSpec.read` is called, except the blocks of a few small documents
+(:data:`CACHED_SIZE`), which are served again on every download.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from pytest_dso.stam.model import Bijlage
 
 #: Size of the generated blocks (the output does not depend on how it is consumed).
 BLOCK_SIZE = 64 * 1024
+#: Documents up to this size keep their generated blocks (at most :data:`CACHED_DOCUMENTS` of
+#: them, so at most 8 MiB); larger ones are generated anew on every read, block by block.
+CACHED_SIZE = 256 * 1024
+CACHED_DOCUMENTS = 32
 #: Default size range of a generated bijlage: 50 KB to 2 MB.
 DEFAULT_MIN_SIZE = 50_000
 DEFAULT_MAX_SIZE = 2_000_000
@@ -60,7 +65,13 @@ class BijlageSpec:
         return self.bestandsnaam or f"bijlage-{self.seed}.pdf"
 
     def chunks(self) -> Iterator[bytes]:
-        """The document's bytes in blocks of at most :data:`BLOCK_SIZE`."""
+        """The document's bytes in blocks of at most :data:`BLOCK_SIZE` (a document of at
+        most :data:`CACHED_SIZE` bytes is generated once and its blocks kept)."""
+        if self.size > CACHED_SIZE:
+            return self._generate()
+        return iter(_cached_blocks(self.seed, self.size))
+
+    def _generate(self) -> Iterator[bytes]:
         body_length = self.size - MIN_SIZE
         header = _header(10**9)
         # Pad the /Length field so the header length does not depend on the body length.
@@ -100,6 +111,12 @@ class BijlageSpec:
             size=self.size,
             sha256=self.sha256(),
         )
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def _cached_blocks(seed: int, size: int) -> tuple[bytes, ...]:
+    """The blocks of a small document, generated once (the same for every download)."""
+    return tuple(BijlageSpec(seed, size)._generate())
 
 
 @functools.lru_cache(maxsize=4096)

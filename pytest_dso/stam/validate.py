@@ -329,13 +329,22 @@ def _volgnummer_findings(verzoek: Verzoek, where: str) -> list[Finding]:
     ]
 
 
-def check_bijlage(bijlage: Bijlage, chunks: bytes | Iterable[bytes]) -> list[Finding]:
-    """Compare fetched document bytes with the size and SHA-256 the verzoek announces."""
+def check_bijlage(bijlage: Bijlage, chunks: bytes | Iterable[bytes], *,
+                  sha256: str | None = None) -> list[Finding]:
+    """Compare fetched document bytes with the size and SHA-256 the verzoek announces.
+    ``sha256``: the hex SHA-256 of ``chunks`` (then whole bytes) when the caller has it
+    already, so the document is not hashed again."""
+    if sha256 is not None and isinstance(chunks, bytes):
+        return _bijlage_findings(bijlage, len(chunks), sha256)
     digest = hashlib.sha256()
     size = 0
     for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
         digest.update(chunk)
         size += len(chunk)
+    return _bijlage_findings(bijlage, size, digest.hexdigest())
+
+
+def _bijlage_findings(bijlage: Bijlage, size: int, hexdigest: str) -> list[Finding]:
     findings: list[Finding] = []
     where = f"document {bijlage.document_id} ({bijlage.bestandsnaam})"
     if bijlage.size and size != bijlage.size:
@@ -347,11 +356,11 @@ def check_bijlage(bijlage: Bijlage, chunks: bytes | Iterable[bytes]) -> list[Fin
                 where,
             )
         )
-    if bijlage.sha256 and digest.hexdigest() != bijlage.sha256.lower():
+    if bijlage.sha256 and hexdigest != bijlage.sha256.lower():
         findings.append(
             error(
                 "stam.bijlage.sha256",
-                f"SHA-256 {digest.hexdigest()} differs from the announced {bijlage.sha256}",
+                f"SHA-256 {hexdigest} differs from the announced {bijlage.sha256}",
                 "the document changed in transit or storage; fetch it again",
                 where,
             )

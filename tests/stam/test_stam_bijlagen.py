@@ -9,6 +9,7 @@ import pytest
 
 from pytest_dso.stam.bijlagen import (
     BLOCK_SIZE,
+    CACHED_SIZE,
     DEFAULT_MAX_SIZE,
     DEFAULT_MIN_SIZE,
     MIN_SIZE,
@@ -60,3 +61,16 @@ def test_too_small_is_refused() -> None:
         BijlageSpec(1, MIN_SIZE - 1)
     with pytest.raises(ValueError, match="below"):
         spec_for(1, min_size=10, max_size=5)
+
+
+@pytest.mark.parametrize("size", [MIN_SIZE, 48_000, CACHED_SIZE, CACHED_SIZE + 1, 700_000])
+def test_small_documents_served_from_kept_blocks_equal_freshly_generated_ones(size: int) -> None:
+    spec = BijlageSpec(seed=9100 + size % 97, size=size)
+    fresh = list(spec._generate())
+    first, again = list(spec.chunks()), list(spec.chunks())
+    assert first == again == fresh  # the same bytes in the same blocks, every time
+    assert max(len(block) for block in fresh) <= BLOCK_SIZE
+    assert sum(map(len, first)) == size
+    assert spec.sha256() == hashlib.sha256(b"".join(fresh)).hexdigest()
+    shared = next(spec.chunks()) is next(spec.chunks())  # kept blocks are the same objects
+    assert shared is (size <= CACHED_SIZE)

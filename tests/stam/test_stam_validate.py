@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -176,3 +177,12 @@ def test_check_bijlage() -> None:
         "stam.bijlage.size",
         "stam.bijlage.sha256",
     }
+
+
+def test_check_bijlage_with_the_digest_given_finds_what_hashing_finds() -> None:
+    spec = spec_for(4, min_size=1_000, max_size=5_000)
+    meta = spec.bijlage("d2")
+    data = spec.read()
+    for content in (data, data[:-1] + bytes([data[-1] ^ 1]), data[:100]):
+        digest = hashlib.sha256(content).hexdigest()
+        assert check_bijlage(meta, content, sha256=digest) == check_bijlage(meta, content)
