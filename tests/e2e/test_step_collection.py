@@ -49,3 +49,29 @@ def test_per_tenant_steps_are_those_of_the_runs_process(
     assert "test_stap[PRE-2.6]" in shared
     assert "test_stap[PROD-3]" in shared
     assert len(shared) == 12
+
+
+def test_a_step_is_judged_from_the_session_fixtures_the_root_conftest_gives(
+    pytester: pytest.Pytester,
+) -> None:
+    suite = (ROOT / "suites" / "test_aansluitproces.py").read_text(encoding="utf-8")
+    pytester.makepyfile(test_aansluitproces=suite)
+    pytester.makeconftest(
+        """
+        import pytest
+        from pytest_dso.findings import error
+        from pytest_dso.pkio.testpki import build_test_pki
+
+        @pytest.fixture(scope="session")
+        def dso_test_pki():
+            return build_test_pki(key_type="ec256")
+
+        @pytest.fixture(scope="session")
+        def dso_cpa_findings():
+            return [error("cpa.planted", "a planted CPA problem", "cpa.xml", "")]
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--dso-env=local",
+                                          "test_aansluitproces.py", "-k", "PRE-2.3 or PRE-1.1")
+    result.assert_outcomes(failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*PRE 2.3 CPA aanmaken is NOT proven*", "*a planted CPA problem*"])
