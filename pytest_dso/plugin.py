@@ -52,6 +52,8 @@ MARKERS = {
     "writes": "Changes state in DSO-LV; skipped unless writes are allowed for the environment.",
     "manual": "A step that needs a person; the run records what evidence it needs.",
     "tenant(oin)": "The bevoegd gezag or behandeldienst a test is about.",
+    "dso_property(name, value)": "Record a property of the test, as the dso_property fixture "
+    "does, before it runs (so also when it is skipped before its set-up).",
 }
 
 

@@ -27,20 +27,6 @@ from pytest_dso.tenants import Tenant
 StepStatus = Callable[[Step, Tenant | None], StepProof | None]
 
 
-def _params(per_tenant: bool, process: str | None = None) -> list[object]:
-    return [pytest.param(s, id=s.label.replace(" ", "-"), marks=pytest.mark.dso_step(s.label))
-            for s in (*PRE_STEPS, *PROD_STEPS)
-            if s.per_tenant == per_tenant and process in (None, s.env)]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Per tenant, only the steps of the run's own process: the other process's steps would
-    skip for every tenant (the shared steps list the whole road once)."""
-    if metafunc.definition.originalname == "test_stap_per_tenant":
-        process = process_of(settings_of(metafunc.config).env)
-        metafunc.parametrize("step", _params(per_tenant=True, process=process))
-
-
 def _manual_text(step: Step, ticket: str | None) -> str:
     text = f"{step.label} {step.title} ({step.actor}): {step.action} Evidence: {step.evidence}."
     if step.mail_subject:
@@ -48,19 +34,58 @@ def _manual_text(step: Step, ticket: str | None) -> str:
     return text
 
 
+def _known_skip(step: Step, settings: DsoSettings) -> tuple[str, dict[str, str]] | None:
+    """Why ``step`` is skipped whatever this run finds, and the properties that say so: a
+    step of the other process, or a manual one. ``None`` when the run decides."""
+    env = settings.env
+    if step.env == "prod" and env != "prod":
+        return (f"{step.label} is a PROD step; this run is {env.upper()} (run with "
+                "--dso-env=prod once PRE is done)", {})
+    if step.env == "pre" and env == "prod":
+        return (f"{step.label} belongs to PRE, which must be complete before PROD; its "
+                "evidence comes from the PRE run", {})
+    if not step.automated:
+        return f"MANUAL: {_manual_text(step, settings.ticket)}", {"dso_step_status": "manual"}
+    return None
+
+
+def _params(settings: DsoSettings, per_tenant: bool) -> list[object]:
+    """The steps as parameters; a step whose skip is known before the run is marked skipped
+    with its properties, so it needs no fixtures."""
+    process = process_of(settings.env)
+    params: list[object] = []
+    for item in (*PRE_STEPS, *PROD_STEPS):
+        if item.per_tenant != per_tenant or (per_tenant and item.env != process):
+            continue
+        marks = [pytest.mark.dso_step(item.label)]
+        known = _known_skip(item, settings)
+        if known is not None:
+            reason, properties = known
+            marks += [pytest.mark.dso_property(name, value)
+                      for name, value in {"dso_step": item.label, **properties}.items()]
+            marks.append(pytest.mark.skip(reason=reason))
+        params.append(pytest.param(item, id=item.label.replace(" ", "-"), marks=marks))
+    return params
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The steps, each once; per tenant only those of the run's own process (the other
+    process's steps would skip for every tenant; the shared steps list the whole road)."""
+    if metafunc.definition.originalname in ("test_stap", "test_stap_per_tenant"):
+        settings = settings_of(metafunc.config)
+        per_tenant = metafunc.definition.originalname == "test_stap_per_tenant"
+        metafunc.parametrize("step", _params(settings, per_tenant))
+
+
 def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: StepStatus,
            dso_property: Callable[[str, object], None]) -> None:
     env = settings.env
     dso_property("dso_step", step.label)
-    if step.env == "prod" and env != "prod":
-        pytest.skip(f"{step.label} is a PROD step; this run is {env.upper()} "
-                    "(run with --dso-env=prod once PRE is done)")
-    if step.env == "pre" and env == "prod":
-        pytest.skip(f"{step.label} belongs to PRE, which must be complete before PROD; its "
-                    "evidence comes from the PRE run")
-    if not step.automated:
-        dso_property("dso_step_status", "manual")
-        pytest.skip(f"MANUAL: {_manual_text(step, settings.ticket)}")
+    known = _known_skip(step, settings)
+    if known is not None:  # a parameter without its skip marker
+        for name, value in known[1].items():
+            dso_property(name, value)
+        pytest.skip(known[0])
     found = status(step, tenant)
     if found is None:
         dso_property("dso_step_status", "open")
@@ -85,7 +110,6 @@ def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: Ste
     pytest.skip(f"MANUAL: {_manual_text(step, settings.ticket)} Run said: {reasons}")
 
 
-@pytest.mark.parametrize("step", _params(per_tenant=False))
 def test_stap(
     step: Step,
     dso_settings: DsoSettings,

@@ -151,3 +151,41 @@ def test_dso_property_outside_a_test_says_so(pytester: pytest.Pytester) -> None:
     pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local").assert_outcomes(passed=1)
     said = (pytester.path / "said.txt").read_text()
     assert said.startswith("dso_property('too_late', …) was called while no test ran"), said
+
+
+def test_the_dso_property_marker_records_also_on_a_test_skipped_before_it_runs(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", [
+            pytest.param(1, marks=[pytest.mark.dso_property("dso_step", "PRE 3.1"),
+                                   pytest.mark.dso_property("dso_step_status", "manual"),
+                                   pytest.mark.skip(reason="MANUAL: log in")]),
+            pytest.param(2, marks=pytest.mark.dso_property("dso_step", "PRE 3.2")),
+        ])
+        def test_step(n, dso_property):
+            dso_property("ran", n)
+        """
+    )
+    root, output = _junit(pytester, "xunit1", "--dso-env=local")
+    found = {c.get("name"): [(p.get("name"), p.get("value")) for p in c.iter("property")]
+             for c in root.iter("testcase")}
+    assert found == {
+        "test_step[1]": [("dso_step", "PRE 3.1"), ("dso_step_status", "manual")],
+        "test_step[2]": [("dso_step", "PRE 3.2"), ("ran", "2")],
+    }, output
+
+
+def test_a_dso_property_marker_without_a_value_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        "import pytest\n\n@pytest.mark.dso_property('dso_step')\ndef test_one():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *::test_one: the dso_property marker takes a name and "
+                                 "a value*got ('dso_step',)"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
