@@ -245,6 +245,9 @@ class SharedClients:
         self.max_idle_per_host = max_idle_per_host
         self._lock = threading.Lock()
         self._clients: dict[str, HttpClient] = {}
+        # id(identity) -> (the identity, its key): the fingerprint is computed once per
+        # identity object (kept here, so its id cannot be reused while it is cached)
+        self._keys: dict[int, tuple[Identity, str]] = {}
         self._closed = False
 
     @staticmethod
@@ -252,9 +255,21 @@ class SharedClients:
         """What tells identities apart: the certificate's SHA-256 (``""``: no certificate)."""
         return identity.fingerprint_sha256 if identity is not None else ""
 
+    def _key_of(self, identity: Identity | None) -> str:
+        if identity is None:
+            return ""
+        with self._lock:
+            known = self._keys.get(id(identity))
+        if known is not None and known[0] is identity:
+            return known[1]
+        key = self.key(identity)
+        with self._lock:
+            self._keys[id(identity)] = (identity, key)
+        return key
+
     def client(self, identity: Identity | None) -> HttpClient:
         """The shared client presenting ``identity``."""
-        key = self.key(identity)
+        key = self._key_of(identity)
         with self._lock:
             found = self._clients.get(key)
             if found is not None:

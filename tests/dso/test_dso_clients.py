@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -284,6 +285,10 @@ def test_shared_clients_are_per_identity_and_never_mix_identities(
         assert clients.client(leverancier) is clients.client(leverancier)
         assert clients.client(od) is not clients.client(leverancier)
         assert clients.client(None) is not clients.client(leverancier)
+        again = dataclasses.replace(leverancier)  # another object, the same certificate
+        assert again is not leverancier
+        assert clients.client(again) is clients.client(leverancier)
+        assert clients.client(od) is not clients.client(again)
         for session in (first, second, third, first):
             AfhandelenClient(session).referenties_response("2026060200011")
         seen = world.seen[-4:]
