@@ -230,6 +230,10 @@ def _client(config: RestConfig, context: ssl.SSLContext, identity: Identity | No
     )
 
 
+#: How many identity objects :class:`SharedClients` remembers the key of.
+_MAX_KEYS = 1024
+
+
 class SharedClients:
     """One HTTP client per identity, shared by the REST sessions of many tenants: the TLS
     context (client certificate and trust) is built once per identity and kept-alive
@@ -264,6 +268,8 @@ class SharedClients:
             return known[1]
         key = self.key(identity)
         with self._lock:
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.clear()  # bounded: identities made anew per call stay few here
             self._keys[id(identity)] = (identity, key)
         return key
 

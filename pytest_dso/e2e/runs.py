@@ -176,6 +176,8 @@ class E2eRuns:
         self.say = say
         self.concurrency = max(1, concurrency)
         self._prefetch = tuple(prefetch) if prefetch is not None else tuple(self.tenants.values())
+        self._prefetched = False  # every prefetched tenant's flow has been started
+        self._leverancier: Identity | None = None  # the local submissions' identity
         self._lock = threading.Lock()
         self._futures: dict[str, Future[FlowResult]] = {}
         self._pool: ThreadPoolExecutor | None = None
@@ -264,7 +266,9 @@ class E2eRuns:
         if self.pki is None:
             raise E2eSetupError("local submissions act with the test PKI's leverancier; "
                                 "none was given")
-        leverancier = self.pki.identity("leverancier")
+        leverancier = self._leverancier
+        if leverancier is None:
+            leverancier = self._leverancier = self.pki.identity("leverancier")
 
         def submit(plan: SubmissionPlan) -> tuple[Submission | None, list[Finding]]:
             found: list[Finding] = []
@@ -324,7 +328,9 @@ class E2eRuns:
     def flow(self, tenant: Tenant) -> FlowResult:
         """The (cached) end-to-end result for ``tenant``; the first call starts the flows of
         every prefetched tenant. Raises :class:`E2eSetupError` when the flow cannot start."""
-        self.start(self._prefetch)
+        if not self._prefetched:
+            self.start(self._prefetch)
+            self._prefetched = True
         self.start((tenant,))
         with self._lock:
             future = self._futures[tenant.oin]
