@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".pytest-dso-installed"
+#: pytest plugins of the dev extras that the suites do not use.
+UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest")
 
 
 def _run(*args: str | Path, env: dict[str, str] | None = None) -> int:
@@ -65,7 +67,9 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     python = BIN / "python"
     if command == "run":
-        code = _run(python, "-m", "pytest", *rest)
+        # The suites use none of the dev extras' pytest plugins: left out, they spare the job
+        # about two seconds of imports (as in tests/pytest.ini).
+        code = _run(python, "-m", "pytest", *(f"-pno:{name}" for name in UNUSED_PLUGINS), *rest)
         _run(BIN / "dso-report", "render")
         return code
     if command == "test":

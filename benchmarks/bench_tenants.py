@@ -8,7 +8,9 @@ their evidence and results; the flows of all tenants run concurrently (bounded, 
 ``ping_many`` is).
 
 Measured in one run, each size in its own child pytest process with a time limit and its own
-folder: the wall time of the whole job for 3 tenants (the built-in local set-up) and for 400
+folder, as an installed pytest-dso runs it: without the pytest plugins that only the dev extras
+bring (schemathesis, anyio, hypothesis, xdist), whose start-up and per-test hooks a user's run
+does not have: the wall time of the whole job for 3 tenants (the built-in local set-up) and for 400
 (about as many bevoegde gezagen as the Netherlands has; the extra ones are gemeenten and
 waterschappen with test OINs), and their ratio. Then, cheaply, the engine flows alone
 (:class:`~pytest_dso.e2e.runs.E2eRuns` without pytest) for the same sizes.
@@ -49,6 +51,8 @@ TRIGGER_TIMEOUT = 60.0
 #: The seconds one pytest run of the local main job may take.
 JOB_LIMIT_S = 900.0
 _SUMMARY = re.compile(r"\d+ (passed|failed|skipped|error)")
+#: The pytest plugins of the dev extras, left out of the measured job (see the module).
+DEV_PLUGINS = ("schemathesis", "anyio", "hypothesispytest", "xdist")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ def measure_job(count: int, folder: Path) -> Measured:
     """The local main job (the packaged suites, every tenant) as a child pytest run."""
     folder.mkdir(parents=True)
     (folder / "dso.toml").write_text(dso_toml(tenants_for(count)), encoding="utf-8")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--dso-env", "local",
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               *(f"-pno:{name}" for name in DEV_PLUGINS), "--dso-env", "local",
                "--dso-config", str(folder / "dso.toml"), "--dso-output", str(folder / "reports")]
     env = {**os.environ, "DSO_CHROMIUM": "off"}
     started = time.perf_counter()
