@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from importlib import resources
 
 from lxml import etree
@@ -76,12 +77,18 @@ def _location(path: str | None) -> str:
     return path
 
 
+#: One validation at a time: the compiled schema keeps one error log, which a validation in
+#: another thread would clear or fill while this one reads it.
+_VALIDATING = threading.Lock()
+
+
 def schema_problems(root: etree._Element) -> list[tuple[str, str]]:
     """(reason, location) for each schema violation of the envelope ``root``."""
     schema = envelope_schema()
-    if schema.validate(root):
-        return []
-    entries = list(schema.error_log)  # type: ignore[call-overload]
+    with _VALIDATING:
+        if schema.validate(root):
+            return []
+        entries = list(schema.error_log)  # type: ignore[call-overload]
     return [(_readable(e.message), _location(e.path)) for e in entries]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -154,3 +155,20 @@ def test_schema_locations_use_ebms_core_forms(ebms_data: Read) -> None:
     assert finding.where == "//Body/Manifest/Other"
     assert "eb:Other" in finding.message
     assert "{" not in finding.message
+
+
+def test_concurrent_validations_each_report_their_own_schema_problems(ebms_data: Read) -> None:
+    # the compiled schema keeps one error log: validations in other threads must not mix
+    # their problems into this one's, nor clear them
+    bad = _mutated(ebms_data, "message.xml", "<eb:Reference ", "<eb:Other ")
+    good = ebms_data("message.xml")
+    expected = {True: render(validate_envelope(bad)), False: render(validate_envelope(good))}
+    assert expected[True] != expected[False]
+
+    def check(n: int) -> list[bool]:
+        return [render(validate_envelope(bad if (n + i) % 2 else good)) == expected[
+            bool((n + i) % 2)] for i in range(60)]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [ok for batch in pool.map(check, range(8)) for ok in batch]
+    assert all(results), results.count(False)
