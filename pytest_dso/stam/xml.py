@@ -323,8 +323,7 @@ def _line(node: etree._Element) -> int | None:
 def _children(node: etree._Element, name: str) -> Iterator[etree._Element]:
     wanted = name.casefold()
     for child in node:
-        tag = child.tag
-        if (_local_of(tag) if isinstance(tag, str) else "") == wanted:
+        if local_name(child) == wanted:
             yield child
 
 
