@@ -1,15 +1,20 @@
-"""Aansluitproces status: one test per step of the PRE process (4 parts) and PROD (7 steps);
-steps about one bevoegd gezag (triggerbericht, ophalen, schermafdruk) once per tenant, for the
-process the run gives evidence for (PRE for a local or PRE run, PROD for a PROD run).
+"""Aansluitproces status: one test per step of the PRE process (4 parts) and PROD (7 steps).
+
+The steps about one bevoegd gezag that a run proves (indienen, triggerbericht, ophalen, VTH)
+are judged per tenant by the end-to-end tests of ``suites/test_e2e.py``, which carry those
+steps as their ``dso_step`` markers: a second test per step and tenant would repeat their
+verdict. The ticket bundle judges every step from the tests labelled with it. A per-tenant
+step without an automated proof (PRE 3.1, logging in) is listed here once, for the run's own
+process.
 
 An automated step passes when this run proves it, from the same results the suites judge (CPA
-lint and certificate checks, whitelist and TLS findings, the Ping/Pong, the end-to-end flow of
-the tenant; computed once per process, whichever test asks first), and fails when they show a
-problem. Otherwise it is skipped with a clear reason: a **manual** step says who must do what
-and which evidence DSO-beheer expects (mail subject included); a step the harness cannot prove
-says which suite to look at. The status never depends on which other tests ran in the same
-process. In local mode the PRE steps are rehearsed against the simulator: a pass there is not
-evidence for DSO-beheer. The steps come from the one model, :mod:`pytest_dso.e2e.steps`.
+lint and certificate checks, whitelist and TLS findings, the Ping/Pong; computed once per
+process, whichever test asks first), and fails when they show a problem. Otherwise it is
+skipped with a clear reason: a **manual** step says who must do what and which evidence
+DSO-beheer expects (mail subject included); a step the harness cannot prove says which suite to
+look at. The status never depends on which other tests ran in the same process. In local mode
+the PRE steps are rehearsed against the simulator: a pass there is not evidence for DSO-beheer.
+The steps come from the one model, :mod:`pytest_dso.e2e.steps`.
 """
 
 from __future__ import annotations
@@ -49,13 +54,20 @@ def _known_skip(step: Step, settings: DsoSettings) -> tuple[str, dict[str, str]]
     return None
 
 
-def _params(settings: DsoSettings, per_tenant: bool) -> list[object]:
+def _listed(item: Step, process: str) -> bool:
+    """Whether ``test_stap`` lists ``item``: every shared step (the whole road), and a
+    per-tenant step only when it is of the run's own process and no end-to-end test proves
+    it."""
+    return not item.per_tenant or (item.env == process and not item.proof)
+
+
+def _params(settings: DsoSettings) -> list[object]:
     """The steps as parameters; a step whose skip is known before the run is marked skipped
     with its properties, so it needs no fixtures."""
     process = process_of(settings.env)
     params: list[object] = []
     for item in (*PRE_STEPS, *PROD_STEPS):
-        if item.per_tenant != per_tenant or (per_tenant and item.env != process):
+        if not _listed(item, process):
             continue
         marks = [pytest.mark.dso_step(item.label)]
         known = _known_skip(item, settings)
@@ -69,15 +81,12 @@ def _params(settings: DsoSettings, per_tenant: bool) -> list[object]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """The steps, each once; per tenant only those of the run's own process (the other
-    process's steps would skip for every tenant; the shared steps list the whole road)."""
-    if metafunc.definition.originalname in ("test_stap", "test_stap_per_tenant"):
-        settings = settings_of(metafunc.config)
-        per_tenant = metafunc.definition.originalname == "test_stap_per_tenant"
-        metafunc.parametrize("step", _params(settings, per_tenant))
+    """The steps, each once (see :func:`_listed`)."""
+    if metafunc.definition.originalname == "test_stap":
+        metafunc.parametrize("step", _params(settings_of(metafunc.config)))
 
 
-def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: StepStatus,
+def _judge(step: Step, settings: DsoSettings, status: StepStatus,
            dso_property: Callable[[str, object], None]) -> None:
     env = settings.env
     dso_property("dso_step", step.label)
@@ -86,7 +95,7 @@ def _judge(step: Step, tenant: Tenant | None, settings: DsoSettings, status: Ste
         for name, value in known[1].items():
             dso_property(name, value)
         pytest.skip(known[0])
-    found = status(step, tenant)
+    found = status(step, None)
     if found is None:
         dso_property("dso_step_status", "open")
         suite = PROOFS[step.proof].suite if step.proof in PROOFS else "the suites"
@@ -116,16 +125,6 @@ def test_stap(
     dso_step_status: StepStatus,
     dso_property: Callable[[str, object], None],
 ) -> None:
-    """The status of one shared aansluitproces step (CPA, whitelist, Ping/Pong) in this run."""
-    _judge(step, None, dso_settings, dso_step_status, dso_property)
+    """The status of one aansluitproces step (CPA, whitelist, Ping/Pong, ...) in this run."""
+    _judge(step, dso_settings, dso_step_status, dso_property)
 
-
-def test_stap_per_tenant(
-    step: Step,
-    dso_e2e_tenant: Tenant,
-    dso_settings: DsoSettings,
-    dso_step_status: StepStatus,
-    dso_property: Callable[[str, object], None],
-) -> None:
-    """The status of one aansluitproces step for one bevoegd gezag or behandeldienst."""
-    _judge(step, dso_e2e_tenant, dso_settings, dso_step_status, dso_property)

@@ -1,5 +1,6 @@
-"""The aansluitproces suite lists every shared step in every run, and per tenant only the steps
-of the process the run gives evidence for: PRE for a local or PRE run, PROD for a PROD run."""
+"""The aansluitproces suite lists every shared step in every run, once; the steps about one
+bevoegd gezag that a run proves are left to the end-to-end tests (labelled with them), and a
+per-tenant step without a proof is listed once, for the run's own process only."""
 
 from __future__ import annotations
 
@@ -31,24 +32,33 @@ def _collected(pytester: pytest.Pytester, env: str) -> list[str]:
     return [line.split("::", 1)[1] for line in result.stdout.lines if "::" in line]
 
 
-@pytest.mark.parametrize(("env", "own", "other"), [("local", "PRE", "PROD"),
-                                                   ("prod", "PROD", "PRE")])
-def test_per_tenant_steps_are_those_of_the_runs_process(
-    pytester: pytest.Pytester, env: str, own: str, other: str
+@pytest.mark.parametrize(("env", "manual"), [("local", ["test_stap[PRE-3.1]"]),
+                                             ("prod", [])])
+def test_steps_are_listed_once_and_per_tenant_proofs_are_left_to_the_e2e_tests(
+    pytester: pytest.Pytester, env: str, manual: list[str]
 ) -> None:
     ids = _collected(pytester, env)
-    per_tenant = [i for i in ids if i.startswith("test_stap_per_tenant[")]
-    steps = {"PRE": ["3.1", "3.2", "3.3", "4.1", "4.2"], "PROD": ["4", "5", "6", "7"]}[own]
-    # the tenant first in the id, then the step; every step of the process for every tenant
-    assert per_tenant == [f"test_stap_per_tenant[{tenant}-{own}-{number}]"
-                          for tenant in ("gemeente-9623", "waterschap-9624")
-                          for number in steps]
-    assert not [i for i in per_tenant if f"-{other}-" in i]
+    assert all(i.startswith("test_stap[") for i in ids), ids
+    assert len(ids) == len(set(ids))
     # the shared steps show the whole road, the other process's included
-    shared = [i for i in ids if i.startswith("test_stap[")]
-    assert "test_stap[PRE-2.6]" in shared
-    assert "test_stap[PROD-3]" in shared
-    assert len(shared) == 12
+    assert "test_stap[PRE-2.6]" in ids
+    assert "test_stap[PROD-3]" in ids
+    # logging in (PRE 3.1) has no proof: listed once, and only for the run's own process
+    assert [i for i in ids if i.startswith(("test_stap[PRE-3", "test_stap[PRE-4"))] == manual
+    assert not [i for i in ids if i.startswith(tuple(f"test_stap[PROD-{n}]" for n in "4567"))]
+    assert len(ids) == 12 + len(manual)
+
+
+def test_the_e2e_tests_carry_the_per_tenant_steps_of_both_processes() -> None:
+    from pytest_dso.e2e.steps import PRE_STEPS, PROD_STEPS
+    from suites import test_e2e
+
+    marked = {str(arg) for name in dir(test_e2e) if name.startswith("test_")
+              for mark in getattr(getattr(test_e2e, name), "pytestmark", [])
+              if mark.name == "dso_step" for arg in mark.args}
+    proven = {s.label for s in (*PRE_STEPS, *PROD_STEPS) if s.per_tenant and s.proof}
+    assert proven
+    assert proven <= marked, proven - marked
 
 
 def test_a_step_is_judged_from_the_session_fixtures_the_root_conftest_gives(

@@ -158,7 +158,6 @@ def test_a_pre_bundle_gives_each_tenant_at_most_two_a4_pages(
     for tenant in tenants:
         for step in ("PRE 3.2", "PRE 3.3", "PRE 4.1", "PRE 4.2"):
             result(f"test_{step[-3:]}[{tenant[0][-4:]}]", step, tenant)
-            result(f"test_stap_per_tenant[{tenant[0][-4:]}-{step}]", step, tenant)
     outcome = build_bundle(results, tmp_path / "out", "A4-1", render=False)
     folder = outcome.folder
     assert (folder / "samenvatting.png").read_bytes().startswith(b"\x89PNG")
