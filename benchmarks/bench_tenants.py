@@ -15,7 +15,9 @@ does not have: the wall time of the whole job for 3 tenants (the built-in local 
 waterschappen with test OINs), and their ratio. Each size runs ``--rounds`` times (default 2),
 the sizes interleaved, and the fastest run of each counts: a shared machine's noise only ever
 adds time. Then, cheaply, the engine flows alone
-(:class:`~pytest_dso.e2e.runs.E2eRuns` without pytest) for the same sizes.
+(:class:`~pytest_dso.e2e.runs.E2eRuns` without pytest) for the same sizes, and the ticket bundle
+(``dso-report bundle``, without Chromium) built from each size's results: it judges every step
+for every tenant, so it must stay about linear in tenants.
 Target: the 400-tenant job within 3x the 3-tenant job. Every test must pass or skip as it
 does for the built-in set-up, every flow must succeed.
 
@@ -39,6 +41,7 @@ from pytest_dso.dsofile import DsoFile, TriggersConfig
 from pytest_dso.e2e.flow import FlowResult
 from pytest_dso.e2e.runs import E2eRuns, E2eSetupError, local_chain
 from pytest_dso.environments import profile
+from pytest_dso.evidence.bundle import build_bundle
 from pytest_dso.findings import errors
 from pytest_dso.pkio.testpki import TestPki, build_test_pki, test_oin
 from pytest_dso.settings import DsoSettings
@@ -159,6 +162,16 @@ def measure_flows(pki: TestPki, count: int, folder: Path) -> Measured:
     return Measured(count, wall, failed)
 
 
+def measure_bundle(count: int, results: Path, output: Path) -> Measured:
+    """The ticket bundle (summary, mails, progress picture; no Chromium) of one job's results."""
+    started = time.perf_counter()
+    try:
+        build_bundle(results, output, "BENCH-1", render=False, chromium=False)
+    except (OSError, ValueError) as exc:
+        return Measured(count, time.perf_counter() - started, (f"bundle: {exc}",))
+    return Measured(count, time.perf_counter() - started, ())
+
+
 def _fastest(runs: list[Measured]) -> Measured:
     """The fastest run, or the first that failed (a failure is never hidden by a pass)."""
     failed = [run for run in runs if run.failed]
@@ -203,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs[count].append(measure_job(count, Path(tmp) / f"job{count}-{round_}"))
         jobs = [_fastest(runs[count]) for count in (SMALL, large)]
         ok = _report("local main job", jobs, target=True)
+        bundles = [measure_bundle(count, Path(tmp) / f"job{count}-0" / "reports" / "allure-results",
+                                  Path(tmp) / f"bundle{count}") for count in (SMALL, large)]
+        ok &= _report("ticket bundle", bundles, target=False)
         if not args.no_flows:
             pki = build_test_pki(key_type="ec256")
             flows = []

@@ -315,7 +315,7 @@ class _Summary:
     env: str
     props: dict[str, str]
     tenants: list[Tenant | None]
-    outcomes: list[TestOutcome]
+    outcomes: tuple[TestOutcome, ...]  # a tuple: progress keeps its index
     mails: list[MailProposal]
     svg: str
     has_report: bool
@@ -688,7 +688,7 @@ def build_bundle(
         raise ValueError(f"no Allure results folder at {results_dir}")
     redactor = redactor or Redactor()
     props = read_environment(results_dir)
-    outcomes = load_results(results_dir)
+    outcomes = tuple(load_results(results_dir))
     env = (props.get("omgeving") or "LOCAL").upper()
     run_id = props.get("run.id") or "onbekend"
     folder = output_root / safe_ticket(ticket)

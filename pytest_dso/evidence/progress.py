@@ -17,9 +17,10 @@ the same for the summary, the mails and the picture:
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_dso.e2e.steps import (
     Mail,
@@ -56,9 +57,63 @@ class StepStatus:
     proof: tuple[str, ...] = ()  # the facts that prove an aangetoond step, from its results
 
 
-def _steps_of(outcome: TestOutcome, process: str) -> list[Step]:
-    found = [find(label) for label in outcome.steps]
-    return [s for s in found if s is not None and s.env == process]
+@functools.lru_cache(maxsize=512)
+def _labelled(labels: tuple[str, ...], process: str) -> tuple[Step, ...]:
+    """The steps of ``process`` among ``labels``, each once (few label sets per run)."""
+    found = (find(label) for label in labels)
+    return tuple(dict.fromkeys(s for s in found if s is not None and s.env == process))
+
+
+def _steps_of(outcome: TestOutcome, process: str) -> tuple[Step, ...]:
+    return _labelled(tuple(outcome.steps), process)
+
+
+@dataclass
+class _Index:
+    """The results of a run by step and tenant, so judging one step for one tenant reads
+    only its own results: a bundle for 400 tenants judges thousands of (step, tenant)
+    pairs."""
+
+    by_step: dict[tuple[str, str], list[TestOutcome]] = field(default_factory=dict)
+    by_step_tenant: dict[tuple[str, str, str | None], list[TestOutcome]] = field(
+        default_factory=dict)
+    by_process_tenant: dict[tuple[str, str | None], list[TestOutcome]] = field(
+        default_factory=dict)
+
+    @classmethod
+    def of(cls, outcomes: Iterable[TestOutcome]) -> _Index:
+        index = cls()
+        for outcome in outcomes:
+            tenant = outcome.tenant
+            for process in ("pre", "prod"):
+                steps = _steps_of(outcome, process)
+                if steps:
+                    index.by_process_tenant.setdefault((process, tenant), []).append(outcome)
+                for item in steps:
+                    index.by_step.setdefault((item.env, item.label), []).append(outcome)
+                    index.by_step_tenant.setdefault((item.env, item.label, tenant),
+                                                    []).append(outcome)
+        return index
+
+
+#: The indexes of the last few tuples of results (a tuple cannot change under its index).
+_INDEXES: dict[int, tuple[tuple[TestOutcome, ...], _Index]] = {}
+_KEPT_INDEXES = 4
+
+
+def _index(outcomes: Iterable[TestOutcome]) -> _Index:
+    """The index of ``outcomes``: kept for a tuple (a bundle asks about the same results many
+    times), made anew for anything else."""
+    if not isinstance(outcomes, tuple):
+        return _Index.of(outcomes)
+    kept = _INDEXES.get(id(outcomes))
+    if kept is not None and kept[0] is outcomes:
+        return kept[1]
+    index = _Index.of(outcomes)
+    if len(_INDEXES) >= _KEPT_INDEXES:
+        _INDEXES.pop(next(iter(_INDEXES)))
+    _INDEXES[id(outcomes)] = (outcomes, index)
+    return index
 
 
 def in_process(outcome: TestOutcome, env: str) -> bool:
@@ -69,11 +124,12 @@ def in_process(outcome: TestOutcome, env: str) -> bool:
 def step_outcomes(item: Step, tenant: Tenant | None,
                   outcomes: Iterable[TestOutcome]) -> list[TestOutcome]:
     """The results that judge ``item``: labelled with it, and for a per-tenant step (when the
-    run names tenants) only those of ``tenant``."""
-    mine = [o for o in outcomes if any(s is item for s in _steps_of(o, item.env))]
+    run names tenants) only those of ``tenant``. Pass the results as a tuple when asking
+    about many steps and tenants: its index is kept."""
+    index = _index(outcomes)
     if item.per_tenant and tenant is not None:
-        return [o for o in mine if o.tenant == tenant.oin]
-    return mine
+        return list(index.by_step_tenant.get((item.env, item.label, tenant.oin), ()))
+    return list(index.by_step.get((item.env, item.label), ()))
 
 
 def _first_line(text: str) -> str:
@@ -182,19 +238,19 @@ def tenant_outcomes(tenant: Tenant | None, outcomes: Sequence[TestOutcome],
                     env: str) -> list[TestOutcome]:
     """The results of ``tenant`` (per-tenant results labelled with it) in ``env``'s process."""
     process = process_of(env)
-    return [o for o in outcomes if _steps_of(o, process)
-            and (tenant is None or o.tenant == tenant.oin)]
+    if tenant is None:
+        return [o for o in outcomes if _steps_of(o, process)]
+    return list(_index(outcomes).by_process_tenant.get((process, tenant.oin), ()))
 
 
 def shared_outcomes(outcomes: Sequence[TestOutcome], env: str) -> list[TestOutcome]:
     """The results of ``env``'s process that are about no single tenant."""
-    process = process_of(env)
-    return [o for o in outcomes if _steps_of(o, process) and o.tenant is None]
+    return list(_index(outcomes).by_process_tenant.get((process_of(env), None), ()))
 
 
 def steps_in(outcome: TestOutcome, env: str) -> list[Step]:
     """The steps of ``env``'s process ``outcome`` is labelled with."""
-    return _steps_of(outcome, process_of(env))
+    return list(_steps_of(outcome, process_of(env)))
 
 
 _COLOURS = {PROVEN: "#2e7d32", FAILED: "#c62828", WAITING: "#b26a00", OPEN: "#757575"}
