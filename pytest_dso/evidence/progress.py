@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import html
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -99,6 +100,7 @@ class _Index:
 #: The indexes of the last few tuples of results (a tuple cannot change under its index).
 _INDEXES: dict[int, tuple[tuple[TestOutcome, ...], _Index]] = {}
 _KEPT_INDEXES = 4
+_INDEXES_LOCK = threading.Lock()
 
 
 def _index(outcomes: Iterable[TestOutcome]) -> _Index:
@@ -106,13 +108,15 @@ def _index(outcomes: Iterable[TestOutcome]) -> _Index:
     times), made anew for anything else."""
     if not isinstance(outcomes, tuple):
         return _Index.of(outcomes)
-    kept = _INDEXES.get(id(outcomes))
+    with _INDEXES_LOCK:
+        kept = _INDEXES.get(id(outcomes))
     if kept is not None and kept[0] is outcomes:
         return kept[1]
     index = _Index.of(outcomes)
-    if len(_INDEXES) >= _KEPT_INDEXES:
-        _INDEXES.pop(next(iter(_INDEXES)))
-    _INDEXES[id(outcomes)] = (outcomes, index)
+    with _INDEXES_LOCK:
+        while len(_INDEXES) >= _KEPT_INDEXES:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[id(outcomes)] = (outcomes, index)
     return index
 
 

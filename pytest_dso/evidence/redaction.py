@@ -642,9 +642,9 @@ class Redactor:
 
 
 def _files_under(folder: Path) -> list[Path]:
-    """The entries under ``folder`` (symbolic links to folders not followed), each folder's
-    files in name order; sorting plain names keeps this cheap for a results folder of tens of
-    thousands of files."""
+    """The files under ``folder`` (symbolic links to folders not followed), each folder's in
+    name order: sorting plain names keeps this cheap for a results folder of tens of thousands
+    of files."""
     found: list[Path] = []
     for root, folders, files in os.walk(folder):
         folders.sort()
