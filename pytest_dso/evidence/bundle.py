@@ -41,6 +41,7 @@ from pytest_dso.evidence.progress import (
     OPEN,
     PROVEN,
     WAITING,
+    IndexedOutcomes,
     MailReadiness,
     Screenshots,
     StepStatus,
@@ -315,7 +316,7 @@ class _Summary:
     env: str
     props: dict[str, str]
     tenants: list[Tenant | None]
-    outcomes: tuple[TestOutcome, ...]  # a tuple: progress keeps its index
+    outcomes: IndexedOutcomes
     mails: list[MailProposal]
     svg: str
     has_report: bool
@@ -688,7 +689,7 @@ def build_bundle(
         raise ValueError(f"no Allure results folder at {results_dir}")
     redactor = redactor or Redactor()
     props = read_environment(results_dir)
-    outcomes = tuple(load_results(results_dir))
+    outcomes = IndexedOutcomes(load_results(results_dir))
     env = (props.get("omgeving") or "LOCAL").upper()
     run_id = props.get("run.id") or "onbekend"
     folder = output_root / safe_ticket(ticket)

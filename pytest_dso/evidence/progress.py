@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import html
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -97,27 +96,21 @@ class _Index:
         return index
 
 
-#: The indexes of the last few tuples of results (a tuple cannot change under its index).
-_INDEXES: dict[int, tuple[tuple[TestOutcome, ...], _Index]] = {}
-_KEPT_INDEXES = 4
-_INDEXES_LOCK = threading.Lock()
+class IndexedOutcomes(tuple[TestOutcome, ...]):
+    """A run's results that keep their index by step and tenant: pass them where many steps
+    and tenants are judged (the ticket bundle), so the index is made once."""
+
+    @functools.cached_property
+    def lookup(self) -> _Index:
+        """The index, made on first use (a tuple cannot change under it)."""
+        return _Index.of(self)
 
 
 def _index(outcomes: Iterable[TestOutcome]) -> _Index:
-    """The index of ``outcomes``: kept for a tuple (a bundle asks about the same results many
-    times), made anew for anything else."""
-    if not isinstance(outcomes, tuple):
-        return _Index.of(outcomes)
-    with _INDEXES_LOCK:
-        kept = _INDEXES.get(id(outcomes))
-    if kept is not None and kept[0] is outcomes:
-        return kept[1]
-    index = _Index.of(outcomes)
-    with _INDEXES_LOCK:
-        while len(_INDEXES) >= _KEPT_INDEXES:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        _INDEXES[id(outcomes)] = (outcomes, index)
-    return index
+    """The index of ``outcomes``: kept by :class:`IndexedOutcomes`, made anew otherwise."""
+    if isinstance(outcomes, IndexedOutcomes):
+        return outcomes.lookup
+    return _Index.of(outcomes)
 
 
 def in_process(outcome: TestOutcome, env: str) -> bool:
@@ -128,8 +121,8 @@ def in_process(outcome: TestOutcome, env: str) -> bool:
 def step_outcomes(item: Step, tenant: Tenant | None,
                   outcomes: Iterable[TestOutcome]) -> list[TestOutcome]:
     """The results that judge ``item``: labelled with it, and for a per-tenant step (when the
-    run names tenants) only those of ``tenant``. Pass the results as a tuple when asking
-    about many steps and tenants: its index is kept."""
+    run names tenants) only those of ``tenant``. Pass :class:`IndexedOutcomes` when asking
+    about many steps and tenants."""
     index = _index(outcomes)
     if item.per_tenant and tenant is not None:
         return list(index.by_step_tenant.get((item.env, item.label, tenant.oin), ()))

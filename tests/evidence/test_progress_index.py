@@ -1,5 +1,5 @@
 """A step is judged per tenant from that tenant's results only, the same whether the results
-come as a tuple (indexed once, as the ticket bundle passes them) or as a list."""
+come indexed (``IndexedOutcomes``, as the ticket bundle passes them) or as a plain list."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pytest_dso.evidence.allure import LABEL_STEP, LABEL_TENANT
 from pytest_dso.evidence.progress import (
     FAILED,
     PROVEN,
+    IndexedOutcomes,
     shared_outcomes,
     step_outcomes,
     step_status,
@@ -29,14 +30,14 @@ def _outcome(name: str, status: str, steps: tuple[str, ...],
     return TestOutcome(name, f"suites.x#{name}", status, 1, 2, labels)
 
 
-OUTCOMES = (
+OUTCOMES = IndexedOutcomes((
     _outcome("test_ping", "passed", ("PRE 2.6",)),
     _outcome("test_ingediend[g]", "passed", ("PRE 3.2", "PROD 4"), GEMEENTE),
     _outcome("test_ingediend[w]", "failed", ("PRE 3.2", "PROD 4"), WATERSCHAP),
     # a label given twice counts once; an unknown label is no step
     _outcome("test_opgehaald[g]", "passed", ("PRE 4.1", "PRE 4.1", "mijn label"), GEMEENTE),
     _outcome("test_own", "passed", ("mijn label",)),
-)
+))
 
 
 def test_a_per_tenant_step_reads_only_its_tenants_results() -> None:
@@ -52,7 +53,7 @@ def test_a_per_tenant_step_reads_only_its_tenants_results() -> None:
     assert step_outcomes(step("PRE 4.1"), WATERSCHAP, OUTCOMES) == []
 
 
-def test_a_tuple_and_a_list_of_the_same_results_give_the_same_verdicts() -> None:
+def test_indexed_and_plain_results_give_the_same_verdicts() -> None:
     as_list = list(OUTCOMES)
     for label in ("PRE 2.6", "PRE 3.2", "PRE 4.1", "PROD 4", "PROD 6"):
         for tenant in (None, GEMEENTE, WATERSCHAP):
@@ -68,9 +69,10 @@ def test_a_tuple_and_a_list_of_the_same_results_give_the_same_verdicts() -> None
         "test_ingediend[g]"]
 
 
-def test_a_new_tuple_of_results_is_judged_afresh() -> None:
+def test_new_indexed_results_are_judged_afresh() -> None:
     submitted = step("PRE 3.2")
     assert step_status(submitted, WATERSCHAP, OUTCOMES).status == FAILED
-    retried = (*(o for o in OUTCOMES if o.name != "test_ingediend[w]"),
-               _outcome("test_ingediend[w]", "passed", ("PRE 3.2",), WATERSCHAP))
+    retried = IndexedOutcomes((*(o for o in OUTCOMES if o.name != "test_ingediend[w]"),
+                               _outcome("test_ingediend[w]", "passed", ("PRE 3.2",),
+                                        WATERSCHAP)))
     assert step_status(submitted, WATERSCHAP, retried).status == PROVEN
