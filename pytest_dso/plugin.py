@@ -42,6 +42,8 @@ pytest_plugins = [
 SETTINGS_KEY = pytest.StashKey[DsoSettings]()
 ACTIVE_KEY = pytest.StashKey["str | None"]()
 LEFT_OUT_KEY = pytest.StashKey[frozenset[Path]]()
+#: The folders pytest-dso writes its evidence into, which collection does not walk.
+OWN_DIRS_KEY = pytest.StashKey[frozenset[Path]]()
 
 MARKERS = {
     "dso_step(name)": "Label the test with the aansluitproces step it proves, e.g. 'PRE 2.6' "
@@ -243,6 +245,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-dso: {exc}") from None
     config.args[:] = plan.args
     config.stash[LEFT_OUT_KEY] = plan.left_out
+    config.stash[OWN_DIRS_KEY] = _own_dirs(config, settings)
     if plan.runs_suites and settings.env != "local" and not _listing_only(config):
         missing = remote_readiness(settings)
         if missing:
@@ -263,8 +266,31 @@ def _check_simulator_limits(settings: DsoSettings) -> None:
         raise pytest.UsageError(f"pytest-dso: {exc}{where}") from None
 
 
+def _own_dirs(config: pytest.Config, settings: DsoSettings) -> frozenset[Path]:
+    """The folders the run writes into (``--dso-output``, the Allure results folder) that
+    collection skips: the previous run's results, thousands of files for many tenants, would
+    otherwise be walked by every run collecting the folder around them. A folder that holds
+    the invocation folder or the rootdir, or a path the run names, stays collected."""
+    start = Path(config.invocation_params.dir)
+    tops = (start, config.rootpath)
+    named = {(start / arg.split("::")[0]).absolute() for arg in config.args} - set(tops)
+    chosen = [settings.output_dir, settings.file.evidence.allure_dir,
+              getattr(config.option, "allure_report_dir", None)]
+    own: set[Path] = set()
+    for folder in {(start / p).absolute() for p in chosen if p}:
+        if any(top == folder or folder in top.parents for top in tops) or any(
+                path == folder or folder in path.parents or path in folder.parents
+                for path in named):
+            continue
+        own |= {folder, folder.resolve()}
+    return frozenset(own)
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Leave out the packaged suites that ``--dso-suites`` did not pick."""
+    """Leave out the packaged suites that ``--dso-suites`` did not pick, and the folders the
+    run writes its evidence into."""
+    if collection_path in config.stash.get(OWN_DIRS_KEY, frozenset()):
+        return True
     left_out = config.stash.get(LEFT_OUT_KEY, frozenset())
     if left_out and collection_path.resolve() in left_out:
         return True

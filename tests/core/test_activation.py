@@ -111,6 +111,26 @@ def test_own_tests_run_next_to_the_suites_or_alone(plain: pytest.Pytester) -> No
     assert named == ["test_mine.py::test_x"]
 
 
+def test_the_evidence_folders_are_not_collected(plain: pytest.Pytester) -> None:
+    """The previous run's results (thousands of files for many tenants) are not walked; a
+    test file in them would not run. Named explicitly, or with pytest-dso off, it does."""
+    plain.makepyfile(test_mine=UNRELATED)
+    for folder, name in (("reports/allure-results", "test_left"), ("elsewhere", "test_away")):
+        (plain.path / folder).mkdir(parents=True)
+        (plain.path / folder / f"{name}.py").write_text(UNRELATED, encoding="utf-8")
+    left, away, mine = ("reports/allure-results/test_left.py::test_x",
+                        "elsewhere/test_away.py::test_x", "test_mine.py::test_x")
+    base = ("-p", "no:cacheprovider", "--co", "-q", "--dso-suites=none")
+    assert _collected(plain.runpytest(*base, "--dso-env=local")) == [away, mine]
+    moved = _collected(plain.runpytest(*base, "--dso-env=local", "--dso-output=elsewhere"))
+    assert moved == [left, mine]
+    assert _collected(plain.runpytest(*base, "--dso-env=local", "reports")) == [left]
+    here = _collected(plain.runpytest(*base, "--dso-env=local", "--dso-output=."))
+    assert here == [away, left, mine]
+    assert _collected(plain.runpytest("-p", "no:cacheprovider", "--co", "-q")) == [
+        away, left, mine]
+
+
 def test_an_unknown_suite_is_a_usage_error_listing_the_suites(plain: pytest.Pytester) -> None:
     result = plain.runpytest("-p", "no:cacheprovider", "--dso-suites=pkoi")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
