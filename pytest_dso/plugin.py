@@ -270,7 +270,8 @@ def _own_dirs(config: pytest.Config, settings: DsoSettings) -> frozenset[Path]:
     """The folders the run writes into (``--dso-output``, the Allure results folder) that
     collection skips: the previous run's results, thousands of files for many tenants, would
     otherwise be walked by every run collecting the folder around them. A folder that holds
-    the invocation folder or the rootdir, or a path the run names, stays collected."""
+    the invocation folder or the rootdir, or is in or around a path the run names (other than
+    those two), stays collected."""
     start = Path(config.invocation_params.dir)
     tops = (start, config.rootpath)
     named = {(start / arg.split("::")[0]).absolute() for arg in config.args} - set(tops)

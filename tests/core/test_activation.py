@@ -125,6 +125,7 @@ def test_the_evidence_folders_are_not_collected(plain: pytest.Pytester) -> None:
     moved = _collected(plain.runpytest(*base, "--dso-env=local", "--dso-output=elsewhere"))
     assert moved == [left, mine]
     assert _collected(plain.runpytest(*base, "--dso-env=local", "reports")) == [left]
+    assert _collected(plain.runpytest(*base, "--dso-env=local", ".")) == [away, mine]
     here = _collected(plain.runpytest(*base, "--dso-env=local", "--dso-output=."))
     assert here == [away, left, mine]
     assert _collected(plain.runpytest("-p", "no:cacheprovider", "--co", "-q")) == [
