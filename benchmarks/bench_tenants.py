@@ -17,7 +17,9 @@ the sizes interleaved, and the fastest run of each counts: a shared machine's no
 adds time. Then, cheaply, the engine flows alone
 (:class:`~pytest_dso.e2e.runs.E2eRuns` without pytest) for the same sizes, and the ticket bundle
 (``dso-report bundle``, without Chromium) built from each size's results: it judges every step
-for every tenant, so it must stay about linear in tenants.
+for every tenant, so it must stay about linear in tenants. And, for scale, the floor: the same
+number of tests and attachments (of the same mean size) through plain pytest and allure-pytest,
+without pytest-dso, so the part of each job that is pytest-dso's own is visible.
 Target: the 400-tenant job within 3x the 3-tenant job. Every test must pass or skip as it
 does for the built-in set-up, every flow must succeed.
 
@@ -124,6 +126,43 @@ def measure_job(count: int, folder: Path) -> Measured:
     return Measured(count, wall, failed, summary)
 
 
+def _shape(results: Path) -> tuple[int, int, int]:
+    """Tests, attachments and attachment bytes in an Allure results folder."""
+    tests = sum(1 for _ in results.glob("*-result.json"))
+    attachments = [path.stat().st_size for path in results.glob("*-attachment*")]
+    return tests, len(attachments), sum(attachments)
+
+
+def measure_floor(count: int, results: Path, folder: Path) -> Measured:
+    """Plain pytest with allure-pytest (``-p no:dso``) for a job's number of tests and
+    attachments: the framework's share of that job."""
+    tests, attachments, size = _shape(results)
+    folder.mkdir(parents=True)
+    each, extra = divmod(attachments, max(1, tests))
+    body = "x" * (size // max(1, attachments))
+    (folder / "test_floor.py").write_text(
+        "import allure, pytest\n\n"
+        f"@pytest.mark.parametrize('n', range({tests}))\n"
+        "def test_floor(n):\n"
+        f"    for k in range({each} + (n < {extra})):\n"
+        "        with allure.step(f'step {k}'):\n"
+        f"            allure.attach({body!r}, name='attachment',\n"
+        "                          attachment_type=allure.attachment_type.TEXT)\n",
+        encoding="utf-8")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:dso",
+               *(f"-pno:{name}" for name in DEV_PLUGINS), "--alluredir", str(folder / "results"),
+               "test_floor.py"]
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(command, cwd=folder, capture_output=True, text=True,
+                              timeout=JOB_LIMIT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return Measured(count, JOB_LIMIT_S, (f"not done within {JOB_LIMIT_S:g} s",))
+    wall = time.perf_counter() - started
+    failed = () if proc.returncode == 0 else (f"pytest exit {proc.returncode}",)
+    return Measured(count, wall, failed, f"{tests} tests, {attachments} attachments")
+
+
 def _failure(tenant: Tenant, result: FlowResult | E2eSetupError) -> str | None:
     if isinstance(result, E2eSetupError):
         return f"{tenant.oin}: {result}"
@@ -219,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         bundles = [measure_bundle(count, Path(tmp) / f"job{count}-0" / "reports" / "allure-results",
                                   Path(tmp) / f"bundle{count}") for count in (SMALL, large)]
         ok &= _report("ticket bundle", bundles, target=False)
+        floors = [measure_floor(count, Path(tmp) / f"job{count}-0" / "reports" / "allure-results",
+                                Path(tmp) / f"floor{count}") for count in (SMALL, large)]
+        ok &= _report("pytest + allure-pytest alone, same tests and attachments", floors,
+                      target=False)
+        own = [job.wall - floor.wall for job, floor in zip(jobs, floors, strict=True)]
+        print(f"pytest-dso's own part of the job: {own[0]:.2f} s for {SMALL} tenants, "
+              f"{own[1]:.2f} s for {large} (informative)")
         if not args.no_flows:
             pki = build_test_pki(key_type="ec256")
             flows = []
