@@ -166,6 +166,15 @@ def test_earlier_results_survive_a_run_that_runs_no_test(
     assert sorted(p.name for p in earlier.parent.iterdir()) == ["earlier-result.json"]
 
 
+@pytest.mark.parametrize("option", ["--fixtures", "--fixtures-per-test", "--markers",
+                                    "--collect-only"])
+def test_a_listing_run_makes_no_folder(pytester: pytest.Pytester, option: str) -> None:
+    pytester.makepyfile(test_x=UNRELATED)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--dso-env=local", option)
+    assert result.ret == pytest.ExitCode.OK
+    assert not (pytester.path / "reports").exists()
+
+
 def test_a_run_that_runs_tests_starts_the_results_afresh(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x=UNRELATED)
     earlier = pytester.path / "reports" / "allure-results" / "earlier-result.json"
