@@ -103,6 +103,18 @@ def dso_toml(tenants: tuple[Tenant, ...]) -> str:
     return "\n".join(lines)
 
 
+def _timed(command: list[str], folder: Path, env: dict[str, str] | None = None
+           ) -> tuple[float, subprocess.CompletedProcess[str]] | None:
+    """The wall time and outcome of a child run in ``folder``; ``None`` past the time limit."""
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=JOB_LIMIT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    return time.perf_counter() - started, proc
+
+
 def measure_job(count: int, folder: Path) -> Measured:
     """The local main job (the packaged suites, every tenant) as a child pytest run."""
     folder.mkdir(parents=True)
@@ -110,14 +122,10 @@ def measure_job(count: int, folder: Path) -> Measured:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                *(f"-pno:{name}" for name in DEV_PLUGINS), "--dso-env", "local",
                "--dso-config", str(folder / "dso.toml"), "--dso-output", str(folder / "reports")]
-    env = {**os.environ, "DSO_CHROMIUM": "off"}
-    started = time.perf_counter()
-    try:
-        proc = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=JOB_LIMIT_S, check=False)
-    except subprocess.TimeoutExpired:
+    timed = _timed(command, folder, {**os.environ, "DSO_CHROMIUM": "off"})
+    if timed is None:
         return Measured(count, JOB_LIMIT_S, (f"not done within {JOB_LIMIT_S:g} s",))
-    wall = time.perf_counter() - started
+    wall, proc = timed
     summary = next((line.strip("= ") for line in reversed(proc.stdout.splitlines())
                     if _SUMMARY.search(line)), "no summary")
     failed = () if proc.returncode == 0 else (
@@ -152,13 +160,10 @@ def measure_floor(count: int, results: Path, folder: Path) -> Measured:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:dso",
                *(f"-pno:{name}" for name in DEV_PLUGINS), "--alluredir", str(folder / "results"),
                "test_floor.py"]
-    started = time.perf_counter()
-    try:
-        proc = subprocess.run(command, cwd=folder, capture_output=True, text=True,
-                              timeout=JOB_LIMIT_S, check=False)
-    except subprocess.TimeoutExpired:
+    timed = _timed(command, folder)
+    if timed is None:
         return Measured(count, JOB_LIMIT_S, (f"not done within {JOB_LIMIT_S:g} s",))
-    wall = time.perf_counter() - started
+    wall, proc = timed
     failed = () if proc.returncode == 0 else (f"pytest exit {proc.returncode}",)
     return Measured(count, wall, failed, f"{tests} tests, {attachments} attachments")
 
@@ -255,11 +260,13 @@ def main(argv: list[str] | None = None) -> int:
                 runs[count].append(measure_job(count, Path(tmp) / f"job{count}-{round_}"))
         jobs = [_fastest(runs[count]) for count in (SMALL, large)]
         ok = _report("local main job", jobs, target=True)
-        bundles = [measure_bundle(count, Path(tmp) / f"job{count}-0" / "reports" / "allure-results",
-                                  Path(tmp) / f"bundle{count}") for count in (SMALL, large)]
+        results = {count: Path(tmp) / f"job{count}-0" / "reports" / "allure-results"
+                   for count in (SMALL, large)}
+        bundles = [measure_bundle(count, results[count], Path(tmp) / f"bundle{count}")
+                   for count in (SMALL, large)]
         ok &= _report("ticket bundle", bundles, target=False)
-        floors = [measure_floor(count, Path(tmp) / f"job{count}-0" / "reports" / "allure-results",
-                                Path(tmp) / f"floor{count}") for count in (SMALL, large)]
+        floors = [measure_floor(count, results[count], Path(tmp) / f"floor{count}")
+                  for count in (SMALL, large)]
         ok &= _report("pytest + allure-pytest alone, same tests and attachments", floors,
                       target=False)
         own = [job.wall - floor.wall for job, floor in zip(jobs, floors, strict=True)]

@@ -246,7 +246,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.args[:] = plan.args
     config.stash[LEFT_OUT_KEY] = plan.left_out
     config.stash[OWN_DIRS_KEY] = _own_dirs(config, settings)
-    if plan.runs_suites and settings.env != "local" and not _listing_only(config):
+    if plan.runs_suites and settings.env != "local" and not listing_only(config):
         missing = remote_readiness(settings)
         if missing:
             raise pytest.UsageError(_not_ready_message(settings.env, missing))
@@ -298,11 +298,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-def _listing_only(config: pytest.Config) -> bool:
-    """``--collect-only``, ``--fixtures`` and ``--markers`` run no test: no need to fail fast."""
+def listing_only(config: pytest.Config) -> bool:
+    """Whether the run only lists (``--collect-only``, ``--fixtures``, ``--fixtures-per-test``,
+    ``--markers``) and runs no test: no need to fail fast, no results folder to make."""
     return bool(
         config.option.collectonly
         or config.getoption("showfixtures", False)
+        or config.getoption("show_fixtures_per_test", False)
         or config.getoption("markers", False)
     )
 
