@@ -3,7 +3,7 @@
 
     python3 tasks.py run [pytest args]   the suites against the embedded simulator + report
     python3 tasks.py test [pytest args]  the plugin's own tests
-    python3 tasks.py lint                ruff and mypy --strict (the package and tests/)
+    python3 tasks.py lint                ruff and mypy --strict (the package, tests/, benchmarks/)
     python3 tasks.py bench               the benchmarks (ratios from one run)
     python3 tasks.py contract            schemathesis against the simulator's OpenAPI documents
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from pytest_dso.ebms import constants as c
@@ -152,7 +153,7 @@ def _tenant_cpas(
 
 
 def _write_client_files(
-    identity: Identity, anchors: tuple[object, ...], folder: Path
+    identity: Identity, anchors: tuple[x509.Certificate, ...], folder: Path
 ) -> tuple[Path, Path, Path]:
     cert = folder / "client.pem"
     key = folder / "client.key"
@@ -169,8 +170,7 @@ def _write_client_files(
         )
     ca.write_bytes(
         b"".join(
-            a.public_bytes(serialization.Encoding.PEM)
-            for a in anchors  # type: ignore[attr-defined]
+            a.public_bytes(serialization.Encoding.PEM) for a in anchors
         )
     )
     return cert, key, ca

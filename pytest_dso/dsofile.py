@@ -16,7 +16,7 @@ from typing import Any
 
 from pytest_dso.environments import API_NAMES
 from pytest_dso.pkio.config import CertificateConfig as CertificateConfig
-from pytest_dso.pkio.testpki import STANDARD_PARTIES
+from pytest_dso.pkio.parties import STANDARD_PARTIES
 from pytest_dso.tenants import BG_TYPES, Tenant
 
 TRIGGER_SOURCES = ("receiver", "folder", "http-forward", "ebms-core", "manual")

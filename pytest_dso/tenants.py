@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from pytest_dso.pkio.config import CertificateConfig
-from pytest_dso.pkio.identity import Identity
-from pytest_dso.pkio.testpki import STANDARD_PARTIES
+from pytest_dso.pkio.parties import STANDARD_PARTIES
+
+if TYPE_CHECKING:
+    from pytest_dso.pkio.identity import Identity
 
 #: The types of organisation that connect (``type`` of a ``[[bevoegd_gezag]]``).
 BG_TYPES = (

@@ -28,11 +28,12 @@ import ipaddress
 import os
 import socket
 import sys
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from pytest_dso.pkio.testpki import KeyType, TestPki, build_test_pki
+if TYPE_CHECKING:
+    from pytest_dso.pkio.testpki import KeyType, TestPki
 
 KEY_TYPE_ENV = "DSO_SELFTEST_KEY_TYPE"
 #: The file every refused contact is appended to (one line each), when set.
@@ -107,7 +108,10 @@ install_loopback_only()
 
 @functools.cache
 def shared_pki(key_type: KeyType) -> TestPki:
-    """The test PKI of this process for ``key_type``, made on first use."""
+    """The test PKI of this process for ``key_type``, made on first use (imported then: a run
+    that needs none, like an unrelated project's, loads no cryptography for it)."""
+    from pytest_dso.pkio.testpki import build_test_pki
+
     return build_test_pki(key_type=key_type)
 
 
@@ -119,4 +123,4 @@ def dso_test_pki() -> TestPki:
     if key_type == "none":
         pytest.fail(f"this run needs no test PKI ({KEY_TYPE_ENV}=none), yet a fixture asked "
                     "for dso_test_pki", pytrace=False)
-    return shared_pki(cast(KeyType, key_type))
+    return shared_pki(cast("KeyType", key_type))

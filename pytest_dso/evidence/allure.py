@@ -29,7 +29,6 @@ from typing import Any
 
 import allure
 from allure_commons._allure import StepContext
-from cryptography import x509
 
 from pytest_dso.evidence.exchanges import ExchangeRecord
 from pytest_dso.evidence.httpexchange import (
@@ -274,6 +273,8 @@ def certificate_summary(source: Any) -> dict[str, Any]:
     """The public facts of a certificate as a JSON-friendly mapping."""
     if isinstance(source, Mapping):
         return dict(source)
+    from cryptography import x509
+
     cert = source if isinstance(source, x509.Certificate) else getattr(source, "certificate", None)
     if not isinstance(cert, x509.Certificate):
         raise TypeError(

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-
 from pytest_dso.evidence.httpexchange import HTTP_EXCHANGE_EXTENSION, HTTP_EXCHANGE_MIME
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from pytest_dso.dso.rest import Exchange as RestExchange
     from pytest_dso.ebms.conformance import CaseRun
     from pytest_dso.ebms.cpa import Cpa
@@ -98,6 +98,8 @@ def tls_facts(exchange: HttpExchange | RestExchange) -> dict[str, str]:
 def _peer_facts(der: bytes) -> dict[str, str]:
     """``certificate_facts`` of a DER certificate as ``peer …`` keys (a run sees few server
     certificates, on many exchanges). Callers copy the result."""
+    from cryptography import x509
+
     cert = x509.load_der_x509_certificate(der)
     return {f"peer {k}": v for k, v in certificate_facts(cert).items()}
 
@@ -291,6 +293,8 @@ def trigger_record(trigger: Trigger) -> ExchangeRecord:
         *trigger.details,
     ]
     if trigger.peer_certificate_der:
+        from cryptography import x509
+
         cert = x509.load_der_x509_certificate(trigger.peer_certificate_der)
         params += [(f"client-certificaat {k}", v) for k, v in certificate_facts(cert).items()]
     attachments = [a for a in (_body_attachment("verzoeknotificatie", trigger.raw, ""),

@@ -19,23 +19,15 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pytest_dso.pkio.identity import Identity
+from pytest_dso.pkio.parties import STANDARD_PARTIES as STANDARD_PARTIES
+from pytest_dso.pkio.parties import TEST_OIN_PREFIX as TEST_OIN_PREFIX
+from pytest_dso.pkio.parties import EndEntity as EndEntity
+from pytest_dso.pkio.parties import test_oin as test_oin
 
 KeyType = Literal["rsa1024", "rsa2048", "rsa3072", "rsa4096", "ec256", "ec384"]
 HashName = Literal["sha256", "sha384", "sha512", "sha1"]
 
 TEST_ORGANIZATION = "TEST pytest-dso"
-#: PKIoverheid requests the test OIN prefix; the G4 trial wants ^00000099[0-9]{9}000$.
-TEST_OIN_PREFIX = "00000099"
-
-
-def test_oin(number: int) -> str:
-    """A test OIN ``00000099`` + 9-digit number + ``000``."""
-    if not 0 <= number < 10**9:
-        raise ValueError("test OIN number must have at most 9 digits")
-    return f"{TEST_OIN_PREFIX}{number:09d}000"
-
-
-test_oin.__test__ = False  # type: ignore[attr-defined]
 
 
 def new_key(key_type: KeyType = "rsa3072") -> CertificateIssuerPrivateKeyTypes:
@@ -296,30 +288,6 @@ def _sign_sha1(
         signature = issuer_key.sign(tbs, ec.ECDSA(sha1))
     der = _der_wrap(0x30, tbs + new + _der_wrap(0x03, b"\x00" + signature))
     return x509.load_der_x509_certificate(der)
-
-
-@dataclass(frozen=True)
-class EndEntity:
-    """A named end entity of the standard test PKI."""
-
-    slug: str
-    role: str
-    name: str
-    oin: str
-    dns_names: tuple[str, ...] = ("localhost",)
-
-
-#: The end entities ``dso-certs`` creates: the DSO-LV stand-in, a Digikoppelaar, a leverancier,
-#: two bevoegde gezagen and a behandeldienst.
-STANDARD_PARTIES: tuple[EndEntity, ...] = (
-    EndEntity("dso-lv", "dso-lv", "TEST DSO-LV simulator", test_oin(1)),
-    EndEntity("digikoppelaar", "digikoppelaar", "TEST Digikoppelaar", test_oin(2)),
-    EndEntity("leverancier", "leverancier", "TEST VTH-leverancier", test_oin(3)),
-    EndEntity("gemeente", "bevoegd_gezag", "TEST Gemeente Oefenstad", test_oin(101)),
-    EndEntity("waterschap", "bevoegd_gezag", "TEST Waterschap Oefenwater", test_oin(102)),
-    EndEntity("omgevingsdienst", "behandeldienst", "TEST Omgevingsdienst Oefenregio",
-              test_oin(201)),
-)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,32 @@ def test_an_unrelated_project_gets_no_output_and_no_files(plain: pytest.Pytester
     assert made == ["test_x.py"]
 
 
+#: What an unrelated run must not load: the engine's working parts and their libraries (the
+#: configuration, the fixtures' definitions and the hook specs are all it needs).
+ENGINE_PARTS = ("cryptography", "lxml", "xmlschema", "pytest_dso.sim", "pytest_dso.ebms",
+                "pytest_dso.e2e.runs", "pytest_dso.e2e.flow", "pytest_dso.dso", "pytest_dso.stam",
+                "pytest_dso.network", "pytest_dso.transport", "pytest_dso.pkio.testpki",
+                "pytest_dso.pkio.identity", "pytest_dso.triggers.registry")
+
+
+def test_an_unrelated_project_does_not_load_the_engine(plain: pytest.Pytester) -> None:
+    plain.makepyfile(test_x=UNRELATED)
+    plain.makeconftest(
+        "import sys\n"
+        "def pytest_terminal_summary(terminalreporter):\n"
+        "    terminalreporter.write_line('LOADED ' + ' '.join(sorted(sys.modules)))\n"
+    )
+    # the dev extras' plugins (schemathesis, hypothesis) load libraries of their own
+    result = plain.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest",
+        "-p", "no:anyio")
+    result.assert_outcomes(passed=1)
+    loaded = next(line for line in result.outlines if line.startswith("LOADED ")).split()[1:]
+    assert "pytest_dso.plugin" in loaded  # the plugin is there, registered
+    assert [m for m in loaded
+            if any(m == part or m.startswith(part + ".") for part in ENGINE_PARTS)] == []
+
+
 def test_an_unrelated_project_keeps_its_own_reports_folder(plain: pytest.Pytester) -> None:
     plain.makepyfile(test_x=UNRELATED)
     own = plain.path / "reports" / "allure-results" / "mine.txt"
