@@ -20,7 +20,9 @@ adds time. Then, cheaply, the engine flows alone
 for every tenant, so it must stay about linear in tenants. And, for scale, the floor: the same
 number of tests and attachments (of the same mean size) through plain pytest and allure-pytest,
 without pytest-dso, so the part of each job that is pytest-dso's own is visible.
-Target: the 400-tenant job within 3x the 3-tenant job. Every test must pass or skip as it
+When pytest-xdist is installed, the same job with ``-n 2`` for both sizes, for information: each
+tenant's tests and flow then stay on one worker, so the tenants are shared out over two
+processes. Target: the 400-tenant job within 3x the 3-tenant job. Every test must pass or skip as it
 does for the built-in set-up, every flow must succeed.
 
 Prints the times, the ratios, the load average and PASS/FAIL; exits 1 on any FAIL. ``--quick``
@@ -30,6 +32,7 @@ runs 3 and 40. Every wait is bounded (child time limit, trigger timeout, HTTP ti
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import subprocess
@@ -60,6 +63,8 @@ JOB_LIMIT_S = 900.0
 _SUMMARY = re.compile(r"\d+ (passed|failed|skipped|error)")
 #: The pytest plugins of the dev extras, left out of the measured job (see the module).
 DEV_PLUGINS = ("schemathesis", "anyio", "hypothesispytest", "xdist")
+#: Workers of the informative pytest-xdist measurement.
+XDIST_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -115,13 +120,16 @@ def _timed(command: list[str], folder: Path, env: dict[str, str] | None = None
     return time.perf_counter() - started, proc
 
 
-def measure_job(count: int, folder: Path) -> Measured:
-    """The local main job (the packaged suites, every tenant) as a child pytest run."""
+def measure_job(count: int, folder: Path, workers: int = 0) -> Measured:
+    """The local main job (the packaged suites, every tenant) as a child pytest run; with
+    ``workers``, under pytest-xdist (``-n workers``)."""
     folder.mkdir(parents=True)
     (folder / "dso.toml").write_text(dso_toml(tenants_for(count)), encoding="utf-8")
+    left_out = [name for name in DEV_PLUGINS if not (workers and name == "xdist")]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               *(f"-pno:{name}" for name in DEV_PLUGINS), "--dso-env", "local",
-               "--dso-config", str(folder / "dso.toml"), "--dso-output", str(folder / "reports")]
+               *(f"-pno:{name}" for name in left_out), "--dso-env", "local",
+               "--dso-config", str(folder / "dso.toml"), "--dso-output", str(folder / "reports"),
+               *(("-n", str(workers)) if workers else ())]
     timed = _timed(command, folder, {**os.environ, "DSO_CHROMIUM": "off"})
     if timed is None:
         return Measured(count, JOB_LIMIT_S, (f"not done within {JOB_LIMIT_S:g} s",))
@@ -260,6 +268,15 @@ def main(argv: list[str] | None = None) -> int:
                 runs[count].append(measure_job(count, Path(tmp) / f"job{count}-{round_}"))
         jobs = [_fastest(runs[count]) for count in (SMALL, large)]
         ok = _report("local main job", jobs, target=True)
+        if importlib.util.find_spec("xdist") is not None:
+            # informative: each tenant's tests and flow on one worker (fixtures/xdist.py)
+            spread: dict[int, list[Measured]] = {SMALL: [], large: []}
+            for round_ in range(max(1, args.rounds)):
+                for count in (SMALL, large):
+                    spread[count].append(measure_job(
+                        count, Path(tmp) / f"xdist{count}-{round_}", workers=XDIST_WORKERS))
+            ok &= _report(f"local main job with -n {XDIST_WORKERS} (pytest-xdist)",
+                          [_fastest(spread[count]) for count in (SMALL, large)], target=False)
         results = {count: Path(tmp) / f"job{count}-0" / "reports" / "allure-results"
                    for count in (SMALL, large)}
         bundles = [measure_bundle(count, results[count], Path(tmp) / f"bundle{count}")

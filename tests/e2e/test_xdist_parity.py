@@ -2,14 +2,20 @@
 no test, the aansluitproces status included, depends on which other tests ran in its process.
 
 The run without xdist is in-process (it saves a process start; a run in a process that has
-run other tests is, if anything, the harder case), the ``-n 2`` run a subprocess."""
+run other tests is, if anything, the harder case), the ``-n 2`` run a subprocess. Under
+``-n 2`` each tenant's tests run on one worker, which runs that tenant's flow once: every
+tenant's results name one verzoeknummer and one process, and the run made one verzoek per
+tenant."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from pytest_dso.evidence.results import load_results
 
 pytest.importorskip("xdist")
 
@@ -35,6 +41,18 @@ def _outcomes(junit: Path) -> dict[str, str]:
         # a test that failed in its call and errored in teardown reports both; keep the worst
         outcomes[test_id] = "error" if "error" in kinds else outcome
     return outcomes
+
+
+def _per_tenant(results: Path) -> dict[str, tuple[set[str], set[str]]]:
+    """Tenant OIN → (the verzoeknummers, the processes) its results name."""
+    found: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for outcome in load_results(results):
+        if outcome.tenant and outcome.verzoeknummer:
+            numbers, processes = found[outcome.tenant]
+            numbers.add(outcome.verzoeknummer)
+            # allure-pytest's thread label: "<pid>-<thread name>"
+            processes.update(t.split("-")[0] for t in outcome.labels.get("thread", ()))
+    return found
 
 
 def _run(pytester: pytest.Pytester, name: str, *args: str, subprocess: bool) -> dict[str, str]:
@@ -70,3 +88,13 @@ def test_every_test_has_the_same_outcome_with_and_without_xdist(
         per_tenant = [t for t in serial if t.startswith(f"test_e2e::{test}[")]
         assert per_tenant, test
         assert {serial[t] for t in per_tenant} == {"passed"}, test
+    # -n 2: a tenant's tests on one worker, its flow run once in the whole run
+    tenants = _per_tenant(pytester.path / "reports" / "allure-results")
+    assert len(tenants) == 3
+    for oin, (numbers, processes) in tenants.items():
+        assert len(numbers) == 1, (oin, numbers)
+        assert len(processes) == 1, (oin, processes)
+    # one verzoek per tenant (each worker's simulator numbers its own)
+    assert len({(n, p) for numbers, processes in tenants.values()
+                for n in numbers for p in processes}) == 3
+    assert len({p for _, processes in tenants.values() for p in processes}) == 2  # both worked
