@@ -44,6 +44,9 @@ ACTIVE_KEY = pytest.StashKey["str | None"]()
 LEFT_OUT_KEY = pytest.StashKey[frozenset[Path]]()
 #: The folders pytest-dso writes its evidence into, which collection does not walk.
 OWN_DIRS_KEY = pytest.StashKey[frozenset[Path]]()
+#: On an xdist worker in local mode: (its number, the number of workers); tenant ``i`` of the
+#: run is at home on worker ``i mod count`` (see :mod:`pytest_dso.fixtures.xdist`).
+HOME_SHARD_KEY = pytest.StashKey[tuple[int, int]]()
 
 MARKERS = {
     "dso_step(name)": "Label the test with the aansluitproces step it proves, e.g. 'PRE 2.6' "

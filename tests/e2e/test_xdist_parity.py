@@ -9,6 +9,8 @@ tenant."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
@@ -98,3 +100,11 @@ def test_every_test_has_the_same_outcome_with_and_without_xdist(
     assert len({(n, p) for numbers, processes in tenants.values()
                 for n in numbers for p in processes}) == 3
     assert len({p for _, processes in tenants.values() for p in processes}) == 2  # both worked
+    # and no worker ran another's flows: three verzoeken over both workers' simulators
+    stores = sorted((pytester.path / "reports" / "dso-sim").glob("gw*/dso-sim.sqlite"))
+    assert len(stores) == 2
+    made = []
+    for store in stores:
+        with contextlib.closing(sqlite3.connect(store)) as db:
+            made.append(db.execute("SELECT count(*) FROM verzoeken").fetchone()[0])
+    assert sum(made) == 3, made
