@@ -92,6 +92,9 @@ class SimOptions:
     as ``[api.paths]``); ``acting_oin_header`` names the header that carries the OIN a mandated
     caller acts for (unknown in DSO-LV [?], off by default). ``indienen_version`` is the
     Verzoek indienen major version served (``"v5"``; ``"v4"`` is deprecated but selectable).
+    ``verzoeknummer_share`` ``(index, count)``: this simulator's share of each day's sequence
+    (see :class:`~pytest_dso.stam.verzoeknummer.VerzoeknummerAllocator`), so the simulators of
+    one run (one per pytest-xdist worker) never hand out the same verzoeknummer.
     """
 
     host: str = "127.0.0.1"
@@ -118,6 +121,7 @@ class SimOptions:
     limits: Limits = field(default_factory=Limits)
     indienen_version: str = "v5"
     quotas: Quotas = field(default_factory=Quotas)
+    verzoeknummer_share: tuple[int, int] = (0, 1)
 
     def with_changes(self, **changes: object) -> SimOptions:
         """A copy with ``changes`` applied."""

@@ -295,6 +295,7 @@ class Simulator:
                 cpa_offer=self._offer_cpa,
                 cpa_list=self._cpa_summaries,
                 quotas=o.quotas,
+                verzoeknummer_share=o.verzoeknummer_share,
             )
             apis = [
                 afhandelen.build(self._services, o.paths, o.acting_oin_header),

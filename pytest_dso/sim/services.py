@@ -148,6 +148,7 @@ class SimServices:
         cpa_list: CpaList | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         quotas: Quotas | None = None,
+        verzoeknummer_share: tuple[int, int] = (0, 1),
     ) -> None:
         self.store = store
         self.quotas = quotas or Quotas()
@@ -158,7 +159,7 @@ class SimServices:
         self._cpa_offer = cpa_offer
         self._cpa_list = cpa_list
         self._clock = clock
-        self._allocator = VerzoeknummerAllocator(store)
+        self._allocator = VerzoeknummerAllocator(store, share=verzoeknummer_share)
         self._lock = threading.Lock()
         self._concepts: OrderedDict[str, _OpenConcept] = OrderedDict()
         self._recent: OrderedDict[str, StoredVerzoek] = OrderedDict()

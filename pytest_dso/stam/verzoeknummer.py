@@ -143,23 +143,34 @@ def _today_amsterdam() -> dt.date:
 
 class VerzoeknummerAllocator:
     """Hands out verzoeknummers ``YYYYMMDD`` + daily sequence, thread-safe and gap-free
-    within one counter store (persisted when the store is the simulator's SQLite store)."""
+    within one counter store (persisted when the store is the simulator's SQLite store).
+
+    ``share`` ``(index, count)`` gives this allocator every ``count``-th number of the day,
+    starting at ``index + 1``: allocators with the shares ``(0, n)`` … ``(n - 1, n)`` (one per
+    simulator of a run) never hand out the same verzoeknummer."""
 
     def __init__(
         self,
         counters: CounterStore,
         *,
         clock: Callable[[], dt.date] = _today_amsterdam,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
+        index, count = share
+        if count < 1 or not 0 <= index < count:
+            raise ValueError(f"share {share!r}: give (index, count) with 0 <= index < count")
         self._counters = counters
         self._clock = clock
+        self._share = share
         self._lock = threading.Lock()
 
     def allocate(self, day: dt.date | None = None) -> str:
         """The next verzoeknummer for ``day`` (default: today in Europe/Amsterdam)."""
         when = day or self._clock()
+        index, count = self._share
         with self._lock:
-            sequence = self._counters.next_value(f"{COUNTER_PREFIX}{when:%Y%m%d}")
+            drawn = self._counters.next_value(f"{COUNTER_PREFIX}{when:%Y%m%d}")
+        sequence = (drawn - 1) * count + index + 1
         if sequence > MAX_SEQUENCE:
             raise VerzoeknummerExhaustedError(
                 f"more than {MAX_SEQUENCE} verzoeknummers allocated for {when:%Y-%m-%d}; "

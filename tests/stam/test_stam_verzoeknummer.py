@@ -109,3 +109,29 @@ def test_allocator_refuses_beyond_the_daily_sequence() -> None:
         counters.next_value("verzoeknummer:20260101")
     with pytest.raises(VerzoeknummerExhaustedError, match="exhausted"):
         allocator.allocate(day)
+
+
+def test_allocators_with_shares_of_one_day_never_give_the_same_number() -> None:
+    day = dt.date(2026, 1, 1)
+    # three simulators of one run (one per xdist worker), each with its own store
+    shares = [VerzoeknummerAllocator(MemoryCounters(), clock=lambda: day, share=(i, 3))
+              for i in range(3)]
+    drawn = [[allocator.allocate() for _ in range(4)] for allocator in shares]
+    assert drawn[1] == ["2026010100002", "2026010100005", "2026010100008", "2026010100011"]
+    every = [n for numbers in drawn for n in numbers]
+    assert sorted(int(n[8:]) for n in every) == list(range(1, 13))
+
+
+@pytest.mark.parametrize("share", [(0, 0), (2, 2), (-1, 3)])
+def test_an_impossible_share_is_refused(share: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match="0 <= index < count"):
+        VerzoeknummerAllocator(MemoryCounters(), share=share)
+
+
+def test_a_share_ends_where_the_daily_sequence_does() -> None:
+    counters = MemoryCounters()
+    allocator = VerzoeknummerAllocator(counters, share=(1, 2))
+    for _ in range(MAX_SEQUENCE // 2):
+        counters.next_value("verzoeknummer:20260101")
+    with pytest.raises(VerzoeknummerExhaustedError, match="exhausted"):
+        allocator.allocate(dt.date(2026, 1, 1))
