@@ -148,6 +148,43 @@ class RedactingResultsWriter:
             return False
         return (stat.st_size, stat.st_mtime_ns) == known[1:]
 
+    def redact_stale(self) -> list[Path]:
+        """Redact again every file this writer wrote at an older generation of the redactor
+        (a secret registered after it was written); the files that changed."""
+        generation = self.redactor.generation
+        with self._lock:
+            stale = [name for name, known in self._written.items() if known[0] != generation]
+        changed: list[Path] = []
+        for name in stale:
+            path = self.report_dir / name
+            if self.redactor.redact_file(path):
+                changed.append(path)
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            with self._lock:
+                self._written[name] = (generation, stat.st_size, stat.st_mtime_ns)
+        return changed
+
+    def current_files(self) -> dict[str, tuple[int, int]]:
+        """Name → (size, mtime in ns) of every file this writer wrote that is redacted at the
+        redactor's current generation and unchanged since."""
+        generation = self.redactor.generation
+        with self._lock:
+            written = list(self._written.items())
+        current: dict[str, tuple[int, int]] = {}
+        for name, (redacted_at, size, mtime) in written:
+            if redacted_at != generation:
+                continue
+            try:
+                stat = (self.report_dir / name).stat()
+            except OSError:
+                continue
+            if (stat.st_size, stat.st_mtime_ns) == (size, mtime):
+                current[name] = (size, mtime)
+        return current
+
     def _dump(self, data: dict[str, Any], file_pattern: str, generation: int) -> None:
         # the item's own uuid names its file (unique, and no second uuid to draw)
         prefix = data.get("uuid") or uuid.uuid4()

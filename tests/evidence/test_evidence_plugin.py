@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from pytest_dso.cli.report import main as dso_report
 from pytest_dso.evidence.manifest import verify_manifest
+from pytest_dso.evidence.redaction import find_secrets
 from pytest_dso.evidence.results import load_results, read_environment
 from pytest_dso.pkio.testpki import TestPki
 
@@ -416,3 +417,35 @@ def test_xdist_gives_the_same_report_as_a_plain_run(pytester: pytest.Pytester) -
 
     assert bundle_rows(pytester.path / "plain") == bundle_rows(pytester.path / "xdist")
     assert verify_manifest(pytester.path / "xdist" / "X-1") == []
+
+
+LATE_SECRET_TESTS = """
+import allure
+
+
+def test_a_writes_first():
+    allure.attach("the token is tok-late-9f3c2a", name="log",
+                  attachment_type=allure.attachment_type.TEXT)
+
+
+def test_b_finds_the_secret(dso_redactor):
+    dso_redactor.add_secret("tok-late-9f3c2a")
+"""
+
+
+@pytest.mark.parametrize("spread", [(), ("-n", "2", "--dist", "loadfile")],
+                         ids=["serial", "xdist"])
+def test_a_secret_registered_after_a_file_was_written_is_redacted_there_too(
+    pytester: pytest.Pytester, spread: tuple[str, ...]
+) -> None:
+    """Registered at runtime (``dso_redactor.add_secret``) after an attachment holding it was
+    written: the end of the run redacts it there; under xdist the worker that knows the secret
+    does (the controller never learns a worker's runtime secrets)."""
+    pytester.makepyfile(test_late=LATE_SECRET_TESTS)
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dso-output=out", *spread)
+    run.assert_outcomes(passed=2)
+    results = pytester.path / "out" / "allure-results"
+    attachments = list(results.glob("*-attachment*"))
+    assert attachments
+    assert find_secrets(results, ["tok-late-9f3c2a"]) == []
+    assert any("[REDACTED]" in p.read_text(encoding="utf-8") for p in attachments)
