@@ -170,20 +170,10 @@ class RedactingResultsWriter:
     def current_files(self) -> dict[str, tuple[int, int]]:
         """Name → (size, mtime in ns) of every file this writer wrote that is redacted at the
         redactor's current generation and unchanged since."""
-        generation = self.redactor.generation
         with self._lock:
             written = list(self._written.items())
-        current: dict[str, tuple[int, int]] = {}
-        for name, (redacted_at, size, mtime) in written:
-            if redacted_at != generation:
-                continue
-            try:
-                stat = (self.report_dir / name).stat()
-            except OSError:
-                continue
-            if (stat.st_size, stat.st_mtime_ns) == (size, mtime):
-                current[name] = (size, mtime)
-        return current
+        return {name: (size, mtime) for name, (_, size, mtime) in written
+                if self.is_current(self.report_dir / name)}
 
     def _dump(self, data: dict[str, Any], file_pattern: str, generation: int) -> None:
         # the item's own uuid names its file (unique, and no second uuid to draw)
