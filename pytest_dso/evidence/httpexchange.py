@@ -167,6 +167,30 @@ def _content_type(headers: Headers) -> str:
     return ""
 
 
+#: The invalid bytes a cut text may hold (a multi-byte character split at the limit).
+_CUT_SLACK = 3
+
+
+def _utf8_dropping(data: bytes, slack: int) -> str | None:
+    """``data.decode("utf-8", "ignore")``, or ``None`` once more than ``slack`` bytes are
+    invalid (binary): a binary body stops at its first few bad bytes, not after decoding it
+    all."""
+    view = memoryview(data)
+    parts: list[str] = []
+    pos = dropped = 0
+    while True:
+        try:
+            parts.append(str(view[pos:], "utf-8"))
+        except UnicodeDecodeError as exc:
+            parts.append(str(view[pos:pos + exc.start], "utf-8"))
+            dropped += exc.end - exc.start
+            if dropped > slack:
+                return None
+            pos += exc.end
+        else:
+            return "".join(parts)
+
+
 def body_document(
     body: bytes | str | None, content_type: str, redactor: Redactor, limit: int
 ) -> dict[str, Any] | None:
@@ -182,13 +206,8 @@ def body_document(
     try:
         text = kept.decode("utf-8")
     except UnicodeDecodeError:
-        if truncated:
-            # A cut may split a multi-byte character: drop the partial tail.
-            text = kept.decode("utf-8", "ignore")
-            if len(text.encode("utf-8")) < len(kept) - 3:
-                text = ""
-        else:
-            text = ""
+        # A cut may split a multi-byte character: up to 3 invalid bytes are dropped.
+        text = (_utf8_dropping(kept, _CUT_SLACK) or "") if truncated else ""
     if text or not kept:
         return {"contentType": content_type, "size": size, "truncated": truncated,
                 "encoding": "utf8", "value": redactor.redact_text(text)}

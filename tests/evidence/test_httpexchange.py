@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import random
 import threading
 from collections.abc import Iterator
 
@@ -99,6 +100,39 @@ def test_binary_bodies_keep_their_first_4_kib_and_their_size() -> None:
     # a small binary body is kept whole
     small = exchange_document(_exchange(response_body=pdf[:BINARY_BODY_LIMIT]), Redactor())
     assert small["response"]["body"]["truncated"] is False
+
+
+def test_a_cut_text_body_drops_only_a_split_character() -> None:
+    # "é" is two bytes: a limit between them leaves one invalid byte, which is dropped
+    body = ("a" * 9 + "é" + "b" * 100).encode("utf-8")
+    doc = exchange_document(_exchange(response_body=body), Redactor(), body_limit=10)
+    shown = doc["response"]["body"]
+    assert (shown["encoding"], shown["value"], shown["truncated"]) == ("utf8", "a" * 9, True)
+    # a text with a few stray bytes is still text; more than three make it binary
+    stray = b"abc\xffdef\xfe" + b"g" * 50
+    assert exchange_document(_exchange(response_body=stray), Redactor(), body_limit=20)[
+        "response"]["body"]["value"] == "abcdef" + "g" * 12
+    many = b"\xff\xfe\xfd\xfc" + b"g" * 50
+    assert exchange_document(_exchange(response_body=many), Redactor(), body_limit=20)[
+        "response"]["body"]["encoding"] == "base64"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_cut_body_is_text_exactly_when_at_most_three_bytes_are_invalid(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = [b"plain ", "ëï€𝄞".encode(), b"\xff", b"\xc3", b"\xe2\x82", b"\x80", b"\x00"]
+    for _ in range(300):
+        body = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) + b"!" * 40
+        limit = rng.randint(1, len(body) - 1)
+        kept = body[:limit]
+        loose = kept.decode("utf-8", "ignore")
+        as_text = len(loose.encode("utf-8")) >= len(kept) - 3
+        shown = exchange_document(_exchange(response_body=body), Redactor(),
+                                  body_limit=limit)["response"]["body"]
+        if as_text and (loose or not kept):
+            assert (shown["encoding"], shown["value"]) == ("utf8", loose), kept
+        else:
+            assert shown["encoding"] == "base64", kept
 
 
 def test_an_error_instead_of_a_response() -> None:
