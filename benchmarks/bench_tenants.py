@@ -19,7 +19,9 @@ adds time. Then, cheaply, the engine flows alone
 (``dso-report bundle``, without Chromium) built from each size's results: it judges every step
 for every tenant, so it must stay about linear in tenants. And, for scale, the floor: the same
 number of tests and attachments (of the same mean size) through plain pytest and allure-pytest,
-without pytest-dso, so the part of each job that is pytest-dso's own is visible.
+without pytest-dso, so the part of each job that is pytest-dso's own is visible. Last, what one
+more tenant costs (the job, the floor and the flows alone) against what the target leaves for
+it: at most twice the 3-tenant job over the 397 extra tenants.
 When pytest-xdist is installed, the same job with ``-n 2`` for both sizes, for information: each
 tenant's tests and flow then stay on one worker, so the tenants are shared out over two
 processes. Target: the 400-tenant job within 3x the 3-tenant job. Every test must pass or skip as it
@@ -251,6 +253,24 @@ def _report(what: str, sizes: list[Measured], target: bool) -> bool:
     return ok and within
 
 
+def _extra_ms(sizes: list[Measured]) -> float:
+    small, big = sizes
+    return (big.wall - small.wall) / (big.tenants - small.tenants) * 1000
+
+
+def _per_tenant(jobs: list[Measured], floors: list[Measured], flows: list[Measured]) -> None:
+    """What one more tenant costs, and what the target leaves for it: ``L <= 3 S`` means
+    at most ``2 S / (N - 3)`` per tenant beyond the 3-tenant job ``S``."""
+    small, big = jobs
+    allowed = RATIO_TARGET * small.wall - small.wall
+    print(f"per extra tenant (informative): the job {_extra_ms(jobs):.1f} ms; alone, "
+          f"pytest + allure-pytest {_extra_ms(floors):.1f} ms and the engine flows "
+          f"{_extra_ms(flows):.1f} ms; the target leaves "
+          f"{allowed / (big.tenants - small.tenants) * 1000:.1f} ms "
+          f"({RATIO_TARGET - 1:g} x the {small.tenants}-tenant job / "
+          f"{big.tenants - small.tenants})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true", help="3 and 40 tenants (smoke run).")
@@ -297,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder.mkdir()
                 flows.append(measure_flows(pki, count, folder))
             ok &= _report("engine flows alone", flows, target=False)
+            _per_tenant(jobs, floors, flows)
     print(f"{os.cpu_count()} cores; load average before {before}, after {_load()}")
     print("overall", "PASS" if ok else "FAIL")
     return 0 if ok else 1
