@@ -4,9 +4,11 @@
   simulator and the harness's reference DKA (:func:`local_chain`); what stops them.
 - :class:`E2eRuns`: submit → trigger → ophalen per tenant, each computed once and cached. The
   first flow asked for starts the flows of every tenant of the run, ``concurrency`` at a time
-  (as :func:`~pytest_dso.ebms.pingpong.ping_many` pings), so a run over 400 bevoegde gezagen
-  costs little more than one over three. Each tenant keeps its own result, REST log and VTH
-  outcome; triggers are matched per tenant over the session's whole trigger log.
+  (as :func:`~pytest_dso.ebms.pingpong.ping_many` pings), so the tenants' waits (for the
+  simulator, for their verzoeknotificaties) overlap: a tenant adds its own work, not its waits
+  (``benchmarks/bench_tenants.py`` measures what it adds). Each tenant keeps its own result,
+  REST log and VTH outcome; triggers are matched per tenant over the session's whole trigger
+  log.
 
 Framework-free: the pytest layer (:mod:`pytest_dso.fixtures.e2e`) resolves the fixtures and
 turns :class:`E2eSetupError` into a failed test.
