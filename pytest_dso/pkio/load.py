@@ -7,7 +7,8 @@ Every problem becomes a :class:`~pytest_dso.findings.Finding` with a distinct ch
 - ``pkio.load.corrupt``: the content is not a certificate, key or PKCS#12 file;
 - ``pkio.load.no_certificate`` / ``pkio.load.no_key``: a PEM or PKCS#12 without that part;
 - ``pkio.load.passphrase_required`` / ``pkio.load.passphrase_wrong`` /
-  ``pkio.load.passphrase_missing``: passphrase problems;
+  ``pkio.load.passphrase_missing``: passphrase problems; ``pkio.load.passphrase_not_needed``
+  (a warning): a passphrase is named but not set, and the key needs none;
 - ``pkio.load.key_mismatch``: the private key does not belong to the certificate.
 
 Passphrases come only from an environment variable (by name) or a file (by path). Messages name
@@ -528,22 +529,44 @@ def load_configured_identity(
         config.passphrase_env, config.passphrase_file, environ=environ
     )
     if errors(findings):
-        return None, findings
-    if config.pkcs12 is not None:
-        identity, found = load_pkcs12_identity(config.pkcs12, passphrase, config.chain, label)
-    elif config.cert is not None and config.key is not None:
-        identity, found = load_pem_identity(
-            config.cert, config.key, config.chain, passphrase, label
-        )
-    else:
-        return None, [
-            error(
-                "pkio.load.not_configured",
-                f"[{label}] names neither cert + key nor pkcs12",
-                "set cert and key (PEM paths) or pkcs12 in dso.toml",
-            )
+        if any(f.check != "pkio.load.passphrase_missing" for f in errors(findings)):
+            return None, findings
+        # No passphrase where one is named: enough when the key needs none. Otherwise the
+        # missing passphrase is what to fix first.
+        identity, found = _load_configured(config, None, label)
+        if identity is None:
+            return None, findings
+        named = (f"the environment variable {config.passphrase_env}" if config.passphrase_env
+                 else f"the file {config.passphrase_file}")
+        return identity, [
+            warning(
+                "pkio.load.passphrase_not_needed",
+                f"[{label}] names a passphrase ({named}) but none is set; the key is not "
+                "encrypted, so it loaded without one",
+                "store the key encrypted with that passphrase, or remove passphrase_env / "
+                "passphrase_file from dso.toml",
+                where=describe_source(config),
+            ),
+            *found,
         ]
+    identity, found = _load_configured(config, passphrase, label)
     return identity, [*findings, *found]
+
+
+def _load_configured(
+    config: CertificateConfig, passphrase: Passphrase | None, label: str
+) -> tuple[Identity | None, list[Finding]]:
+    if config.pkcs12 is not None:
+        return load_pkcs12_identity(config.pkcs12, passphrase, config.chain, label)
+    if config.cert is not None and config.key is not None:
+        return load_pem_identity(config.cert, config.key, config.chain, passphrase, label)
+    return None, [
+        error(
+            "pkio.load.not_configured",
+            f"[{label}] names neither cert + key nor pkcs12",
+            "set cert and key (PEM paths) or pkcs12 in dso.toml",
+        )
+    ]
 
 
 def describe_source(config: CertificateConfig) -> str:

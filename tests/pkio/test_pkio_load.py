@@ -309,6 +309,47 @@ def test_configured_passphrase_env_unset_is_reported_first(tmp_path: Path, good:
     assert checks(findings) == ["pkio.load.passphrase_missing"]
 
 
+def test_an_unset_passphrase_is_not_needed_for_a_key_that_is_not_encrypted(
+    tmp_path: Path, good: Issued
+) -> None:
+    cert, key, _ = write_pem(tmp_path, good)
+    config = CertificateConfig(cert=cert, key=key, passphrase_env="DSO_TEST_NOT_SET")
+    identity, findings = load_configured_identity(config, environ={})
+    assert identity is not None
+    assert identity.certificate == good.certificate
+    assert errors(findings) == []
+    assert [f.check for f in findings] == ["pkio.load.passphrase_not_needed"]
+    assert findings[0].severity is Severity.WARNING
+    assert "DSO_TEST_NOT_SET" in findings[0].message
+    assert "remove passphrase_env" in findings[0].hint
+
+
+@pytest.mark.parametrize("kind", ["pem", "pkcs12"])
+def test_an_empty_passphrase_variable_is_not_needed_without_encryption(
+    tmp_path: Path, good: Issued, kind: str
+) -> None:
+    if kind == "pem":
+        cert, key, _ = write_pem(tmp_path, good)
+        config = CertificateConfig(cert=cert, key=key, passphrase_env="EMPTY_VAR")
+    else:
+        config = CertificateConfig(pkcs12=write_p12(tmp_path / "id.p12", good, None),
+                                   passphrase_env="EMPTY_VAR")
+    identity, findings = load_configured_identity(config, environ={"EMPTY_VAR": ""})
+    assert identity is not None
+    assert [f.check for f in findings] == ["pkio.load.passphrase_not_needed"]
+
+
+def test_an_encrypted_key_still_asks_for_its_unset_passphrase(
+    tmp_path: Path, good: Issued
+) -> None:
+    cert, key, _ = write_pem(tmp_path, good, SECRET)
+    config = CertificateConfig(cert=cert, key=key, passphrase_env="DSO_TEST_NOT_SET")
+    identity, findings = load_configured_identity(config, environ={})
+    assert identity is None
+    assert checks(findings) == ["pkio.load.passphrase_missing"]
+    assert SECRET not in repr(findings)
+
+
 def test_configured_without_files() -> None:
     identity, findings = load_configured_identity(CertificateConfig())
     assert identity is None
