@@ -47,6 +47,9 @@ OWN_DIRS_KEY = pytest.StashKey[frozenset[Path]]()
 #: On an xdist worker in local mode: (its number, the number of workers); tenant ``i`` of the
 #: run is at home on worker ``i mod count`` (see :mod:`pytest_dso.fixtures.xdist`).
 HOME_SHARD_KEY = pytest.StashKey[tuple[int, int]]()
+#: On an xdist worker: the controller's private folder for the run, which every worker reaches
+#: (the test PKI is shared there, see :mod:`pytest_dso.pkio.sharedpki`).
+RUN_FOLDER_KEY = pytest.StashKey[Path]()
 
 MARKERS = {
     "dso_step(name)": "Label the test with the aansluitproces step it proves, e.g. 'PRE 2.6' "
