@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
+from pytest_dso.guides import guide
+
 if TYPE_CHECKING:
     from pytest_dso.e2e.vth import VerzoekForVth, VthOutcome
     from pytest_dso.settings import DsoSettings
@@ -37,7 +39,8 @@ def pytest_dso_redactor(config: pytest.Config) -> Redaction | None:
 @pytest.hookspec(
     warn_on_impl=DeprecationWarning(
         "pytest_dso_redact(text) is deprecated: implement pytest_dso_redactor(config) and "
-        "return a callable that takes the text (docs/evidence.md, 'Your own redaction')"
+        f"return a callable that takes the text ({guide('evidence.md')}, 'Your own "
+        "redaction')"
     )
 )
 def pytest_dso_redact(text: str) -> str | None:

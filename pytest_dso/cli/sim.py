@@ -33,6 +33,7 @@ from cryptography import x509
 
 from pytest_dso.ebms.cpa import CpaError
 from pytest_dso.findings import errors, render
+from pytest_dso.guides import guide
 from pytest_dso.pkio.load import load_certificates
 from pytest_dso.sim.config import LimitError, SimOptions, parse_limits
 from pytest_dso.sim.faults import FaultError, parse_fault
@@ -160,7 +161,7 @@ def _serving(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", action="append", metavar="NAME=VALUE",
                         help="Change a bound, e.g. max_concepts_per_client=100 or "
                         "idle_timeout=10 (repeat; names as in [simulator.limits], see "
-                        "docs/simulator.md)")
+                        f"{guide('simulator.md')})")
 
 
 def build_parser() -> argparse.ArgumentParser:

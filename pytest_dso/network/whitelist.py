@@ -19,6 +19,7 @@ from pathlib import Path
 from cryptography import x509
 
 from pytest_dso.findings import Finding, error, info, warning
+from pytest_dso.guides import guide
 from pytest_dso.network.dns import IpNetwork
 from pytest_dso.network.endpoint import Endpoint
 from pytest_dso.network.handshake import CLIENT_CERTIFICATE_REJECTED, client_context, handshake
@@ -249,7 +250,8 @@ def check_ingress_reach(
                 "something else answers on this address (a proxy, a firewall that intercepts "
                 "TLS, or a stale DNS/hosts entry): allow direct outbound TLS to the DSO ingress "
                 "addresses; for a rehearsal against dso-sim, trust its root ([certificate] "
-                "trust_anchors) and use a host name in its certificate (docs/rehearsal.md)",
+                "trust_anchors) and use a host name in its certificate (the rehearsal guide: "
+                f"{guide('rehearsal.md')})",
                 where=where, server_name=name,
             ))
         elif result.reason in CLIENT_CERTIFICATE_REJECTED:

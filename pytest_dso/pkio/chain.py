@@ -32,6 +32,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from pytest_dso.findings import Finding, error, info, warning
+from pytest_dso.guides import guide
 from pytest_dso.pkio.identity import fingerprint_sha256
 from pytest_dso.pkio.names import is_self_issued, issuer_of, short_name, subject_of
 
@@ -399,7 +400,7 @@ def check_chain(
                     "use a PKIoverheid certificate under the Private Root CA - G1 (or G4 "
                     "Private G-TLS) for PRE and PROD. For a rehearsal against dso-sim serve, "
                     "accept its test root by fingerprint: [certificate] "
-                    "accepted_root_fingerprints (see docs/rehearsal.md)",
+                    f"accepted_root_fingerprints (the rehearsal guide: {guide('rehearsal.md')})",
                     where=where,
                     **evidence,
                 )
