@@ -274,22 +274,29 @@ def _readme(pki: TestPki, args: argparse.Namespace, passphrase: Passphrase) -> s
             f"`{fingerprint_sha256(cert)}` | {cert.not_valid_before_utc:%Y-%m-%d} | "
             f"{cert.not_valid_after_utc:%Y-%m-%d} |"
         )
+    out = args.out.as_posix()  # as given: the paths below are relative to where it ran
+    if builtin:
+        unlock = f'passphrase_file = "{out}/{PASSPHRASE_FILE}"'
+    elif args.passphrase_env:
+        unlock = f'passphrase_env = "{args.passphrase_env}"'
+    else:
+        unlock = f'passphrase_file = "{Path(args.passphrase_file).as_posix()}"'
     lines += [
         "",
         "## Use in dso.toml (local mode)",
         "",
         "```toml",
         "[certificate]",
-        'cert = "certs-example/digikoppelaar.crt.pem"',
-        'key = "certs-example/digikoppelaar.key.pem"',
-        'chain = "certs-example/digikoppelaar.chain.pem"',
-        'ca_bundle = "certs-example/ca-bundle.pem"',
-        "# or: pkcs12 = \"certs-example/digikoppelaar.p12\" with "
-        f"passphrase_file = \"certs-example/{PASSPHRASE_FILE}\"",
+        f'cert = "{out}/digikoppelaar.crt.pem"',
+        f'key = "{out}/digikoppelaar.key.pem"',
+        *([unlock] if args.encrypt_keys else []),
+        f'chain = "{out}/digikoppelaar.chain.pem"',
+        f'ca_bundle = "{out}/ca-bundle.pem"',
+        f'# or: pkcs12 = "{out}/digikoppelaar.p12" with {unlock}',
         "```",
         "",
-        "Check a certificate: `dso-certs inspect certs-example/digikoppelaar.crt.pem "
-        "--chain certs-example/digikoppelaar.chain.pem`.",
+        f"Check a certificate: `dso-certs inspect {out}/digikoppelaar.crt.pem "
+        f"--chain {out}/digikoppelaar.chain.pem`.",
         "",
     ]
     return "\n".join(lines)

@@ -14,12 +14,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from pytest_dso.cli.certs import TEST_PASSPHRASE, main
+from pytest_dso.dsofile import parse_dso_toml
 from pytest_dso.findings import errors
 from pytest_dso.pkio.checks import CertificatePolicy, check_identity
 from pytest_dso.pkio.identity import certificates_pem, fingerprint_sha256
 from pytest_dso.pkio.load import (
     load_ca_bundle,
     load_certificates,
+    load_configured_identity,
     load_pem_identity,
     load_pkcs12_identity,
     passphrase_from,
@@ -28,6 +30,7 @@ from pytest_dso.pkio.testpki import STANDARD_PARTIES, LeafSpec, TestHierarchy, b
 
 REPO = Path(__file__).resolve().parents[2]
 SLUGS = [p.slug for p in STANDARD_PARTIES]
+SECRET = "a passphrase of the test"
 
 
 @pytest.fixture(scope="module")
@@ -316,3 +319,34 @@ def test_a_key_picks_the_leaf_of_a_reversed_bundle(tmp_path: Path) -> None:
     assert identity.certificate == leaf.certificate
     assert identity.chain == tuple(leaf.issuers[:-1])
     assert [f.check for f in findings] == ["pkio.load.bundle_order"]
+
+
+def _toml_block(readme: str) -> str:
+    return readme.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("protect", ["builtin", "env-and-encrypted-keys"])
+def test_the_readme_snippet_loads_the_folder_it_was_written_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, protect: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    extra = [] if protect == "builtin" else ["--passphrase-env", "MY_PKI_PASS", "--encrypt-keys"]
+    monkeypatch.setenv("MY_PKI_PASS", SECRET)
+    assert main(["generate", "--out", "keys/my-pki", "--key-type", "ec256", *extra]) == 0
+    block = _toml_block((tmp_path / "keys" / "my-pki" / "README.md").read_text())
+    assert "certs-example" not in block
+    environ = {"MY_PKI_PASS": SECRET}
+    pem = parse_dso_toml(block, tmp_path / "dso.toml").certificate
+    assert pem is not None
+    identity, findings = load_configured_identity(pem, environ=environ)
+    assert identity is not None, findings
+    assert errors(findings) == []
+    # the PKCS#12 alternative it names in a comment loads too
+    alternative = block.split("# or: ", 1)[1].strip()
+    p12_file, unlock = alternative.split(" with ")
+    p12 = parse_dso_toml(f"[certificate]\n{p12_file}\n{unlock}\n",
+                         tmp_path / "dso.toml").certificate
+    assert p12 is not None
+    identity, findings = load_configured_identity(p12, environ=environ)
+    assert identity is not None, findings
+    assert errors(findings) == []
