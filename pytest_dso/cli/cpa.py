@@ -2,13 +2,18 @@
 
 Sub-commands:
 
+- ``lint FILE``: the CPA checks of ``suites/test_cpa.py`` on one CPA file, without pytest or a
+  network: validity, certificates (and, with ``--cert``, that yours is in it), party ids for
+  ``--env``, endpoints, crypto, naming, MSH channels and reliable messaging. Exit status: 0 no
+  error (warnings are printed), 1 an error, 2 a file that is not a CPA or a usage problem.
 - ``offer``: offer the CPA (``[ebms] cpa`` or ``--cpa``) to DSO-LV through CPA aanbieden
   with the ``[certificate]`` of dso.toml (PRE 2.4, PROD 3 "CPA inladen"). It changes state, so
   it needs ``--allow-writes`` (PRE) or ``--allow-prod-writes`` (PROD). The response is written
   as evidence to ``<output>/cpa-aanbieden-<env>.json`` and summarised on stdout.
 
-Settings are resolved as in pytest: options, then ``DSO_*`` environment variables, then
-dso.toml. Exit status: 0 accepted, 1 refused or failed, 2 a usage or configuration problem.
+For ``offer``, settings are resolved as in pytest: options, then ``DSO_*`` environment
+variables, then dso.toml. Exit status: 0 accepted, 1 refused or failed, 2 a usage or
+configuration problem.
 """
 
 from __future__ import annotations
@@ -56,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``dso-cpa`` argument parser."""
     parser = argparse.ArgumentParser(prog="dso-cpa", description="CPA tasks of pytest-dso.")
     sub = parser.add_subparsers(dest="command", required=True)
+    lint = sub.add_parser("lint", help="Check a CPA file against the Digikoppeling and DSO "
+                          "rules (no network)")
+    lint.add_argument("cpa", type=Path, metavar="FILE", help="The CPA (XML)")
+    lint.add_argument("--env", choices=("local", "pre", "prod"), default="pre",
+                      help="The environment whose rules apply (OTAP suffix of the party ids, "
+                      "endpoints). Default: pre")
+    lint.add_argument("--cert", type=Path, metavar="PEM",
+                      help="Your certificate: the CPA must hold it for the party of its OIN")
+    lint.add_argument("--expiry-warning-days", type=int, default=30, metavar="DAYS",
+                      help="Warn when the CPA or a certificate in it ends within DAYS. "
+                      "Default: 30")
     offer = sub.add_parser("offer", help="Offer the CPA to DSO-LV through CPA aanbieden")
     offer.add_argument("--config", help="dso.toml to use. Default: ./dso.toml")
     offer.add_argument("--env", choices=("local", "pre", "prod"),
@@ -127,10 +143,47 @@ def cmd_offer(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if offer.accepted else 1
 
 
+def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    """``dso-cpa lint``."""
+    import datetime as dt
+
+    from pytest_dso.ebms.cpa import CpaError, load_cpa
+    from pytest_dso.ebms.cpa_lint import lint_cpa
+    from pytest_dso.findings import Severity
+    from pytest_dso.pkio.load import load_certificates
+
+    if args.expiry_warning_days < 0:
+        raise CliError("--expiry-warning-days must be 0 or more")
+    try:
+        cpa = load_cpa(args.cpa)
+    except CpaError as exc:
+        where = f" (at {exc.where})" if exc.where and exc.where != str(args.cpa) else ""
+        raise CliError(f"{exc.message}{where}") from None
+    mine = None
+    if args.cert is not None:
+        certificates, found = load_certificates(args.cert, "certificate file")
+        if errors(found) or not certificates:
+            raise CliError(f"cannot load --cert {args.cert}:\n{render(found)}")
+        mine = certificates[0]
+    findings = lint_cpa(cpa, now=dt.datetime.now(dt.UTC), env=args.env,
+                        configured_identity_cert=mine,
+                        expiry_warning_days=args.expiry_warning_days)
+    bad = errors(findings)
+    warned = [f for f in findings if f.severity == Severity.WARNING]
+    print(f"CPA {cpa.cpa_id} ({args.cpa}), rules of {args.env.upper()}: "
+          f"{len(bad)} error(s), {len(warned)} warning(s)", file=out)
+    shown = [f for f in findings if f.severity >= Severity.WARNING]
+    if shown:
+        print(render(shown), file=out)
+    return 1 if bad else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dso-cpa``."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "lint":
+            return cmd_lint(args, sys.stdout)
         return cmd_offer(args, sys.stdout)
     except CliError as exc:
         print(f"dso-cpa: {exc}", file=sys.stderr)
