@@ -88,6 +88,10 @@ CHROMIUM_FLAGS = (
 TEST_OIN_PREFIX = "00000099"
 SCREENSHOT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                     ".pdf": "application/pdf"}
+#: How each screenshot type's content begins (PNG signature, JPEG SOI marker, PDF header).
+_SCREENSHOT_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n", "PNG"),
+                     "image/jpeg": (b"\xff\xd8\xff", "JPEG"),
+                     "application/pdf": (b"%PDF-", "PDF")}
 
 _OUTCOME_NL = {
     "passed": "geslaagd",
@@ -221,6 +225,7 @@ def add_screenshot(folder: Path, step_label: str, image: Path, tenant: str = "")
                          f"({', '.join(SCREENSHOT_TYPES)})")
     if not image.is_file():
         raise ValueError(f"{image} is not a file")
+    _check_screenshot_content(image, SCREENSHOT_TYPES[suffix])
     if not folder.is_dir() or not (folder / MANIFEST_NAME).is_file():
         raise ValueError(f"{folder} is no ticket bundle (no {MANIFEST_NAME}); run pytest with "
                          "--dso-ticket or 'dso-report bundle' first")
@@ -243,6 +248,27 @@ def add_screenshot(folder: Path, step_label: str, image: Path, tenant: str = "")
     })
     index.write_text(json.dumps(entries, ensure_ascii=False, indent=2), encoding="utf-8")
     return target
+
+
+def _check_screenshot_content(image: Path, mime: str) -> None:
+    """``ValueError`` unless ``image`` holds what its name says (a text file named .png is no
+    evidence), naming what it holds when that is another allowed type."""
+    try:
+        with image.open("rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise ValueError(f"cannot read {image}: {exc.strerror or exc}") from None
+    magic, name = _SCREENSHOT_MAGIC[mime]
+    if head.startswith(magic):
+        return
+    other = next((label for start, label in _SCREENSHOT_MAGIC.values()
+                  if head.startswith(start)), None)
+    if other is not None:
+        raise ValueError(f"{image.name} holds a {other} file, not a {name}: give it the "
+                         "extension of what it is")
+    why = "it is empty" if not head else f"its content does not begin as a {name} does"
+    raise ValueError(f"{image.name} is not a {name} file ({why}): save the screenshot as "
+                     "PNG, JPEG or PDF and add that file")
 
 
 def _index_entries(index: Path) -> list[dict[str, str]]:

@@ -257,6 +257,28 @@ def test_a_screenshot_proves_4_2_and_is_kept(
     assert "a screenshot proves only PRE 4.2, PROD 7" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("vth.png", b"not a picture\n", "vth.png is not a PNG file (its content does not begin"),
+    ("vth.png", b"", "vth.png is not a PNG file (it is empty)"),
+    ("vth.png", b"\xff\xd8\xff\xe0 jfif", "vth.png holds a JPEG file, not a PNG"),
+    ("vth.pdf", b"\x89PNG\r\n\x1a\n...", "vth.pdf holds a PNG file, not a PDF"),
+])
+def test_a_screenshot_must_hold_what_its_name_says(
+    pre_results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+    content: bytes, said: str
+) -> None:
+    out = tmp_path / "out"
+    build_bundle(pre_results, out, "T-8", render=False, chromium=False)
+    image = tmp_path / name
+    image.write_bytes(content)
+    assert dso_report(["add-screenshot", "--results", str(pre_results), "--output", str(out),
+                       "--ticket", "T-8", "--step", "PRE 4.2", "--tenant", GEMEENTE[0],
+                       str(image)]) == 2
+    shown = capsys.readouterr()
+    assert said in shown.out + shown.err
+    assert not (out / "T-8" / "schermafdrukken").exists()
+
+
 def test_a_local_run_is_an_oefening_on_every_page(pre_results: Path, tmp_path: Path) -> None:
     _environment(pre_results, "LOCAL")
     folder = build_bundle(pre_results, tmp_path, "L-1", render=False, chromium=False).folder
