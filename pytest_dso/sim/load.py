@@ -132,6 +132,11 @@ class LoadRun:
         duration = time.monotonic() - begin
         return self.report(duration)
 
+    def verzoeknummers(self) -> frozenset[str]:
+        """The verzoeknummers this run submitted."""
+        with self._lock:
+            return frozenset(self._started)
+
     def progress(self, elapsed: float) -> LoadProgress:
         """The current counts."""
         with self._lock:

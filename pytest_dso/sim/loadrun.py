@@ -5,12 +5,14 @@ from its delivery events (a verzoek counts as delivered when its verzoeknotifica
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from pytest_dso.sim.delivery import Delivery, DeliveryStatus
+from pytest_dso.sim.delivery import FINAL_STATES, Delivery, DeliveryStatus
 from pytest_dso.sim.load import LoadProgress, LoadRun, Submit
 from pytest_dso.sim.stats import LoadReport
 from pytest_dso.transport.client import HttpClient
@@ -100,6 +102,53 @@ def run_load(
 
     sim.add_delivery_listener(on_final)
     try:
-        return run.run(timeout, show)
+        report = run.run(timeout, show)
     finally:
         sim.remove_delivery_listener(on_final)
+    if not report.lost and not report.failed:
+        return report
+    ours = run.verzoeknummers()  # the store may hold earlier runs' deliveries too
+    deliveries = [d for d in sim.deliveries() if d.verzoeknummer in ours]
+    return replace(report, pending=pending_reasons(deliveries, time.time()),
+                   failures=failure_reasons(deliveries))
+
+
+def _by_cause(deliveries: Sequence[Delivery]) -> list[tuple[str, str, list[Delivery]]]:
+    """``deliveries`` grouped by endpoint and last error, the largest group first."""
+    groups: dict[tuple[str, str], list[Delivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault((delivery.endpoint, delivery.last_error or ""), []).append(delivery)
+    return [(endpoint, error, items) for (endpoint, error), items
+            in sorted(groups.items(), key=lambda g: -len(g[1]))]
+
+
+def pending_reasons(deliveries: Sequence[Delivery], now: float) -> tuple[str, ...]:
+    """Why the deliveries that are not final are still open: how many per endpoint and last
+    error, after how many attempts, and when the next one is due."""
+    reasons = []
+    for endpoint, last_error, items in _by_cause(
+            [d for d in deliveries if d.status not in FINAL_STATES]):
+        attempts = max(d.attempts for d in items)
+        due = min(d.next_attempt for d in items) - now
+        if last_error:
+            what = f"last error {last_error!r} after {attempts} attempt(s)"
+        elif any(d.status is DeliveryStatus.SENT for d in items):
+            what = "taken by the DKA, its Acknowledgment has not come"
+        else:
+            what = "not sent yet"
+        hint = (f"; the next attempt is due in {due:.0f} s (the CPA's RetryInterval: "
+                "--retry-interval or --time-scale shorten it)" if due > 1 else "")
+        reasons.append(f"{len(items)} verzoeknotificatie(s) to {endpoint or 'the DKA'}: "
+                       f"{what}{hint}")
+    return tuple(reasons)
+
+
+def failure_reasons(deliveries: Sequence[Delivery]) -> tuple[str, ...]:
+    """Why the failed and expired deliveries failed, per endpoint and last error."""
+    ended = [d for d in deliveries
+             if d.status in (DeliveryStatus.FAILED, DeliveryStatus.EXPIRED)]
+    return tuple(
+        f"{len(items)} verzoeknotificatie(s) to {endpoint or 'the DKA'} "
+        f"{items[0].status.value} after {max(d.attempts for d in items)} attempt(s): "
+        f"{last_error or 'no error recorded'}"
+        for endpoint, last_error, items in _by_cause(ended))

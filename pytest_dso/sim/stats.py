@@ -61,6 +61,10 @@ class LoadReport:
     rate_target: float
     latency: LatencySummary = field(default_factory=LatencySummary)
     errors: tuple[str, ...] = ()
+    #: Why the verzoeknotificaties not final at the end are still open (see ``lost``).
+    pending: tuple[str, ...] = ()
+    #: Why the failed or expired verzoeknotificaties failed (see ``failed``).
+    failures: tuple[str, ...] = ()
 
     @property
     def throughput(self) -> float:
@@ -72,6 +76,8 @@ class LoadReport:
         data = asdict(self)
         data["throughput"] = round(self.throughput, 1)
         data["errors"] = list(self.errors[:20])
+        data["pending"] = list(self.pending[:20])
+        data["failures"] = list(self.failures[:20])
         return data
 
     def render(self) -> str:
@@ -86,6 +92,8 @@ class LoadReport:
             f"p90 {lat.p90:.1f} p99 {lat.p99:.1f} max {lat.max:.1f}",
         ]
         lines += [f"error: {e}" for e in self.errors[:5]]
+        lines += [f"failed: {f}" for f in self.failures[:5]]
+        lines += [f"pending: {p}" for p in self.pending[:5]]
         return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -123,6 +124,37 @@ def test_load_reports_json(output: Path, cli_dka: Dka, capsys: pytest.CaptureFix
     assert report["lost"] == 0
     assert report["latency"]["p99"] > 0
     assert len(set(cli_dka.application)) == 30
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again when the probe goes
+
+
+def test_load_says_why_verzoeknotificaties_are_lost_or_failed(
+    output: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = f"https://127.0.0.1:{_closed_port()}/ebms"
+    assert main(["cpa", "--output", str(output), "--dka-endpoint", nowhere]) == 0
+    capsys.readouterr()
+    # the CPA's RetryInterval (hours): nothing is final when the run ends
+    assert main(["load", "--output", str(output), "--count", "3", "--rate", "100",
+                 "--timeout", "2"]) == 1
+    shown = capsys.readouterr().out
+    assert "lost 3" in shown
+    assert f"pending: 3 verzoeknotificatie(s) to {nowhere}: last error" in shown
+    assert "connection was refused" in shown
+    assert "--retry-interval or --time-scale shorten it" in shown
+    # short retries: the same verzoeknotificaties fail within the run, with their reason
+    assert main(["load", "--output", str(output), "--count", "2", "--rate", "100",
+                 "--retry-interval", "0.2", "--retries", "1", "--timeout", "10", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["failed"] == 2
+    assert report["pending"] == []
+    [failure] = report["failures"]
+    assert failure.startswith(f"2 verzoeknotificatie(s) to {nowhere} ")  # this run's only
+    assert "connection was refused" in failure
 
 
 def test_usage_errors_are_short_and_clear(output: Path, capsys: pytest.CaptureFixture[str]) -> None:
