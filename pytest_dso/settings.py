@@ -126,7 +126,9 @@ SPECS: tuple[SettingSpec, ...] = (
         toml=None,
         kind="text",
         default=None,
-        help="Verzoeknummer of a verzoek submitted by hand (manual trigger source). Default: none.",
+        help="Verzoeken submitted by hand: one verzoeknummer, or OIN=NUMMER pairs separated "
+        "by commas for several tenants (proves the submission, not a received trigger). "
+        "Default: none.",
     ),
     SettingSpec(
         name="output",
