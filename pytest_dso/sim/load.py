@@ -49,6 +49,7 @@ class LoadRun:
         self._early: dict[str, tuple[float, bool, bool]] = {}
         self._latencies: list[float] = []
         self._done: set[str] = set()
+        self._failed: set[str] = set()
         self._counter = Counter()
         self._errors: list[str] = []
 
@@ -73,6 +74,7 @@ class LoadRun:
             self._latencies.append(now - start)
         else:
             self._counter.add("failed")
+            self._failed.add(key)
         if retried:
             self._counter.add("retried")
         self._lock.notify_all()
@@ -132,10 +134,10 @@ class LoadRun:
         duration = time.monotonic() - begin
         return self.report(duration)
 
-    def verzoeknummers(self) -> frozenset[str]:
-        """The verzoeknummers this run submitted."""
+    def unsettled(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The verzoeknummers of this run that failed, and those without an outcome yet."""
         with self._lock:
-            return frozenset(self._started)
+            return frozenset(self._failed), frozenset(self._started.keys() - self._done)
 
     def progress(self, elapsed: float) -> LoadProgress:
         """The current counts."""

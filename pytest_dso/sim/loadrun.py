@@ -20,6 +20,8 @@ from pytest_dso.transport.client import HttpClient
 if TYPE_CHECKING:
     from pytest_dso.sim.server import Simulator
 
+#: At most this many failed or open verzoeken are looked up to say why.
+REASONS_FROM = 500
 #: The activiteit every load verzoek is for (a PRE aansluitactiviteit the simulator knows).
 LOAD_ACTIVITEIT = "Gemeentes – Melding"
 
@@ -105,10 +107,12 @@ def run_load(
         report = run.run(timeout, show)
     finally:
         sim.remove_delivery_listener(on_final)
-    if not report.lost and not report.failed:
+    failed, open_ = run.unsettled()
+    if not failed and not open_:
         return report
-    ours = run.verzoeknummers()  # the store may hold earlier runs' deliveries too
-    deliveries = [d for d in sim.deliveries() if d.verzoeknummer in ours]
+    # this run's only (the store may hold earlier runs'), and a bounded number of them
+    deliveries = [d for number in sorted(failed | open_)[:REASONS_FROM]
+                  for d in sim.deliveries(number)]
     return replace(report, pending=pending_reasons(deliveries, time.time()),
                    failures=failure_reasons(deliveries))
 
