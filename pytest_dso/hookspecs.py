@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Protocol
 
 import pytest
 
-from pytest_dso.guides import guide
-
 if TYPE_CHECKING:
     from pytest_dso.e2e.vth import VerzoekForVth, VthOutcome
     from pytest_dso.settings import DsoSettings
@@ -39,7 +37,7 @@ def pytest_dso_redactor(config: pytest.Config) -> Redaction | None:
 @pytest.hookspec(
     warn_on_impl=DeprecationWarning(
         "pytest_dso_redact(text) is deprecated: implement pytest_dso_redactor(config) and "
-        f"return a callable that takes the text ({guide('evidence.md')}, 'Your own "
+        "return a callable that takes the text (pytest_dso/docs/evidence.md, 'Your own "
         "redaction')"
     )
 )

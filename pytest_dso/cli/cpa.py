@@ -149,7 +149,7 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
 
     from pytest_dso.ebms.cpa import CpaError, load_cpa
     from pytest_dso.ebms.cpa_lint import lint_cpa
-    from pytest_dso.findings import Severity
+    from pytest_dso.findings import Severity, warnings_of
     from pytest_dso.pkio.load import load_certificates
 
     if args.expiry_warning_days < 0:
@@ -168,8 +168,7 @@ def cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     findings = lint_cpa(cpa, now=dt.datetime.now(dt.UTC), env=args.env,
                         configured_identity_cert=mine,
                         expiry_warning_days=args.expiry_warning_days)
-    bad = errors(findings)
-    warned = [f for f in findings if f.severity == Severity.WARNING]
+    bad, warned = errors(findings), warnings_of(findings)
     print(f"CPA {cpa.cpa_id} ({args.cpa}), rules of {args.env.upper()}: "
           f"{len(bad)} error(s), {len(warned)} warning(s)", file=out)
     shown = [f for f in findings if f.severity >= Severity.WARNING]
